@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency on Debian 12 (idempotent; apt-get only).
+set -euo pipefail
+
+packages=(
+  build-essential cmake g++ pkg-config git curl ca-certificates
+  prometheus-cpp-dev libcivetweb-dev libcurl4-openssl-dev nlohmann-json3-dev
+  libyaml-cpp-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
+  prometheus
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

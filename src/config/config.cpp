@@ -1,0 +1,432 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <utility>
+
+namespace bird_exporter {
+namespace {
+
+constexpr std::string_view kRedacted = "<redacted>";
+
+std::string Redact(std::string text, const std::string& secret) {
+  if (secret.empty()) return text;
+  for (size_t pos = text.find(secret); pos != std::string::npos;
+       pos = text.find(secret, pos + kRedacted.size())) {
+    text.replace(pos, secret.size(), kRedacted);
+  }
+  return text;
+}
+
+std::string Trim(std::string_view text) {
+  constexpr std::string_view kSpace = " \t\r\n\f\v";
+  const size_t begin = text.find_first_not_of(kSpace);
+  if (begin == std::string_view::npos) return "";
+  return std::string(text.substr(begin, text.find_last_not_of(kSpace) - begin + 1));
+}
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsNameStart(char c) { return c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+bool IsNameChar(char c) { return IsNameStart(c) || IsDigit(c); }
+
+bool IsLoopbackHost(std::string_view host) {
+  if (host == "localhost" || host == "[::1]") return true;
+  if (!host.starts_with("127.")) return false;
+  int parts = 0;
+  for (size_t pos = 0; pos <= host.size(); ++parts) {
+    const size_t dot = std::min(host.find('.', pos), host.size());
+    int octet = -1;
+    const auto [end, ec] = std::from_chars(host.data() + pos, host.data() + dot, octet);
+    if (ec != std::errc() || end != host.data() + dot || octet > 255) return false;
+    pos = dot + 1;
+  }
+  return parts == 4;
+}
+
+std::string ReadWholeFile(const std::string& path) {
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                             &std::fclose);
+  if (!file) throw std::runtime_error(std::strerror(errno));
+  std::string contents;
+  char buffer[4096];
+  while (const size_t n = std::fread(buffer, 1, sizeof buffer, file.get())) {
+    contents.append(buffer, n);
+  }
+  // A directory opens fine and only fails here, with EISDIR.
+  if (std::ferror(file.get())) throw std::runtime_error(std::strerror(errno));
+  return contents;
+}
+
+// A node together with the key path and line that error messages name. The line is the key's
+// (or the list item's): that is where a reader looks, even when the value sits on a later line.
+struct Field {
+  YAML::Node node;
+  std::string path;
+  int line;
+};
+
+struct Mapping {
+  Field self;
+  std::map<std::string, Field, std::less<>> entries;
+
+  const Field* Find(std::string_view key) const {
+    const auto it = entries.find(key);
+    return it == entries.end() ? nullptr : &it->second;
+  }
+};
+
+class Parser {
+ public:
+  Parser(const EnvLookup& env, const FileReader& read_file) : env_(env), read_file_(read_file) {}
+
+  Config Parse(std::string_view text) {
+    YAML::Node root;
+    try {
+      root = YAML::Load(std::string(text));
+    } catch (const YAML::Exception& e) {
+      if (e.mark.is_null()) throw ConfigError("config: " + e.msg);
+      throw ConfigError("config: line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    }
+    if (root.IsNull()) throw ConfigError("config: document is empty");
+    const Field top{root, "", root.Mark().line + 1};
+    if (!root.IsMap()) {
+      throw ConfigError("config: line " + std::to_string(top.line) +
+                        ": top level must be a mapping");
+    }
+    const Mapping m = MappingOf(top, {"bird", "poll", "state_file", "workspaces"});
+
+    Config config;
+    // Bird first: once the access key is known, every later message is scrubbed of it.
+    ParseBird(Require(m, "bird"), config.bird);
+    if (const Field* f = m.Find("poll")) ParsePoll(*f, config.poll);
+    if (const Field* f = m.Find("state_file")) config.state_file = String(*f);
+    config.workspaces = ParseWorkspaces(Require(m, "workspaces"));
+    return config;
+  }
+
+ private:
+  [[noreturn]] void Fail(int line, const std::string& path, const std::string& reason) const {
+    throw ConfigError(
+        Redact("config: " + path + " (line " + std::to_string(line) + "): " + reason, secret_));
+  }
+  [[noreturn]] void Fail(const Field& f, const std::string& reason) const {
+    Fail(f.line, f.path, reason);
+  }
+
+  static std::string Join(const std::string& parent, std::string_view key) {
+    return parent.empty() ? std::string(key) : parent + "." + std::string(key);
+  }
+
+  // Rejects unknown and repeated keys, which YAML itself lets through silently.
+  Mapping MappingOf(const Field& f, std::initializer_list<std::string_view> allowed) const {
+    if (!f.node.IsMap()) Fail(f, "expected a mapping");
+    Mapping m{f, {}};
+    for (const auto& kv : f.node) {
+      const int line = kv.first.Mark().line + 1;
+      if (!kv.first.IsScalar()) Fail(line, f.path, "keys must be strings");
+      const std::string& key = kv.first.Scalar();
+      Field entry{kv.second, Join(f.path, key), line};
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        Fail(entry, "unknown key");
+      }
+      if (!m.entries.emplace(key, entry).second) Fail(entry, "duplicate key");
+    }
+    return m;
+  }
+
+  // A missing key is reported at its parent, the closest line that exists.
+  const Field& Require(const Mapping& m, std::string_view key) const {
+    if (const Field* f = m.Find(key)) return *f;
+    Fail(m.self.line, Join(m.self.path, key), "required key missing");
+  }
+
+  std::vector<Field> Items(const Field& f) const {
+    if (!f.node.IsSequence()) Fail(f, "expected a list");
+    std::vector<Field> items;
+    for (const YAML::Node& item : f.node) {
+      // An empty item ("-" alone) carries the position of whatever follows it.
+      const int line = item.IsNull() ? f.line : item.Mark().line + 1;
+      items.push_back({item, f.path + "[" + std::to_string(items.size()) + "]", line});
+    }
+    return items;
+  }
+
+  // The scalar with ${VAR} expanded; `what` describes the expected kind for the error.
+  std::string Scalar(const Field& f, const std::string& what) const {
+    if (!f.node.IsScalar()) Fail(f, "expected " + what);
+    const std::string& raw = f.node.Scalar();
+    std::string out;
+    size_t pos = 0;
+    for (size_t start; (start = raw.find("${", pos)) != std::string::npos;) {
+      out.append(raw, pos, start - pos);
+      const size_t close = raw.find('}', start);
+      const std::string name =
+          close == std::string::npos ? "" : raw.substr(start + 2, close - start - 2);
+      // The text is not quoted back: it may be (part of) the access key.
+      if (name.empty() || !IsNameStart(name[0]) ||
+          !std::all_of(name.begin(), name.end(), IsNameChar)) {
+        Fail(f, "invalid environment variable reference; expected ${NAME}");
+      }
+      const std::optional<std::string> value = env_(name);
+      if (!value) Fail(f, "environment variable " + name + " is not set");
+      out += *value;
+      pos = close + 1;
+    }
+    out.append(raw, pos);
+    return out;
+  }
+
+  std::string String(const Field& f) const { return Scalar(f, "a string"); }
+
+  std::string NonEmptyString(const Field& f) const {
+    std::string value = String(f);
+    if (value.empty()) Fail(f, "must not be empty");
+    return value;
+  }
+
+  int Integer(const Field& f, int min, int max) const {
+    const std::string text = Scalar(f, "an integer");
+    long long value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() && ec != std::errc::result_out_of_range) Fail(f, "expected an integer");
+    if (end != text.data() + text.size()) Fail(f, "expected an integer");
+    if (ec == std::errc::result_out_of_range || value < min || value > max) {
+      Fail(f, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    }
+    return static_cast<int>(value);
+  }
+
+  double Number(const Field& f) const {
+    const std::string text = Scalar(f, "a number");
+    double value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size()) Fail(f, "expected a number");
+    return value;
+  }
+
+  Duration DurationValue(const Field& f) const {
+    const std::string text = Scalar(f, "a duration");
+    const std::optional<Duration> d = ParseDuration(text);
+    if (!d) Fail(f, "invalid duration \"" + text + "\"");
+    return *d;
+  }
+
+  Duration PositiveDuration(const Field& f) const {
+    const Duration d = DurationValue(f);
+    if (d <= Duration::zero()) Fail(f, "must be greater than 0s");
+    return d;
+  }
+
+  // Ids go into request paths, so anything that could change the path is refused.
+  std::string Id(const Field& f) const {
+    std::string id = NonEmptyString(f);
+    if (!std::all_of(id.begin(), id.end(), [](char c) { return IsNameChar(c) || c == '-'; })) {
+      Fail(f, "id \"" + id + "\" may contain only letters, digits, '-' and '_'");
+    }
+    return id;
+  }
+
+  void ParseBird(const Field& field, BirdSettings& bird) {
+    const Mapping m = MappingOf(
+        field, {"base_url", "access_key", "access_key_file", "request_timeout",
+                "max_requests_per_second", "max_concurrent_requests", "max_retries", "page_size"});
+    ResolveAccessKey(m, bird);
+    if (const Field* f = m.Find("base_url")) bird.base_url = BaseUrl(*f);
+    if (const Field* f = m.Find("request_timeout")) bird.request_timeout = PositiveDuration(*f);
+    if (const Field* f = m.Find("max_requests_per_second")) {
+      bird.max_requests_per_second = Number(*f);
+      // Bird allows 50 GET requests per second per workspace; more only earns 429s.
+      if (!(bird.max_requests_per_second > 0 && bird.max_requests_per_second <= 50)) {
+        Fail(*f, "must be greater than 0 and at most 50");
+      }
+    }
+    if (const Field* f = m.Find("max_concurrent_requests")) {
+      bird.max_concurrent_requests = Integer(*f, 1, 64);
+    }
+    if (const Field* f = m.Find("max_retries")) bird.max_retries = Integer(*f, 0, 10);
+    if (const Field* f = m.Find("page_size")) bird.page_size = Integer(*f, 1, 1000);
+  }
+
+  void ResolveAccessKey(const Mapping& m, BirdSettings& bird) {
+    const Field* key = m.Find("access_key");
+    const Field* file = m.Find("access_key_file");
+    if (key && file) Fail(*file, "cannot be combined with access_key");
+    if (key) {
+      bird.access_key = String(*key);
+      if (bird.access_key.empty()) Fail(*key, "must not be empty");
+    } else if (file) {
+      bird.access_key_file = NonEmptyString(*file);
+      std::string contents;
+      try {
+        contents = read_file_(bird.access_key_file);
+      } catch (const std::exception& e) {
+        Fail(*file, "cannot read " + bird.access_key_file + ": " + e.what());
+      }
+      bird.access_key = Trim(contents);
+      if (bird.access_key.empty()) Fail(*file, bird.access_key_file + " is empty");
+    } else {
+      Fail(m.self.line, Join(m.self.path, "access_key"),
+           "required key missing (or set access_key_file)");
+    }
+    secret_ = bird.access_key;
+  }
+
+  // The access key travels in a header, so plain http is only for a local proxy or test server.
+  std::string BaseUrl(const Field& f) const {
+    std::string url = String(f);
+    const auto bad = [&](const std::string& why) {
+      Fail(f, "invalid URL \"" + url + "\": " + why);
+    };
+    const bool https = url.starts_with("https://");
+    if (!https && !url.starts_with("http://")) bad("must start with http:// or https://");
+    const std::string_view rest = std::string_view(url).substr(https ? 8 : 7);
+    const std::string_view authority = rest.substr(0, rest.find('/'));
+    // Not quoted back: credentials would also end up in logs and the startup summary.
+    if (authority.find('@') != std::string_view::npos) Fail(f, "must not contain credentials");
+    if (rest.find_first_of("?#") != std::string_view::npos) {
+      bad("must not have a query or fragment");
+    }
+    // The port follows the last ':' unless that ':' is inside an IPv6 literal's brackets.
+    const size_t colon = authority.rfind(':');
+    const bool has_port =
+        colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos;
+    std::string host(has_port ? authority.substr(0, colon) : authority);
+    const std::string_view port = has_port ? authority.substr(colon + 1) : "";
+    if (host.empty()) bad("missing host");
+    if (has_port && (port.empty() || !std::all_of(port.begin(), port.end(), IsDigit))) {
+      bad("invalid port");
+    }
+    for (char& c : host) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (!https && !IsLoopbackHost(host)) {
+      Fail(f,
+           "plain http:// is only allowed for a loopback host (localhost, 127.0.0.0/8, [::1]); "
+           "use https://");
+    }
+    while (url.ends_with('/')) url.pop_back();
+    return url;
+  }
+
+  void ParsePoll(const Field& field, PollSettings& poll) const {
+    const Mapping m =
+        MappingOf(field, {"interval", "initial_lookback", "insights_grace_period", "max_call_age"});
+    const Field* interval = m.Find("interval");
+    const Field* max_age = m.Find("max_call_age");
+    if (interval) poll.interval = PositiveDuration(*interval);
+    if (const Field* f = m.Find("initial_lookback")) poll.initial_lookback = DurationValue(*f);
+    if (const Field* f = m.Find("insights_grace_period")) {
+      poll.insights_grace_period = DurationValue(*f);
+    }
+    if (max_age) poll.max_call_age = DurationValue(*max_age);
+    // Calls are followed for at most max_call_age; less than one interval would give them up
+    // before the next poll could look at them again.
+    if (poll.max_call_age < poll.interval) {
+      if (max_age) {
+        Fail(*max_age, "must be at least poll.interval (" + FormatDuration(poll.interval) + ")");
+      }
+      // Only reachable with interval set: the defaults satisfy the rule.
+      Fail(*interval,
+           "must not exceed poll.max_call_age (" + FormatDuration(poll.max_call_age) + ")");
+    }
+  }
+
+  std::vector<WorkspaceConfig> ParseWorkspaces(const Field& field) const {
+    const std::vector<Field> items = Items(field);
+    if (items.empty()) Fail(field, "must list at least one workspace");
+    std::vector<WorkspaceConfig> workspaces;
+    std::map<std::string, std::string> workspace_ids;  // id -> path of its first use
+    // Two channels with the same labels would write into the same series.
+    std::map<std::pair<std::string, std::string>, std::string> label_pairs;
+    for (const Field& item : items) {
+      const Mapping m = MappingOf(item, {"id", "name", "channels"});
+      WorkspaceConfig& ws = workspaces.emplace_back();
+      const Field& id = Require(m, "id");
+      ws.id = Id(id);
+      if (const auto [it, added] = workspace_ids.emplace(ws.id, item.path); !added) {
+        Fail(id, "duplicate workspace id \"" + ws.id + "\" (also used by " + it->second + ")");
+      }
+      const Field* name = m.Find("name");
+      ws.name = name ? NonEmptyString(*name) : ws.id;
+
+      const Field& channels_field = Require(m, "channels");
+      const std::vector<Field> channels = Items(channels_field);
+      if (channels.empty()) Fail(channels_field, "must list at least one channel");
+      std::map<std::string, std::string> channel_ids;
+      for (const Field& channel_item : channels) {
+        const Mapping cm = MappingOf(channel_item, {"id", "name"});
+        ChannelConfig& channel = ws.channels.emplace_back();
+        const Field& channel_id = Require(cm, "id");
+        channel.id = Id(channel_id);
+        if (const auto [it, added] = channel_ids.emplace(channel.id, channel_item.path); !added) {
+          Fail(channel_id,
+               "duplicate channel id \"" + channel.id + "\" (also used by " + it->second + ")");
+        }
+        const Field* channel_name = cm.Find("name");
+        channel.name = channel_name ? NonEmptyString(*channel_name) : channel.id;
+        if (const auto [it, added] =
+                label_pairs.emplace(std::pair(ws.name, channel.name), channel_item.path);
+            !added) {
+          Fail(channel_item, "duplicate labels workspace=\"" + ws.name + "\" channel=\"" +
+                                 channel.name + "\" (also used by " + it->second + ")");
+        }
+      }
+    }
+    return workspaces;
+  }
+
+  const EnvLookup& env_;
+  const FileReader& read_file_;
+  std::string secret_;  // the resolved access key, scrubbed from every message once known
+};
+
+}  // namespace
+
+Config ParseConfig(std::string_view yaml_text, const EnvLookup& env, const FileReader& read_file) {
+  return Parser(env, read_file).Parse(yaml_text);
+}
+
+Config LoadConfigFile(const std::string& path) {
+  std::string text;
+  try {
+    text = ReadWholeFile(path);
+  } catch (const std::runtime_error& e) {
+    throw ConfigError("config: cannot read " + path + ": " + e.what());
+  }
+  const EnvLookup env = [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    return value ? std::optional<std::string>(value) : std::nullopt;
+  };
+  return ParseConfig(text, env, ReadWholeFile);
+}
+
+std::string SummarizeConfig(const Config& config) {
+  const BirdSettings& bird = config.bird;
+  size_t channels = 0;
+  for (const WorkspaceConfig& ws : config.workspaces) channels += ws.channels.size();
+  std::ostringstream out;
+  out << "base_url=" << bird.base_url << " access_key=" << kRedacted;
+  if (!bird.access_key_file.empty()) out << " access_key_file=" << bird.access_key_file;
+  out << " request_timeout=" << FormatDuration(bird.request_timeout)
+      << " max_requests_per_second=" << bird.max_requests_per_second
+      << " max_concurrent_requests=" << bird.max_concurrent_requests
+      << " max_retries=" << bird.max_retries << " page_size=" << bird.page_size
+      << " poll.interval=" << FormatDuration(config.poll.interval)
+      << " poll.initial_lookback=" << FormatDuration(config.poll.initial_lookback)
+      << " poll.insights_grace_period=" << FormatDuration(config.poll.insights_grace_period)
+      << " poll.max_call_age=" << FormatDuration(config.poll.max_call_age)
+      << " state_file=" << (config.state_file.empty() ? "(none)" : config.state_file)
+      << " workspaces=" << config.workspaces.size() << " channels=" << channels;
+  // The key is never printed on purpose; this also covers it leaking in through another field.
+  return Redact(out.str(), bird.access_key);
+}
+
+}  // namespace bird_exporter

@@ -1,0 +1,75 @@
+// The exporter's YAML configuration and the small settings structs handed to each part.
+// ParseConfig is pure: the environment and file reads are injected.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/duration.h"
+
+namespace bird_exporter {
+
+struct BirdSettings {
+  std::string base_url = "https://api.bird.com";
+  std::string access_key;       // resolved secret (from access_key or access_key_file)
+  std::string access_key_file;  // path, when the key came from a file (re-read on reload)
+  Duration request_timeout = std::chrono::seconds(10);
+  double max_requests_per_second = 40;  // per workspace
+  int max_concurrent_requests = 8;
+  int max_retries = 3;  // retries after the first attempt, per request
+  int page_size = 100;  // `limit` sent on list requests (1-1000)
+};
+
+struct PollSettings {
+  Duration interval = std::chrono::seconds(30);
+  Duration initial_lookback = std::chrono::minutes(10);
+  Duration insights_grace_period = std::chrono::minutes(15);
+  Duration max_call_age = std::chrono::hours(6);
+};
+
+struct ChannelConfig {
+  std::string id;
+  std::string name;  // label value; defaults to id
+};
+
+struct WorkspaceConfig {
+  std::string id;
+  std::string name;  // label value; defaults to id
+  std::vector<ChannelConfig> channels;
+};
+
+struct Config {
+  BirdSettings bird;
+  PollSettings poll;
+  std::string state_file;  // empty: no persistence
+  std::vector<WorkspaceConfig> workspaces;
+};
+
+// Startup error naming the key and the line, e.g.
+// "config: bird.request_timeout (line 4): invalid duration \"10 seconds\"".
+// Never contains a secret value.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Returns the value of an environment variable, or nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+// Returns the contents of a file, or throws std::runtime_error with a reason.
+using FileReader = std::function<std::string(const std::string&)>;
+
+// Parses and validates YAML text: defaults applied, unknown keys rejected, ${VAR} expanded,
+// access_key_file read through `read_file`. Throws ConfigError.
+Config ParseConfig(std::string_view yaml_text, const EnvLookup& env, const FileReader& read_file);
+
+// Reads `path` and parses it with the process environment. Throws ConfigError.
+Config LoadConfigFile(const std::string& path);
+
+// One line, secrets redacted: "base_url=https://api.bird.com access_key=<redacted> ...".
+std::string SummarizeConfig(const Config& config);
+
+}  // namespace bird_exporter

@@ -1,0 +1,156 @@
+#include "daemon/exporter.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include <prometheus/registry.h>
+
+#include "bird/client.h"
+#include "config/config.h"
+#include "daemon/flags.h"
+#include "http/curl_transport.h"
+#include "log/logging.h"
+#include "metrics/call_metrics.h"
+#include "metrics/exporter_metrics.h"
+#include "metrics/process_collector.h"
+#include "poller/poller.h"
+#include "server/server.h"
+#include "state/state_file.h"
+#include "version.h"
+
+namespace bird_exporter {
+namespace {
+
+std::vector<ChannelRef> ChannelsOf(const Config& config) {
+  std::vector<ChannelRef> channels;
+  for (const auto& ws : config.workspaces) {
+    for (const auto& ch : ws.channels) channels.push_back({ws.id, ws.name, ch.id, ch.name});
+  }
+  return channels;
+}
+
+ClientSettings ClientSettingsOf(const BirdSettings& bird) {
+  ClientSettings settings;
+  settings.base_url = bird.base_url;
+  settings.access_key = bird.access_key;
+  settings.request_timeout = bird.request_timeout;
+  settings.max_retries = bird.max_retries;
+  settings.page_size = bird.page_size;
+  return settings;
+}
+
+int Serve(const Flags& flags, const Config& config) {
+  // Signals are taken synchronously by this thread; every thread started below inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto process = std::make_shared<ProcessCollector>();
+  ExporterMetrics exporter_metrics(*registry);
+  CallMetrics call_metrics(*registry);
+  RegisterBuildInfo(*registry);
+
+  CurlTransport transport;
+  WorkspaceRateLimiter limiter(config.bird.max_requests_per_second);
+  BirdClient client(ClientSettingsOf(config.bird), transport, limiter, exporter_metrics);
+
+  std::unique_ptr<StateFile> state_file;
+  if (!config.state_file.empty()) state_file = std::make_unique<StateFile>(config.state_file);
+  PollerSettings poller_settings;
+  poller_settings.poll = config.poll;
+  poller_settings.max_concurrent_requests = config.bird.max_concurrent_requests;
+  Poller poller(poller_settings, ChannelsOf(config), client, call_metrics, exporter_metrics,
+                state_file.get());
+  poller.LoadState();
+
+  ServerSettings server_settings;
+  server_settings.listen_address = flags.listen_address;
+  server_settings.telemetry_path = flags.telemetry_path;
+  std::unique_ptr<HttpServer> server;
+  try {
+    server = std::make_unique<HttpServer>(
+        server_settings, std::vector<std::weak_ptr<prometheus::Collectable>>{registry, process},
+        [&poller]() -> std::string {
+          return poller.Ready() ? "" : "not every channel has been polled successfully yet";
+        });
+  } catch (const ServerError& e) {
+    spdlog::error("cannot start the HTTP server error=\"{}\"", e.what());
+    return 1;
+  }
+  const auto ports = server->ListeningPorts();
+  spdlog::info("listening address={} port={} telemetry_path={}", flags.listen_address,
+               ports.empty() ? 0 : ports.front(), flags.telemetry_path);
+
+  std::jthread poll_thread([&poller](std::stop_token stop) { poller.Run(stop); });
+
+  for (;;) {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) != 0) continue;
+    if (signal_number == SIGHUP) {
+      spdlog::warn("received SIGHUP; configuration reload is not supported, restart to apply "
+                   "changes");
+      continue;
+    }
+    spdlog::info("received signal, shutting down signal={}", strsignal(signal_number));
+    break;
+  }
+  poll_thread.request_stop();
+  poll_thread.join();
+  server.reset();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int RunExporter(int argc, char** argv) {
+  std::string error;
+  const auto flags = ParseFlags(std::vector<std::string>(argv + 1, argv + argc), error);
+  if (!flags) {
+    std::cerr << "bird_call_exporter: " << error << "\n";
+    return 2;
+  }
+  if (flags->help) {
+    std::cout << HelpText();
+    return 0;
+  }
+  if (flags->version) {
+    std::cout << "bird_call_exporter version " << kVersion << " (revision " << kRevision << ")\n";
+    return 0;
+  }
+  spdlog::level::level_enum level = spdlog::level::info;
+  LogFormat format = LogFormat::kLogfmt;
+  ParseLogLevel(flags->log_level, level);
+  ParseLogFormat(flags->log_format, format);
+  SetupLogging(level, format);
+
+  Config config;
+  try {
+    config = LoadConfigFile(flags->config_file);
+  } catch (const ConfigError& e) {
+    if (flags->config_check) {
+      std::cerr << e.what() << "\n";
+    } else {
+      spdlog::error("invalid configuration error=\"{}\"", e.what());
+    }
+    return 1;
+  }
+  if (flags->config_check) {
+    std::cout << "configuration OK: " << flags->config_file << "\n" << SummarizeConfig(config) << "\n";
+    return 0;
+  }
+  spdlog::info("starting bird_call_exporter version={} revision={}", kVersion, kRevision);
+  spdlog::info("configuration file={} {}", flags->config_file, SummarizeConfig(config));
+  return Serve(*flags, config);
+}
+
+}  // namespace bird_exporter

@@ -1,0 +1,84 @@
+#include "daemon/flags.h"
+
+#include <map>
+
+#include "log/logging.h"
+
+namespace bird_exporter {
+
+std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::string& error) {
+  Flags flags;
+  const std::map<std::string, std::string*> valued = {
+      {"--config.file", &flags.config_file},
+      {"--web.listen-address", &flags.listen_address},
+      {"--web.telemetry-path", &flags.telemetry_path},
+      {"--log.level", &flags.log_level},
+      {"--log.format", &flags.log_format},
+  };
+  const std::map<std::string, bool*> switches = {
+      {"--config.check", &flags.config_check},
+      {"--version", &flags.version},
+      {"--help", &flags.help},
+      {"-h", &flags.help},
+  };
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    const auto eq = arg.find('=');
+    const std::string name = arg.substr(0, eq);
+    if (auto it = switches.find(name); it != switches.end()) {
+      if (eq != std::string::npos) {
+        error = "flag " + name + " takes no value";
+        return std::nullopt;
+      }
+      *it->second = true;
+      continue;
+    }
+    auto it = valued.find(name);
+    if (it == valued.end()) {
+      error = "unknown flag " + name + " (see --help)";
+      return std::nullopt;
+    }
+    if (eq != std::string::npos) {
+      *it->second = arg.substr(eq + 1);
+    } else if (i + 1 < args.size()) {
+      *it->second = args[++i];
+    } else {
+      error = "flag " + name + " needs a value";
+      return std::nullopt;
+    }
+  }
+  spdlog::level::level_enum level;
+  if (!ParseLogLevel(flags.log_level, level)) {
+    error = "--log.level: expected debug, info, warn or error, got \"" + flags.log_level + "\"";
+    return std::nullopt;
+  }
+  LogFormat format;
+  if (!ParseLogFormat(flags.log_format, format)) {
+    error = "--log.format: expected logfmt or json, got \"" + flags.log_format + "\"";
+    return std::nullopt;
+  }
+  return flags;
+}
+
+std::string HelpText() {
+  return std::string(
+             "usage: bird_call_exporter [flags]\n"
+             "\n"
+             "Polls the Bird voice calls API and serves one event per ended call as Prometheus "
+             "metrics.\n"
+             "\n"
+             "Flags:\n"
+             "  --config.file=PATH          configuration file (default bird_call_exporter.yml)\n"
+             "  --config.check              validate the configuration, print a summary, exit\n"
+             "  --web.listen-address=[HOST]:PORT\n"
+             "                              address to serve metrics on (default ") +
+         kDefaultListenAddress +
+         ")\n"
+         "  --web.telemetry-path=PATH    path of the metrics (default /metrics)\n"
+         "  --log.level=LEVEL           debug, info, warn or error (default info)\n"
+         "  --log.format=FORMAT         logfmt or json (default logfmt)\n"
+         "  --version                   print the version and exit\n"
+         "  --help                      print this help and exit\n";
+}
+
+}  // namespace bird_exporter

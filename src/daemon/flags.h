@@ -1,0 +1,29 @@
+// Command-line flags, named like every Prometheus exporter's (--config.file, --web.listen-address,
+// --log.level, ...). Pure parsing; no I/O besides what the caller prints.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bird_exporter {
+
+inline constexpr const char* kDefaultListenAddress = ":9842";
+
+struct Flags {
+  std::string config_file = "bird_call_exporter.yml";
+  bool config_check = false;
+  std::string listen_address = kDefaultListenAddress;
+  std::string telemetry_path = "/metrics";
+  std::string log_level = "info";
+  std::string log_format = "logfmt";
+  bool version = false;
+  bool help = false;
+};
+
+// Accepts --flag=value and --flag value. On error returns nullopt and sets `error`.
+std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::string& error);
+
+std::string HelpText();
+
+}  // namespace bird_exporter

@@ -1,0 +1,56 @@
+// Maps one ended call (list record plus insights when available) to the observations it makes.
+// Pure: no Prometheus, no clock; the unit conversions and the inclusion rules live here.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "bird/model.h"
+
+namespace bird_exporter {
+
+struct FlowCounts {
+  std::optional<double> in;
+  std::optional<double> out;
+};
+
+struct CallObservation {
+  // Labels (besides workspace/channel, which the caller knows).
+  std::string direction;
+  std::string call_type;
+  std::string status;
+  std::string hangup_source;
+  std::string hangup_cause_code;  // "16", or "unknown"
+  std::string hangup_cause;       // "NORMAL_CLEARING", "UNKNOWN" for unnamed codes, or "unknown"
+  std::string sip_code;           // "200", or "unknown"
+  std::string cause_class;
+  std::string codec;  // readCodecName, or "unknown"
+
+  bool answered = false;
+  bool from_insights = false;     // false: counted from the list record alone
+  bool no_inbound_media = false;  // answered, insights say inMediaPacketCount == 0
+
+  FlowCounts packets, media_packets, dtmf_packets, bytes;
+  std::optional<double> flaws;
+
+  std::optional<double> mos;
+  std::optional<double> quality_ratio;
+  std::optional<double> pdd_seconds;
+  std::optional<double> duration_seconds;
+  std::optional<double> jitter_min_seconds;
+  std::optional<double> jitter_max_seconds;
+  std::optional<double> packet_loss_ratio;
+  std::optional<double> jitter_burst_rate;
+  std::optional<double> mean_interval_seconds;
+
+  std::optional<SystemTime> ended_at;
+};
+
+// `listed` is the call as the list returned it; `insights` is null when the call is counted
+// from the list alone (insights unavailable after the grace period).
+CallObservation MapCall(const Call& listed, const CallInsights* insights);
+
+// Keeps a codec name usable as a label value: [A-Za-z0-9._+-], at most 32 chars, else "other".
+std::string CodecLabel(std::string_view codec_name);
+
+}  // namespace bird_exporter

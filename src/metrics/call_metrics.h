@@ -1,0 +1,72 @@
+// The call metric families on a prometheus::Registry, and the recording of one counted call.
+// Knows nothing about Bird's API or the poll loop; it only applies CallObservations.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "metrics/call_mapping.h"
+
+namespace bird_exporter {
+
+// The configured label values of one channel.
+struct ChannelLabels {
+  std::string workspace;
+  std::string channel;
+};
+
+// Active calls at the last poll, keyed by (direction, status) label values.
+using ActiveCallCounts = std::map<std::pair<std::string, std::string>, int>;
+
+class CallMetrics {
+ public:
+  explicit CallMetrics(prometheus::Registry& registry);
+
+  // Counts one ended call. Must be called exactly once per call.
+  void Record(const ChannelLabels& channel, const CallObservation& obs);
+
+  // Replaces the channel's active-call gauges; combinations seen before and absent now read 0.
+  void SetActive(const ChannelLabels& channel, const ActiveCallCounts& counts);
+
+ private:
+  void RecordHistogram(prometheus::Family<prometheus::Histogram>& family,
+                       const prometheus::Labels& labels, const std::vector<double>& buckets,
+                       std::optional<double> value);
+
+  std::mutex mutex_;
+  prometheus::Family<prometheus::Counter>& calls_;
+  prometheus::Family<prometheus::Counter>& hangups_;
+  prometheus::Family<prometheus::Counter>& packets_;
+  prometheus::Family<prometheus::Counter>& media_packets_;
+  prometheus::Family<prometheus::Counter>& dtmf_packets_;
+  prometheus::Family<prometheus::Counter>& bytes_;
+  prometheus::Family<prometheus::Counter>& flaws_;
+  prometheus::Family<prometheus::Counter>& no_inbound_media_;
+  prometheus::Family<prometheus::Histogram>& mos_;
+  prometheus::Family<prometheus::Histogram>& quality_;
+  prometheus::Family<prometheus::Histogram>& pdd_;
+  prometheus::Family<prometheus::Histogram>& duration_;
+  prometheus::Family<prometheus::Histogram>& jitter_min_;
+  prometheus::Family<prometheus::Histogram>& jitter_max_;
+  prometheus::Family<prometheus::Histogram>& loss_;
+  prometheus::Family<prometheus::Histogram>& burst_;
+  prometheus::Family<prometheus::Histogram>& mean_interval_;
+  prometheus::Family<prometheus::Gauge>& active_;
+  prometheus::Family<prometheus::Gauge>& last_mos_;
+  prometheus::Family<prometheus::Gauge>& last_pdd_;
+  prometheus::Family<prometheus::Gauge>& last_end_;
+  // Newest end time recorded per channel, so "last" gauges follow call end order, not the
+  // order in which insights happened to arrive.
+  std::map<std::pair<std::string, std::string>, double> last_end_seconds_;
+  std::map<std::pair<std::string, std::string>, ActiveCallCounts> active_seen_;
+};
+
+}  // namespace bird_exporter

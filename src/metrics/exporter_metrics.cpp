@@ -1,0 +1,100 @@
+#include "metrics/exporter_metrics.h"
+
+#include "metrics/metric_definitions.h"
+#include "version.h"
+
+namespace bird_exporter {
+namespace {
+
+template <typename Builder>
+auto& Build(Builder builder, prometheus::Registry& registry, std::string_view name) {
+  const MetricSpec& spec = FindMetricSpec(name);
+  return builder.Name(std::string(spec.name)).Help(std::string(spec.help)).Register(registry);
+}
+
+prometheus::Labels ChannelLabelSet(const ChannelLabels& channel) {
+  return {{"workspace", channel.workspace}, {"channel", channel.channel}};
+}
+
+std::string CompilerName() {
+#if defined(__clang__)
+  return "clang-" __clang_version__;
+#elif defined(__GNUC__)
+  return "gcc-" + std::to_string(__GNUC__) + "." + std::to_string(__GNUC_MINOR__) + "." +
+         std::to_string(__GNUC_PATCHLEVEL__);
+#else
+  return "unknown";
+#endif
+}
+
+}  // namespace
+
+ExporterMetrics::ExporterMetrics(prometheus::Registry& registry)
+    : api_requests_(Build(prometheus::BuildCounter(), registry, "bird_exporter_api_requests_total")),
+      api_duration_(Build(prometheus::BuildHistogram(), registry,
+                          "bird_exporter_api_request_duration_seconds")),
+      parse_errors_(Build(prometheus::BuildCounter(), registry, "bird_exporter_parse_errors_total")),
+      channel_up_(Build(prometheus::BuildGauge(), registry, "bird_exporter_channel_up")),
+      last_poll_success_(Build(prometheus::BuildGauge(), registry,
+                               "bird_exporter_last_poll_success_timestamp_seconds")),
+      insights_pending_(Build(prometheus::BuildGauge(), registry, "bird_exporter_insights_pending")),
+      insights_unavailable_(Build(prometheus::BuildCounter(), registry,
+                                  "bird_exporter_insights_unavailable_total")),
+      state_errors_(Build(prometheus::BuildCounter(), registry, "bird_exporter_state_errors_total")),
+      state_calls_(Build(prometheus::BuildGauge(), registry, "bird_exporter_state_calls").Add({})),
+      poll_duration_(
+          Build(prometheus::BuildGauge(), registry, "bird_exporter_poll_duration_seconds").Add({})) {
+  // Both operations exist from the start so rate() works on the first failure.
+  state_errors_.Add({{"operation", "load"}});
+  state_errors_.Add({{"operation", "write"}});
+  for (const char* endpoint : {"list_calls", "call_insights"}) {
+    parse_errors_.Add({{"endpoint", endpoint}});
+  }
+}
+
+void ExporterMetrics::OnApiRequest(const std::string& workspace, std::string_view endpoint,
+                                   const std::string& code, double seconds) {
+  const std::string endpoint_label(endpoint);
+  api_requests_.Add({{"workspace", workspace}, {"endpoint", endpoint_label}, {"code", code}})
+      .Increment();
+  api_duration_
+      .Add({{"endpoint", endpoint_label}},
+           FindMetricSpec("bird_exporter_api_request_duration_seconds").buckets)
+      .Observe(seconds);
+}
+
+void ExporterMetrics::OnParseError(std::string_view endpoint) {
+  parse_errors_.Add({{"endpoint", std::string(endpoint)}}).Increment();
+}
+
+void ExporterMetrics::SetChannelUp(const ChannelLabels& channel, bool up) {
+  channel_up_.Add(ChannelLabelSet(channel)).Set(up ? 1 : 0);
+}
+
+void ExporterMetrics::SetLastPollSuccess(const ChannelLabels& channel, double unix_seconds) {
+  last_poll_success_.Add(ChannelLabelSet(channel)).Set(unix_seconds);
+}
+
+void ExporterMetrics::SetInsightsPending(const std::string& workspace, double count) {
+  insights_pending_.Add({{"workspace", workspace}}).Set(count);
+}
+
+void ExporterMetrics::AddInsightsUnavailable(const ChannelLabels& channel, double count) {
+  insights_unavailable_.Add(ChannelLabelSet(channel)).Increment(count);
+}
+
+void ExporterMetrics::StateError(std::string_view operation) {
+  state_errors_.Add({{"operation", std::string(operation)}}).Increment();
+}
+
+void ExporterMetrics::SetStateCalls(double count) { state_calls_.Set(count); }
+
+void ExporterMetrics::SetPollDuration(double seconds) { poll_duration_.Set(seconds); }
+
+void RegisterBuildInfo(prometheus::Registry& registry) {
+  Build(prometheus::BuildGauge(), registry, "bird_exporter_build_info")
+      .Add({{"version", kVersion}, {"revision", kRevision}, {"compiler", CompilerName()}})
+      .Set(1);
+}
+
+}  // namespace bird_exporter

@@ -1,0 +1,51 @@
+// The exporter's own health metrics: API requests, parse errors, channel health, state.
+// Implements ApiObserver so the Bird client can report requests without knowing Prometheus.
+#pragma once
+
+#include <mutex>
+#include <string>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include "bird/client.h"
+#include "metrics/call_metrics.h"
+
+namespace bird_exporter {
+
+class ExporterMetrics : public ApiObserver {
+ public:
+  explicit ExporterMetrics(prometheus::Registry& registry);
+
+  void OnApiRequest(const std::string& workspace, std::string_view endpoint,
+                    const std::string& code, double seconds) override;
+  void OnParseError(std::string_view endpoint) override;
+
+  void SetChannelUp(const ChannelLabels& channel, bool up);
+  void SetLastPollSuccess(const ChannelLabels& channel, double unix_seconds);
+  void SetInsightsPending(const std::string& workspace, double count);
+  void AddInsightsUnavailable(const ChannelLabels& channel, double count);
+  void StateError(std::string_view operation);  // "load" or "write"
+  void SetStateCalls(double count);
+  void SetPollDuration(double seconds);
+
+ private:
+  prometheus::Family<prometheus::Counter>& api_requests_;
+  prometheus::Family<prometheus::Histogram>& api_duration_;
+  prometheus::Family<prometheus::Counter>& parse_errors_;
+  prometheus::Family<prometheus::Gauge>& channel_up_;
+  prometheus::Family<prometheus::Gauge>& last_poll_success_;
+  prometheus::Family<prometheus::Gauge>& insights_pending_;
+  prometheus::Family<prometheus::Counter>& insights_unavailable_;
+  prometheus::Family<prometheus::Counter>& state_errors_;
+  prometheus::Gauge& state_calls_;
+  prometheus::Gauge& poll_duration_;
+};
+
+// Registers bird_exporter_build_info{version,revision,compiler} = 1.
+void RegisterBuildInfo(prometheus::Registry& registry);
+
+}  // namespace bird_exporter

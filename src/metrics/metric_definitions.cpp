@@ -1,0 +1,210 @@
+#include "metrics/metric_definitions.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace bird_exporter {
+namespace {
+
+using prometheus::MetricType;
+
+// Buckets follow the domain notes §7. Jitter buckets are the std-dev ones converted to seconds
+// because the exporter takes sqrt of Bird's ms² variances.
+const std::vector<double> kMosBuckets = {1.5, 2.0, 2.6, 3.1, 3.5, 3.6, 4.0, 4.3, 4.4, 4.49, 4.5};
+const std::vector<double> kQualityBuckets = {0.495, 0.595, 0.695, 0.795, 0.845, 0.895,
+                                             0.945, 0.975, 0.985, 0.995, 1.0};
+const std::vector<double> kPddBuckets = {0.25, 0.5, 1, 1.5, 2, 3, 4, 5, 7, 10, 15, 30};
+const std::vector<double> kDurationBuckets = {1,   3,   6,    10,   15,   30,   60,  120,
+                                              180, 300, 600, 1200, 1800, 3600, 7200};
+const std::vector<double> kJitterBuckets = {0.0025, 0.005, 0.01, 0.015, 0.02,
+                                            0.03,   0.04,  0.06, 0.08,  0.12};
+const std::vector<double> kLossBuckets = {0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.5, 1};
+const std::vector<double> kBurstBuckets = {0, 0.5, 0.99, 1, 2, 5};
+const std::vector<double> kIntervalBuckets = {0.010, 0.019, 0.021, 0.025,
+                                              0.030, 0.040, 0.060, 0.100};
+const std::vector<double> kApiLatencyBuckets = {0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+
+std::vector<MetricSpec> BuildSpecs() {
+  const std::vector<std::string_view> base = {"workspace", "channel", "direction", "call_type"};
+  auto with = [&base](std::initializer_list<std::string_view> extra) {
+    std::vector<std::string_view> labels = base;
+    labels.insert(labels.end(), extra);
+    return labels;
+  };
+  return {
+      // Calls: each call is counted once, when it is known to have ended.
+      {"bird_calls_total", MetricType::Counter,
+       "Calls that reached a terminal status (Bird call `status`: completed, no-answer, busy, "
+       "failed, cancelled).",
+       with({"status"}),
+       {}},
+      {"bird_call_hangups_total", MetricType::Counter,
+       "Ended calls by hangup: Bird `hangupSource`, `hangupCauseCode` (Q.850) with its FreeSWITCH "
+       "name, `hangupSipCode`, and the cause class ok|user|address|policy|network|unknown.",
+       {"workspace", "channel", "direction", "hangup_source", "hangup_cause_code", "hangup_cause",
+        "sip_code", "cause_class"},
+       {}},
+      {"bird_call_packets_total", MetricType::Counter,
+       "RTP packets of ended calls, from Bird insights `mediaMetrics.inPacketCount` / "
+       "`outPacketCount` (flow=in|out).",
+       with({"flow"}),
+       {}},
+      {"bird_call_media_packets_total", MetricType::Counter,
+       "RTP media packets of ended calls, from Bird insights `mediaMetrics.inMediaPacketCount` / "
+       "`outMediaPacketCount` (flow=in|out).",
+       with({"flow"}),
+       {}},
+      {"bird_call_dtmf_packets_total", MetricType::Counter,
+       "RTP DTMF packets of ended calls, from Bird insights `mediaMetrics.inDtmfPacketCount` / "
+       "`outDtmfPacketCount` (flow=in|out).",
+       with({"flow"}),
+       {}},
+      {"bird_call_bytes_total", MetricType::Counter,
+       "RTP bytes of ended calls, from Bird insights `mediaMetrics.inBytes` / `outBytes` "
+       "(flow=in|out).",
+       with({"flow"}),
+       {}},
+      {"bird_call_flaws_total", MetricType::Counter,
+       "Inbound media flaws (lost or late packets, penalties) of ended calls, from Bird insights "
+       "`mediaMetrics.flawTotal`.",
+       base,
+       {}},
+      {"bird_call_no_inbound_media_total", MetricType::Counter,
+       "Answered calls whose insights report `mediaMetrics.inMediaPacketCount` 0 (no or one-way "
+       "audio; Bird still reports MOS 4.5 for them, so they are left out of the MOS histograms).",
+       base,
+       {}},
+      {"bird_call_mos", MetricType::Histogram,
+       "MOS of answered calls with inbound media, from Bird insights `mediaMetrics.mos` (1-4.5; "
+       "loss-only estimate of the inbound direction); codec from `mediaMetrics.readCodecName`.",
+       with({"codec"}),
+       kMosBuckets},
+      {"bird_call_quality_ratio", MetricType::Histogram,
+       "Share of good inbound packets of answered calls with inbound media, from Bird insights "
+       "`mediaMetrics.qualityScore` / 100; codec from `mediaMetrics.readCodecName`.",
+       with({"codec"}),
+       kQualityBuckets},
+      {"bird_call_pdd_seconds", MetricType::Histogram,
+       "Post-dial delay of ended calls, from Bird insights `signallingMetrics.pdd` (seconds), or "
+       "the call list's `qualityInsights.pdd` when insights are unavailable.",
+       base,
+       kPddBuckets},
+      {"bird_call_duration_seconds", MetricType::Histogram,
+       "Duration of answered calls, from Bird `duration` (seconds), else `endedAt` - `answeredAt`.",
+       base,
+       kDurationBuckets},
+      {"bird_call_jitter_min_seconds", MetricType::Histogram,
+       "Smallest inbound inter-arrival jitter (standard deviation) of calls with inbound media: "
+       "sqrt of Bird insights `mediaMetrics.jitterMinVar` (ms²), converted to seconds.",
+       base,
+       kJitterBuckets},
+      {"bird_call_jitter_max_seconds", MetricType::Histogram,
+       "Largest inbound inter-arrival jitter (standard deviation) of calls with inbound media: "
+       "sqrt of Bird insights `mediaMetrics.jitterMaxVar` (ms²), converted to seconds.",
+       base,
+       kJitterBuckets},
+      {"bird_call_packet_loss_ratio", MetricType::Histogram,
+       "Inbound packet loss of calls with inbound media, from Bird insights "
+       "`mediaMetrics.jitterLossRate` (a ratio; values above 1 are sequence-jump artefacts and "
+       "land in +Inf).",
+       base,
+       kLossBuckets},
+      {"bird_call_jitter_burst_rate", MetricType::Histogram,
+       "Inbound loss burst rate of calls with inbound media, from Bird insights "
+       "`mediaMetrics.jitterBurstRate` (dimensionless; about 1 - loss for isolated losses).",
+       base,
+       kBurstBuckets},
+      {"bird_call_mean_interval_seconds", MetricType::Histogram,
+       "Mean inbound packet inter-arrival time of calls with inbound media, from Bird insights "
+       "`mediaMetrics.meanInterval` (ms), converted to seconds.",
+       base,
+       kIntervalBuckets},
+      {"bird_calls_active", MetricType::Gauge,
+       "Calls in a non-terminal Bird `status` (accepted, scheduled, starting, ringing, ongoing) at "
+       "the last successful poll of the channel.",
+       {"workspace", "channel", "direction", "status"},
+       {}},
+      {"bird_call_last_mos", MetricType::Gauge,
+       "MOS of the most recently ended call counted with a MOS (Bird `mediaMetrics.mos`).",
+       {"workspace", "channel"},
+       {}},
+      {"bird_call_last_pdd_seconds", MetricType::Gauge,
+       "Post-dial delay of the most recently ended call counted with a PDD (Bird "
+       "`signallingMetrics.pdd`, seconds).",
+       {"workspace", "channel"},
+       {}},
+      {"bird_call_last_end_timestamp_seconds", MetricType::Gauge,
+       "Unix time at which the most recently ended counted call ended (Bird `endedAt`).",
+       {"workspace", "channel"},
+       {}},
+      // The exporter itself.
+      {"bird_exporter_api_requests_total", MetricType::Counter,
+       "Requests to the Bird API by endpoint (list_calls|call_insights) and HTTP status code "
+       "(`error` for transport failures: timeout, reset, TLS).",
+       {"workspace", "endpoint", "code"},
+       {}},
+      {"bird_exporter_api_request_duration_seconds", MetricType::Histogram,
+       "Duration of requests to the Bird API, including failed ones.",
+       {"endpoint"},
+       kApiLatencyBuckets},
+      {"bird_exporter_parse_errors_total", MetricType::Counter,
+       "Bird API answers that were not the expected JSON (HTML page, truncated, wrong types); "
+       "each is retried.",
+       {"endpoint"},
+       {}},
+      {"bird_exporter_channel_up", MetricType::Gauge,
+       "1 when the last poll of the channel listed its calls successfully, else 0.",
+       {"workspace", "channel"},
+       {}},
+      {"bird_exporter_last_poll_success_timestamp_seconds", MetricType::Gauge,
+       "Unix time of the last successful poll of the channel.",
+       {"workspace", "channel"},
+       {}},
+      {"bird_exporter_insights_pending", MetricType::Gauge,
+       "Ended calls not yet counted because their insights are not available yet (404) or "
+       "could not be fetched.",
+       {"workspace"},
+       {}},
+      {"bird_exporter_insights_unavailable_total", MetricType::Counter,
+       "Ended calls counted from the call list alone because their insights were still "
+       "unavailable after poll.insights_grace_period.",
+       {"workspace", "channel"},
+       {}},
+      {"bird_exporter_state_errors_total", MetricType::Counter,
+       "Failures of the state file: operation=load (unreadable or corrupt file, replaced) or "
+       "write (calls are not counted until a write succeeds).",
+       {"operation"},
+       {}},
+      {"bird_exporter_state_calls", MetricType::Gauge,
+       "Counted calls remembered in the state to prevent double counting (bounded by "
+       "poll.max_call_age).",
+       {},
+       {}},
+      {"bird_exporter_poll_duration_seconds", MetricType::Gauge,
+       "Duration of the last poll cycle over all channels.",
+       {},
+       {}},
+      {"bird_exporter_build_info", MetricType::Gauge,
+       "Always 1; labels identify the exporter build.",
+       {"version", "revision", "compiler"},
+       {}},
+  };
+}
+
+}  // namespace
+
+const std::vector<MetricSpec>& AllMetricSpecs() {
+  static const std::vector<MetricSpec> specs = BuildSpecs();
+  return specs;
+}
+
+const MetricSpec& FindMetricSpec(std::string_view name) {
+  for (const auto& spec : AllMetricSpecs()) {
+    if (spec.name == name) return spec;
+  }
+  std::fprintf(stderr, "internal error: metric %.*s is not defined\n",
+               static_cast<int>(name.size()), name.data());
+  std::abort();
+}
+
+}  // namespace bird_exporter

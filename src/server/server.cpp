@@ -1,0 +1,181 @@
+#include "server/server.h"
+
+#include <CivetServer.h>
+#include <civetweb.h>
+#include <prometheus/text_serializer.h>
+
+#include <charconv>
+
+#include "version.h"
+
+namespace bird_exporter {
+namespace {
+
+void Respond(mg_connection* conn, int status, const char* reason, const std::string& content_type,
+             const std::string& body) {
+  mg_printf(conn,
+            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+            "Cache-Control: no-store\r\n\r\n",
+            status, reason, content_type.c_str(), body.size());
+  mg_write(conn, body.data(), body.size());
+}
+
+class FunctionHandler : public CivetHandler {
+ public:
+  explicit FunctionHandler(std::function<void(mg_connection*)> get) : get_(std::move(get)) {}
+  bool handleGet(CivetServer*, mg_connection* conn) override {
+    get_(conn);
+    return true;
+  }
+  bool handleHead(CivetServer*, mg_connection* conn) override {
+    get_(conn);
+    return true;
+  }
+
+ private:
+  std::function<void(mg_connection*)> get_;
+};
+
+std::string HtmlEscape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string ToCivetListeningPort(const std::string& listen_address) {
+  const auto colon = listen_address.rfind(':');
+  if (colon == std::string::npos) {
+    throw ServerError("--web.listen-address: expected [HOST]:PORT, got \"" + listen_address + "\"");
+  }
+  const std::string host = listen_address.substr(0, colon);
+  const std::string port_text = listen_address.substr(colon + 1);
+  int port = -1;
+  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || ptr != port_text.data() + port_text.size() ||
+      port < 0 || port > 65535) {
+    throw ServerError("--web.listen-address: invalid port in \"" + listen_address + "\"");
+  }
+  if (host.empty()) return port_text;
+  if (host.front() == '[') {
+    if (host.back() != ']') {
+      throw ServerError("--web.listen-address: unterminated IPv6 address in \"" + listen_address +
+                        "\"");
+    }
+    return host + ":" + port_text;
+  }
+  if (host.find(':') != std::string::npos) {
+    throw ServerError("--web.listen-address: write IPv6 hosts in brackets, e.g. [::1]:9842");
+  }
+  return host + ":" + port_text;
+}
+
+HttpServer::HttpServer(ServerSettings settings,
+                       std::vector<std::weak_ptr<prometheus::Collectable>> collectables,
+                       ReadinessCheck readiness)
+    : settings_(std::move(settings)),
+      collectables_(std::move(collectables)),
+      readiness_(std::move(readiness)) {
+  if (settings_.telemetry_path.empty() || settings_.telemetry_path.front() != '/' ||
+      settings_.telemetry_path == "/" || settings_.telemetry_path.rfind("/-/", 0) == 0) {
+    throw ServerError("--web.telemetry-path: must start with / and not be / or under /-/, got \"" +
+                      settings_.telemetry_path + "\"");
+  }
+  const std::vector<std::string> options = {
+      "listening_ports", ToCivetListeningPort(settings_.listen_address),
+      "num_threads",     std::to_string(settings_.num_threads),
+      "enable_keep_alive", "yes",
+      "request_timeout_ms", "30000",
+  };
+  try {
+    server_ = std::make_unique<CivetServer>(options);
+  } catch (const CivetException& e) {
+    throw ServerError("cannot listen on " + settings_.listen_address + ": " + e.what());
+  }
+  if (server_->getContext() == nullptr) {
+    throw ServerError("cannot listen on " + settings_.listen_address);
+  }
+
+  auto metrics = std::make_unique<FunctionHandler>([this](mg_connection* conn) {
+    std::vector<prometheus::MetricFamily> families;
+    for (const auto& weak : collectables_) {
+      if (auto collectable = weak.lock()) {
+        auto collected = collectable->Collect();
+        families.insert(families.end(), std::make_move_iterator(collected.begin()),
+                        std::make_move_iterator(collected.end()));
+      }
+    }
+    Respond(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
+            prometheus::TextSerializer().Serialize(families));
+  });
+  auto healthy = std::make_unique<FunctionHandler>(
+      [](mg_connection* conn) { Respond(conn, 200, "OK", "text/plain", "Healthy\n"); });
+  auto ready = std::make_unique<FunctionHandler>([this](mg_connection* conn) {
+    const std::string reason = readiness_ ? readiness_() : std::string();
+    if (reason.empty()) {
+      Respond(conn, 200, "OK", "text/plain", "Ready\n");
+    } else {
+      Respond(conn, 503, "Service Unavailable", "text/plain", "Not ready: " + reason + "\n");
+    }
+  });
+  auto landing = std::make_unique<FunctionHandler>([this](mg_connection* conn) {
+    const mg_request_info* info = mg_get_request_info(conn);
+    if (info == nullptr || info->local_uri == nullptr || std::string(info->local_uri) != "/") {
+      Respond(conn, 404, "Not Found", "text/plain", "Not found\n");
+      return;
+    }
+    const std::string path = HtmlEscape(settings_.telemetry_path);
+    std::string note;
+    if (!settings_.landing_note.empty()) {
+      note = "<p><strong>" + HtmlEscape(settings_.landing_note) + "</strong></p>\n";
+    }
+    Respond(conn, 200, "OK", "text/html; charset=utf-8",
+            "<!DOCTYPE html>\n<html><head><title>Bird Call Exporter</title></head><body>\n"
+            "<h1>Bird Call Exporter</h1>\n<p>Prometheus metrics of Bird voice-call insights. "
+            "Version " +
+                std::string(kVersion) + " (" + kRevision + ").</p>\n" + note + "<ul>\n<li><a href=\"" +
+                path + "\">" + path +
+                "</a></li>\n<li><a href=\"/-/healthy\">/-/healthy</a></li>\n"
+                "<li><a href=\"/-/ready\">/-/ready</a></li>\n</ul>\n</body></html>\n");
+  });
+  server_->addHandler(settings_.telemetry_path, metrics.get());
+  server_->addHandler("/-/healthy", healthy.get());
+  server_->addHandler("/-/ready", ready.get());
+  server_->addHandler("/", landing.get());
+  handlers_.push_back(std::move(metrics));
+  handlers_.push_back(std::move(healthy));
+  handlers_.push_back(std::move(ready));
+  handlers_.push_back(std::move(landing));
+}
+
+HttpServer::~HttpServer() {
+  if (server_) server_->close();
+}
+
+std::vector<int> HttpServer::ListeningPorts() const {
+  std::vector<int> ports;
+  mg_server_port info[8];
+  const int n = mg_get_server_ports(server_->getContext(), 8, info);
+  for (int i = 0; i < n; ++i) ports.push_back(info[i].port);
+  return ports;
+}
+
+}  // namespace bird_exporter
