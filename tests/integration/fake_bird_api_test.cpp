@@ -154,8 +154,8 @@ FakeCall MakeCall(int n, Clock::time_point created_at) {
 class FakeBirdApiTest : public ::testing::Test {
  protected:
   std::string CallsUrl(const std::string& query = "") const {
-    std::string url = api_.BaseUrl() + "/workspaces/" + kWorkspace + "/channels/" + kChannel +
-                      "/calls";
+    std::string url =
+        api_.BaseUrl() + "/workspaces/" + kWorkspace + "/channels/" + kChannel + "/calls";
     if (!query.empty()) url += "?" + query;
     return url;
   }
@@ -168,8 +168,8 @@ class FakeBirdApiTest : public ::testing::Test {
   HttpResponse Get(const std::string& url) { return client_.Get(url, auth_); }
 
   // Follows nextPageToken until it is absent; returns the ids in order, one vector per page.
-  std::vector<std::vector<std::string>> ListAllPages(int limit, const std::function<void()>&
-                                                                    between_pages = nullptr) {
+  std::vector<std::vector<std::string>> ListAllPages(
+      int limit, const std::function<void()>& between_pages = nullptr) {
     std::vector<std::vector<std::string>> pages;
     std::string token;
     for (int guard = 0; guard < 100; ++guard) {
@@ -247,8 +247,7 @@ TEST_F(FakeBirdApiTest, PageTokenIsBase64OfCreatedMillisAndId) {
   std::string decoded;
   int bits = 0;
   unsigned acc = 0;
-  const std::string alphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   for (char c : token) {
     if (c == '=') break;
     acc = (acc << 6) | static_cast<unsigned>(alphabet.find(c));
@@ -259,9 +258,8 @@ TEST_F(FakeBirdApiTest, PageTokenIsBase64OfCreatedMillisAndId) {
     }
   }
   const auto cursor = nlohmann::json::parse(decoded);
-  const auto expected_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               At(2).time_since_epoch())
-                               .count();
+  const auto expected_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(At(2).time_since_epoch()).count();
   EXPECT_EQ(cursor, nlohmann::json::array({expected_ms, CallId(2)}));
 }
 
@@ -372,8 +370,8 @@ TEST_F(FakeBirdApiTest, ServesRecordsShapedLikeBirdChannelCalls) {
   EXPECT_EQ(sparse.at("status"), "ringing");
   EXPECT_EQ(sparse.at("createdAt"), "2024-11-21T07:59:50.000Z");
   EXPECT_EQ(sparse.at("updatedAt"), sparse.at("createdAt"));
-  for (const char* absent : {"answeredAt", "endedAt", "duration", "hangupCauseCode",
-                             "hangupSource", "hangupSipCode", "qualityInsights", "parentId"}) {
+  for (const char* absent : {"answeredAt", "endedAt", "duration", "hangupCauseCode", "hangupSource",
+                             "hangupSipCode", "qualityInsights", "parentId"}) {
     EXPECT_FALSE(sparse.contains(absent)) << absent;
   }
 }
@@ -559,7 +557,8 @@ TEST_F(FakeBirdApiTest, RecordsEveryRequest) {
   ASSERT_EQ(requests.size(), 3u);
   const RecordedRequest& list = requests[0];
   EXPECT_EQ(list.method, "GET");
-  EXPECT_EQ(list.path, std::string("/workspaces/") + kWorkspace + "/channels/" + kChannel + "/calls");
+  EXPECT_EQ(list.path,
+            std::string("/workspaces/") + kWorkspace + "/channels/" + kChannel + "/calls");
   EXPECT_EQ(list.query, "limit=5");
   EXPECT_EQ(list.authorization, auth_);
   EXPECT_EQ(list.accept, "application/json");

@@ -309,12 +309,10 @@ std::string HeaderOrEmpty(const mg_connection* conn, const char* name) {
 class FakeBirdApi::Impl {
  public:
   explicit Impl(std::string access_key) : access_key_(std::move(access_key)) {
+    // Enough workers that concurrency is limited by the client under test, not by the fake.
     const std::vector<std::string> options = {
-        "listening_ports", "127.0.0.1:0",  //
-        "num_threads",     "32",           //
-        "enable_keep_alive", "yes",        //
-        "request_timeout_ms", "30000",     //
-    };
+        "listening_ports",   "127.0.0.1:0", "num_threads",        "32",
+        "enable_keep_alive", "yes",         "request_timeout_ms", "30000"};
     server_ = std::make_unique<CivetServer>(options);
     // CivetServer only hands out a const context; registering a raw handler needs it mutable.
     mg_context* context = const_cast<mg_context*>(server_->getContext());
