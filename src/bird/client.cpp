@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "version.h"
+#include "log/logging.h"
 
 namespace bird_exporter {
 namespace {
@@ -47,7 +48,9 @@ std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
   auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
   if (ec == std::errc() && ptr == value.data() + value.size()) {
     if (seconds < 0) return std::nullopt;
-    return std::chrono::milliseconds(seconds * 1000);
+    // Clamped so that an absurd value cannot overflow into a negative (immediate) delay.
+    constexpr long long kMaxSeconds = std::chrono::milliseconds::max().count() / 1000;
+    return std::chrono::milliseconds(std::min(seconds, kMaxSeconds) * 1000);
   }
   const auto date = ParseHttpDate(value);
   if (!date) return std::nullopt;
@@ -141,15 +144,15 @@ BirdClient::Attempted BirdClient::Send(const ChannelRef& channel, std::string_vi
         delay = std::min(*retry_after, settings_.max_retry_after);
       }
     }
-    spdlog::warn("bird request failed, retrying endpoint={} workspace={} channel={} error=\"{}\" "
+    spdlog::warn("bird request failed, retrying endpoint={} workspace={} channel={} error={} "
                  "attempt={} retry_in={}ms",
-                 endpoint, channel.workspace_name, channel.channel_name, last.error, attempt + 1,
+                 endpoint, channel.workspace_name, channel.channel_name, LogQuote(last.error), attempt + 1,
                  delay.count());
     if (!SleepFor(stop, delay)) return {ApiOutcome::kStopped, 0, {}};
   }
   spdlog::warn("bird request failed, giving up for this poll endpoint={} workspace={} channel={} "
-               "error=\"{}\" attempts={}",
-               endpoint, channel.workspace_name, channel.channel_name, last.error,
+               "error={} attempts={}",
+               endpoint, channel.workspace_name, channel.channel_name, LogQuote(last.error),
                settings_.max_retries + 1);
   return last;
 }

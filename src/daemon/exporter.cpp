@@ -71,6 +71,14 @@ int Serve(const Flags& flags, const Config& config) {
   Poller poller(poller_settings, ChannelsOf(config), client, call_metrics, exporter_metrics,
                 state_file.get());
   poller.LoadState();
+  try {
+    poller.SaveState();
+  } catch (const StateError& e) {
+    spdlog::error("the state file is not writable; create its directory or fix permissions "
+                  "error={}",
+                  LogQuote(e.what()));
+    return 1;
+  }
 
   ServerSettings server_settings;
   server_settings.listen_address = flags.listen_address;
@@ -83,7 +91,7 @@ int Serve(const Flags& flags, const Config& config) {
           return poller.Ready() ? "" : "not every channel has been polled successfully yet";
         });
   } catch (const ServerError& e) {
-    spdlog::error("cannot start the HTTP server error=\"{}\"", e.what());
+    spdlog::error("cannot start the HTTP server error={}", LogQuote(e.what()));
     return 1;
   }
   const auto ports = server->ListeningPorts();
@@ -140,7 +148,7 @@ int RunExporter(int argc, char** argv) {
     if (flags->config_check) {
       std::cerr << e.what() << "\n";
     } else {
-      spdlog::error("invalid configuration error=\"{}\"", e.what());
+      spdlog::error("invalid configuration error={}", LogQuote(e.what()));
     }
     return 1;
   }

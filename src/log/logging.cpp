@@ -146,6 +146,14 @@ bool ParseLogFormat(const std::string& text, LogFormat& format) {
   return true;
 }
 
+std::string LogQuote(std::string_view value) {
+  spdlog::memory_buf_t buffer;
+  buffer.push_back('"');
+  AppendEscaped(value, buffer);
+  buffer.push_back('"');
+  return std::string(buffer.data(), buffer.size());
+}
+
 void SetupLogging(spdlog::level::level_enum level, LogFormat format) {
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   sink->set_formatter(std::make_unique<LineFormatter>(format));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <spdlog/spdlog.h>
 
@@ -12,6 +13,10 @@ enum class LogFormat { kLogfmt, kJson };
 // Parse flag values; nullopt-like false on unknown values.
 bool ParseLogLevel(const std::string& text, spdlog::level::level_enum& level);
 bool ParseLogFormat(const std::string& text, LogFormat& format);
+
+// A log field value: quoted, with quotes, backslashes and control characters escaped, so an
+// error text stays one logfmt value.
+std::string LogQuote(std::string_view value);
 
 // Installs a stderr logger as the default: `ts=... level=info msg="..."` or one JSON object per
 // line. The message itself is escaped for the chosen format.

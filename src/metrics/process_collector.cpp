@@ -4,11 +4,13 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <fstream>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 namespace bird_exporter {
 namespace {
@@ -72,7 +74,17 @@ ProcessStats ParseProcSelfStat(std::string_view stat_text, long ticks_per_second
   std::vector<std::string> fields;  // fields[0] is field 3 (state)
   for (std::string field; in >> field;) fields.push_back(field);
   if (fields.size() < 22) throw std::runtime_error("short /proc/self/stat");
-  auto number = [&fields](int field_number) { return std::stod(fields[field_number - 3]); };
+  // from_chars rejects a non-numeric or partly numeric field with the documented runtime_error
+  // (std::stod would throw invalid_argument, or silently read a prefix such as "2048kB").
+  auto number = [&fields](int field_number) {
+    const std::string& text = fields[field_number - 3];
+    double value = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || ptr != text.data() + text.size()) {
+      throw std::runtime_error("malformed /proc/self/stat field " + std::to_string(field_number));
+    }
+    return value;
+  };
   ProcessStats stats;
   stats.cpu_seconds = (number(14) + number(15)) / static_cast<double>(ticks_per_second);
   stats.start_time_seconds = boot_time_seconds + number(22) / static_cast<double>(ticks_per_second);

@@ -6,6 +6,7 @@
 #include <map>
 #include <thread>
 #include <unordered_set>
+#include "log/logging.h"
 
 namespace bird_exporter {
 namespace {
@@ -85,11 +86,15 @@ void Poller::LoadState() {
   } catch (const StateError& e) {
     exporter_metrics_.StateError("load");
     spdlog::error("state file unreadable, starting fresh; it is replaced at the next save "
-                  "path={} error=\"{}\"",
-                  state_file_->path(), e.what());
+                  "path={} error={}",
+                  state_file_->path(), LogQuote(e.what()));
     state_ = State{};
   }
   exporter_metrics_.SetStateCalls(static_cast<double>(state_.counted.size()));
+}
+
+void Poller::SaveState() const {
+  if (state_file_ != nullptr) state_file_->Save(state_);
 }
 
 bool Poller::Ready() const {
@@ -123,8 +128,8 @@ void Poller::ListChannel(ChannelCycle& cycle, std::stop_token stop, SystemTime n
     }
     if (result.outcome != ApiOutcome::kOk) {
       spdlog::warn("listing calls failed, channel skipped this poll workspace={} channel={} "
-                   "error=\"{}\"",
-                   ref.workspace_name, ref.channel_name, result.error);
+                   "error={}",
+                   ref.workspace_name, ref.channel_name, LogQuote(result.error));
       return;
     }
     // The list is newest first, so the first call older than the window ends the walk.
@@ -170,8 +175,8 @@ bool Poller::PollOnce(std::stop_token stop) {
       ListChannel(cycles[i], stop, poll_started);
     } catch (const std::exception& e) {
       cycles[i].list_ok = false;
-      spdlog::error("unexpected error while listing calls workspace={} channel={} error=\"{}\"",
-                    cycles[i].ref->workspace_name, cycles[i].ref->channel_name, e.what());
+      spdlog::error("unexpected error while listing calls workspace={} channel={} error={}",
+                    cycles[i].ref->workspace_name, cycles[i].ref->channel_name, LogQuote(e.what()));
     }
   });
   if (stop.stop_requested()) return false;
@@ -246,9 +251,9 @@ bool Poller::Commit(std::vector<ChannelCycle>& cycles, std::vector<InsightsJob>&
     if (!have_insights) {
       unavailable[job.channel_index] += 1;
       spdlog::warn("insights unavailable after the grace period, counting the call from the "
-                   "call list workspace={} channel={} call_id={} last_error=\"{}\"",
+                   "call list workspace={} channel={} call_id={} last_error={}",
                    cycles[job.channel_index].ref->workspace_name,
-                   cycles[job.channel_index].ref->channel_name, job.call.id, job.result.error);
+                   cycles[job.channel_index].ref->channel_name, job.call.id, LogQuote(job.result.error));
     }
     counted.push_back(
         {job.channel_index, MapCall(job.call, have_insights ? &job.result.insights : nullptr)});
@@ -265,16 +270,19 @@ bool Poller::Commit(std::vector<ChannelCycle>& cycles, std::vector<InsightsJob>&
 
   // A call becomes visible only after it is durably recorded as counted: if the process dies
   // after this point it is never counted again, and before it, it is counted after restart.
+  bool saved = true;
   if (state_file_ != nullptr) {
     try {
       state_file_->Save(state_);
     } catch (const StateError& e) {
       exporter_metrics_.StateError("write");
-      spdlog::error("cannot save state, calls of this poll are counted later path={} error=\"{}\"",
-                    state_file_->path(), e.what());
+      spdlog::error("cannot save state, calls of this poll are counted later path={} error={}",
+                    state_file_->path(), LogQuote(e.what()));
       for (const auto& id : added_ids) state_.counted.erase(id);
       state_.window_start = std::move(previous_windows);
-      return false;
+      counted.clear();
+      unavailable.clear();
+      saved = false;
     }
   }
 
@@ -303,7 +311,7 @@ bool Poller::Commit(std::vector<ChannelCycle>& cycles, std::vector<InsightsJob>&
   exporter_metrics_.SetStateCalls(static_cast<double>(state_.counted.size()));
   spdlog::debug("poll committed counted={} pending_insights={}", counted.size(),
                 jobs.size() - counted.size());
-  return true;
+  return saved;
 }
 
 void Poller::Run(std::stop_token stop) {
@@ -312,7 +320,7 @@ void Poller::Run(std::stop_token stop) {
     try {
       PollOnce(stop);
     } catch (const std::exception& e) {
-      spdlog::error("poll failed unexpectedly, trying again next interval error=\"{}\"", e.what());
+      spdlog::error("poll failed unexpectedly, trying again next interval error={}", LogQuote(e.what()));
     }
     SleepFor(stop, next - std::chrono::steady_clock::now());
   }

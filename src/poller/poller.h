@@ -42,6 +42,10 @@ class Poller {
   // replaced on the next save.
   void LoadState();
 
+  // Writes the current state (a start-up check that the state file is writable).
+  // Throws StateError.
+  void SaveState() const;
+
   // One cycle over every channel. Returns false when stopped before the cycle was committed.
   bool PollOnce(std::stop_token stop);
 

@@ -1,0 +1,558 @@
+// End-to-end: the real bird_call_exporter binary polls the fake Bird API over real HTTP, and
+// its /metrics totals are compared with exactly what the fake served.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "state/state.h"
+#include "support/exporter_process.h"
+#include "support/fake_bird_api.h"
+
+namespace bird_exporter::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+constexpr const char* kAccessKey = "e2e-access-key-7Qx9vN2m";
+
+struct ChannelSpec {
+  std::string workspace_id, workspace_name, channel_id, channel_name;
+};
+
+const std::vector<ChannelSpec> kChannels = {
+    {"ws-a", "production", "ch-a1", "support"},
+    {"ws-a", "production", "ch-a2", "sales"},
+    {"ws-b", "ws-b", "ch-b1", "ch-b1"},
+};
+
+// Insights shaped like Bird's documented example, with a chosen MOS and inbound media count.
+nlohmann::json MediaInsights(const FakeCall& call, double mos, double quality, int in_media) {
+  nlohmann::json body = {
+      {"id", call.id},
+      {"channelId", call.channel_id},
+      {"from", "3197004499436"},
+      {"to", "351919150029"},
+      {"direction", call.direction},
+      {"status", call.status},
+      {"type", call.type},
+      {"duration", call.duration.value_or(0)},
+      {"hangupCauseCode", call.hangup_cause_code.value_or(16)},
+      {"hangupSource", "caller"},
+      {"hangupSipCode", call.hangup_sip_code},
+      {"signallingMetrics", {{"pdd", 0.36154374}}},
+      {"mediaMetrics",
+       {{"mos", mos},
+        {"qualityScore", quality},
+        {"inBytes", 918},
+        {"outBytes", 1462},
+        {"inPacketCount", in_media + 14},
+        {"outPacketCount", 1462},
+        {"inMediaPacketCount", in_media},
+        {"outMediaPacketCount", 0},
+        {"inDtmfPacketCount", 0},
+        {"outDtmfPacketCount", 0},
+        {"jitterMinVar", 126.08},
+        {"jitterMaxVar", 1187.95},
+        {"jitterLossRate", 0},
+        {"jitterBurstRate", 0},
+        {"meanInterval", 20.89},
+        {"flawTotal", 0},
+        {"readCodecName", "PCMU"},
+        {"readCodecRate", "8000"},
+        {"writeCodecName", "PCMU"},
+        {"writeCodecRate", "8000"},
+        {"dtmfType", "info"}}},
+      {"createdAt", "2023-10-25T17:01:14.645Z"},
+      {"updatedAt", "2023-10-25T17:01:45.655Z"},
+  };
+  return body;
+}
+
+// What the fake served, in the exporter's terms; filled while building the scenario.
+struct Truth {
+  std::map<std::string, int> by_status;
+  int answered_with_media = 0;
+  int no_inbound_media = 0;
+  int with_pdd = 0;
+  std::map<std::string, int> by_cause_class;
+  int total() const {
+    int n = 0;
+    for (const auto& [status, count] : by_status) n += count;
+    return n;
+  }
+};
+
+class ExporterE2ETest : public ::testing::Test {
+ protected:
+  ExporterE2ETest() : fake_(kAccessKey) {}
+
+  void SetUp() override {
+    char dir_template[] = "/tmp/bird_e2e_XXXXXX";
+    dir_ = mkdtemp(dir_template);
+    fake_.SetMaxPageSize(5);
+  }
+  void TearDown() override {
+    for (auto& process : processes_) {
+      const std::string log = process->Log();
+      EXPECT_EQ(log.find(kAccessKey), std::string::npos) << "the access key leaked into the log";
+    }
+    processes_.clear();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string WriteConfig(const std::string& bird_extra, const std::string& state_file = "",
+                          const std::string& poll_extra = "") {
+    std::ostringstream yaml;
+    yaml << "bird:\n  base_url: " << fake_.BaseUrl() << "\n  access_key: ${BIRD_ACCESS_KEY}\n"
+         << "  request_timeout: 1s\n  page_size: 5\n"
+         << bird_extra << "poll:\n  interval: 200ms\n  initial_lookback: 10m\n"
+         << "  insights_grace_period: 3s\n  max_call_age: 1h\n"
+         << poll_extra;
+    if (!state_file.empty()) yaml << "state_file: " << state_file << "\n";
+    yaml << "workspaces:\n";
+    std::string current;
+    for (const auto& ch : kChannels) {
+      if (ch.workspace_id != current) {
+        current = ch.workspace_id;
+        yaml << "  - id: " << ch.workspace_id << "\n";
+        if (ch.workspace_name != ch.workspace_id) yaml << "    name: " << ch.workspace_name << "\n";
+        yaml << "    channels:\n";
+      }
+      yaml << "      - id: " << ch.channel_id << "\n";
+      if (ch.channel_name != ch.channel_id) yaml << "        name: " << ch.channel_name << "\n";
+    }
+    const std::string path = dir_ + "/config-" + std::to_string(++configs_) + ".yml";
+    std::ofstream(path) << yaml.str();
+    return path;
+  }
+
+  ExporterProcess& Start(const std::string& config_path, const std::string& key = kAccessKey,
+                         std::vector<std::string> extra_args = {}) {
+    std::vector<std::string> args = {"--config.file=" + config_path,
+                                     "--web.listen-address=127.0.0.1:0", "--log.level=debug"};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    processes_.push_back(std::make_unique<ExporterProcess>(
+        EXPORTER_BINARY, args, std::map<std::string, std::string>{{"BIRD_ACCESS_KEY", key}},
+        dir_));
+    ExporterProcess& process = *processes_.back();
+    EXPECT_GT(process.WaitForPort(), 0) << process.Log();
+    return process;
+  }
+
+  FakeCall NewCall(const ChannelSpec& ch, const std::string& status, Clock::time_point created) {
+    FakeCall call;
+    call.workspace_id = ch.workspace_id;
+    call.channel_id = ch.channel_id;
+    char id[64];
+    ++call_counter_;
+    std::snprintf(id, sizeof(id), "%08x-78ba-416d-899e-%012d", call_counter_, call_counter_);
+    call.id = id;
+    call.status = status;
+    call.created_at = created;
+    return call;
+  }
+
+  // An ended call; answered ones carry media insights. Records what the exporter must count.
+  FakeCall EndedCall(const ChannelSpec& ch, const std::string& status, Clock::time_point created,
+                     Truth& truth, int in_media = 900, double mos = 4.5, bool ready = true) {
+    FakeCall call = NewCall(ch, status, created);
+    call.ended_at = created + seconds(40);
+    call.insights_ready = ready;
+    call.list_mos = 4.1;
+    call.list_pdd = 1.23;
+    if (status == "completed") {
+      call.answered_at = created + seconds(5);
+      call.duration = 35;
+      call.hangup_cause_code = 16;
+      call.hangup_sip_code = "200";
+      call.insights = MediaInsights(call, mos, 100, in_media);
+      if (in_media > 0) {
+        ++truth.answered_with_media;
+      } else {
+        ++truth.no_inbound_media;
+      }
+      ++truth.by_cause_class["ok"];
+    } else if (status == "busy") {
+      call.hangup_cause_code = 17;
+      call.hangup_sip_code = "486";
+      ++truth.by_cause_class["user"];
+    } else if (status == "no-answer") {
+      call.hangup_cause_code = 19;
+      call.hangup_sip_code = "480";
+      ++truth.by_cause_class["user"];
+    } else if (status == "cancelled") {
+      call.hangup_cause_code = 16;
+      call.hangup_sip_code = "487";
+      ++truth.by_cause_class["user"];
+    } else {
+      call.hangup_cause_code = 34;
+      call.hangup_sip_code = "503";
+      ++truth.by_cause_class["network"];
+    }
+    ++truth.by_status[status];
+    ++truth.with_pdd;  // insights pdd for media calls, list pdd otherwise
+    return call;
+  }
+
+  // The standard mix on every channel: 8 answered (one without inbound media), 3 busy,
+  // 2 no-answer, 1 cancelled, 1 failed, created over the last few minutes.
+  void AddStandardMix(Truth& truth) {
+    const auto now = Clock::now();
+    for (const auto& ch : kChannels) {
+      int minute = 0;
+      auto created = [&] { return now - minutes(8) + seconds(17 * ++minute); };
+      for (int i = 0; i < 7; ++i) {
+        fake_.UpsertCall(EndedCall(ch, "completed", created(), truth, 900, 3.2 + 0.2 * i));
+      }
+      fake_.UpsertCall(EndedCall(ch, "completed", created(), truth, 0));
+      for (int i = 0; i < 3; ++i) fake_.UpsertCall(EndedCall(ch, "busy", created(), truth));
+      for (int i = 0; i < 2; ++i) fake_.UpsertCall(EndedCall(ch, "no-answer", created(), truth));
+      fake_.UpsertCall(EndedCall(ch, "cancelled", created(), truth));
+      fake_.UpsertCall(EndedCall(ch, "failed", created(), truth));
+    }
+  }
+
+  // Polls until bird_calls_total equals `expected`, then lets every channel be listed at least
+  // three more times and checks the total did not move.
+  void ExpectStableTotal(ExporterProcess& exporter, int expected,
+                         milliseconds timeout = seconds(60)) {
+    ASSERT_TRUE(WaitFor([&] { return SumSamples(exporter.Scrape(), "bird_calls_total") == expected; },
+                        timeout))
+        << "bird_calls_total=" << SumSamples(exporter.Scrape(), "bird_calls_total")
+        << " expected=" << expected << "\n"
+        << exporter.Log().substr(0, 4000);
+    const auto list_requests = [&] {
+      return fake_.Requests().size();
+    };
+    const std::size_t before = list_requests();
+    ASSERT_TRUE(WaitFor([&] { return list_requests() >= before + 3 * kChannels.size(); },
+                        seconds(20)));
+    EXPECT_EQ(SumSamples(exporter.Scrape(), "bird_calls_total"), expected);
+  }
+
+  FakeBirdApi fake_;
+  std::string dir_;
+  int configs_ = 0;
+  int call_counter_ = 0;
+  std::vector<std::unique_ptr<ExporterProcess>> processes_;
+};
+
+TEST_F(ExporterE2ETest, CountsExactlyWhatBirdServedAcrossChannelsPagesAndPolls) {
+  Truth truth;
+  AddStandardMix(truth);
+  // A long call in progress, and two ended calls whose insights are not ready yet.
+  FakeCall long_call = NewCall(kChannels[0], "ongoing", Clock::now() - minutes(9));
+  fake_.UpsertCall(long_call);
+  Truth late_truth;
+  FakeCall late1 = EndedCall(kChannels[2], "completed", Clock::now() - minutes(1), late_truth,
+                             900, 4.4, /*ready=*/false);
+  late1.ended_at = Clock::now() + minutes(10);  // far from its grace period
+  FakeCall late2 = EndedCall(kChannels[2], "busy", Clock::now() - minutes(1), late_truth, 0, 0,
+                             /*ready=*/false);
+  late2.ended_at = Clock::now() + minutes(10);
+  fake_.UpsertCall(late1);
+  fake_.UpsertCall(late2);
+
+  ExporterProcess& exporter = Start(WriteConfig("  max_concurrent_requests: 4\n"));
+  ExpectStableTotal(exporter, truth.total());
+  Samples s = exporter.Scrape();
+  EXPECT_EQ(SumSamples(s, "bird_exporter_insights_pending", {"workspace=\"ws-b\""}), 2);
+  EXPECT_EQ(SumSamples(s, "bird_calls_active", {"status=\"ongoing\""}), 1);
+  EXPECT_EQ(SumSamples(s, "bird_exporter_channel_up"), 3);
+  EXPECT_EQ(HttpGet(exporter.Url("/-/ready")).status, 200);
+
+  // The insights become ready; the long call ends (it was created 9+ minutes ago).
+  late1.insights_ready = true;
+  late2.insights_ready = true;
+  fake_.UpsertCall(late1);
+  fake_.UpsertCall(late2);
+  Truth long_truth;
+  FakeCall ended_long = EndedCall(kChannels[0], "completed", long_call.created_at, long_truth);
+  ended_long.id = long_call.id;
+  ended_long.insights = MediaInsights(ended_long, 4.5, 100, 900);
+  fake_.UpsertCall(ended_long);
+
+  const int expected = truth.total() + late_truth.total() + long_truth.total();
+  ExpectStableTotal(exporter, expected);
+  s = exporter.Scrape();
+  EXPECT_EQ(SumSamples(s, "bird_calls_total", {"status=\"completed\""}),
+            truth.by_status["completed"] + 2);
+  EXPECT_EQ(SumSamples(s, "bird_calls_total", {"status=\"busy\""}), truth.by_status["busy"] + 1);
+  EXPECT_EQ(SumSamples(s, "bird_calls_total", {"status=\"no-answer\""}),
+            truth.by_status["no-answer"]);
+  EXPECT_EQ(SumSamples(s, "bird_call_mos_count"), truth.answered_with_media + 2);
+  EXPECT_EQ(SumSamples(s, "bird_call_quality_ratio_count"), truth.answered_with_media + 2);
+  EXPECT_EQ(SumSamples(s, "bird_call_no_inbound_media_total"), truth.no_inbound_media);
+  EXPECT_EQ(SumSamples(s, "bird_call_pdd_seconds_count"), expected);
+  EXPECT_EQ(SumSamples(s, "bird_call_duration_seconds_count"), truth.by_status["completed"] + 2);
+  EXPECT_EQ(SumSamples(s, "bird_call_hangups_total"), expected);
+  EXPECT_EQ(SumSamples(s, "bird_call_hangups_total", {"cause_class=\"user\""}),
+            truth.by_cause_class["user"] + 1);
+  EXPECT_EQ(SumSamples(s, "bird_call_hangups_total", {"cause_class=\"network\""}),
+            truth.by_cause_class["network"]);
+  EXPECT_EQ(SumSamples(s, "bird_call_hangups_total",
+                       {"hangup_cause=\"USER_BUSY\"", "sip_code=\"486\"", "cause_class=\"user\""}),
+            truth.by_status["busy"] + 1);
+  EXPECT_EQ(SumSamples(s, "bird_calls_active", {"status=\"ongoing\""}), 0);
+  EXPECT_EQ(SumSamples(s, "bird_exporter_insights_pending"), 0);
+  EXPECT_EQ(SumSamples(s, "bird_exporter_insights_unavailable_total"), 0);
+  EXPECT_EQ(SumSamples(s, "bird_exporter_api_requests_total", {"code=\"401\""}), 0);
+  // Labels are configured names, never ids of calls.
+  EXPECT_GT(SumSamples(s, "bird_calls_total", {"workspace=\"production\"", "channel=\"support\""}),
+            0);
+  for (const auto& [series, value] : s) {
+    EXPECT_EQ(series.find("78ba-416d"), std::string::npos) << "a call id became a label: " << series;
+  }
+}
+
+TEST_F(ExporterE2ETest, CountsFromTheListWhenInsightsNeverArrive) {
+  Truth truth;
+  FakeCall call = EndedCall(kChannels[1], "completed", Clock::now() - minutes(2), truth, 900, 4.5,
+                            /*ready=*/false);
+  fake_.UpsertCall(call);
+  ExporterProcess& exporter = Start(WriteConfig(""));
+  ExpectStableTotal(exporter, 1, seconds(30));
+  const Samples s = exporter.Scrape();
+  EXPECT_EQ(SumSamples(s, "bird_exporter_insights_unavailable_total",
+                       {"workspace=\"production\"", "channel=\"sales\""}),
+            1);
+  EXPECT_EQ(SumSamples(s, "bird_call_mos_count", {"codec=\"unknown\""}), 1);  // the list's mos
+  EXPECT_GE(SumSamples(s, "bird_exporter_api_requests_total",
+                       {"endpoint=\"call_insights\"", "code=\"404\""}),
+            1);
+}
+
+TEST_F(ExporterE2ETest, TotalsStayExactWhileTheApiMisbehaves) {
+  Truth truth;
+  AddStandardMix(truth);
+  fake_.SetSlowDelay(milliseconds(1500));  // longer than request_timeout: a client timeout
+  for (const std::string endpoint : {"list_calls", "call_insights"}) {
+    fake_.InjectFaults(endpoint, Fault::kTooManyRequests, 2);
+    fake_.InjectFaults(endpoint, Fault::kTooManyRequestsRetryAfter, 1);
+    fake_.InjectFaults(endpoint, Fault::kServerErrorHtml, 2);
+    fake_.InjectFaults(endpoint, Fault::kServiceUnavailable, 1);
+    fake_.InjectFaults(endpoint, Fault::kTruncatedBody, 2);
+    fake_.InjectFaults(endpoint, Fault::kMalformedBody, 2);
+    fake_.InjectFaults(endpoint, Fault::kHtmlOk, 1);
+    fake_.InjectFaults(endpoint, Fault::kSlow, 1);
+  }
+  ExporterProcess& exporter = Start(WriteConfig("  max_retries: 2\n"));
+  ExpectStableTotal(exporter, truth.total(), seconds(90));
+  EXPECT_EQ(fake_.PendingFaults(), 0);
+  const Samples s = exporter.Scrape();
+  EXPECT_EQ(SumSamples(s, "bird_call_mos_count"), truth.answered_with_media);
+  EXPECT_EQ(SumSamples(s, "bird_call_no_inbound_media_total"), truth.no_inbound_media);
+  EXPECT_EQ(SumSamples(s, "bird_exporter_api_requests_total", {"code=\"429\""}), 6);
+  EXPECT_EQ(SumSamples(s, "bird_exporter_api_requests_total", {"code=\"502\""}), 4);
+  EXPECT_EQ(SumSamples(s, "bird_exporter_api_requests_total", {"code=\"503\""}), 2);
+  EXPECT_EQ(SumSamples(s, "bird_exporter_api_requests_total", {"code=\"error\""}), 2);
+  EXPECT_EQ(SumSamples(s, "bird_exporter_parse_errors_total"), 10);
+  EXPECT_EQ(SumSamples(s, "bird_exporter_insights_unavailable_total"), 0);
+  EXPECT_TRUE(exporter.Running());
+  const std::string log = exporter.Log();
+  EXPECT_NE(log.find("level=warn msg=\"bird request failed, retrying\""), std::string::npos);
+}
+
+TEST_F(ExporterE2ETest, AWrongKeyKeepsTheDaemonUpAndShowsInMetrics) {
+  Truth truth;
+  AddStandardMix(truth);
+  ExporterProcess& exporter = Start(WriteConfig(""), "wrong-key-Zt81");
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return SumSamples(exporter.Scrape(), "bird_exporter_api_requests_total", {"code=\"401\""}) >=
+               2 * kChannels.size();
+      },
+      seconds(20)));
+  const Samples s = exporter.Scrape();
+  EXPECT_EQ(SumSamples(s, "bird_exporter_channel_up"), 0);
+  EXPECT_EQ(s.count("bird_exporter_channel_up{channel=\"support\",workspace=\"production\"}"), 1u);
+  EXPECT_EQ(SumSamples(s, "bird_calls_total"), 0);
+  EXPECT_EQ(HttpGet(exporter.Url("/-/ready")).status, 503);
+  EXPECT_EQ(HttpGet(exporter.Url("/-/healthy")).status, 200);
+  EXPECT_TRUE(exporter.Running());
+  const std::string log = exporter.Log();
+  EXPECT_NE(log.find("bird refused the access key"), std::string::npos);
+  EXPECT_EQ(log.find("wrong-key-Zt81"), std::string::npos);
+  EXPECT_EQ(exporter.Stop(SIGTERM, seconds(5)), 0);
+}
+
+TEST_F(ExporterE2ETest, AGracefulRestartNeitherDoubleCountsNorLosesCalls) {
+  Truth truth;
+  AddStandardMix(truth);
+  const std::string state = dir_ + "/state.json";
+  const std::string config = WriteConfig("", state);
+  {
+    ExporterProcess& first = Start(config);
+    ExpectStableTotal(first, truth.total());
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(first.Stop(SIGTERM, seconds(5)), 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, seconds(5));
+    EXPECT_NE(first.Log().find("stopped"), std::string::npos);
+  }
+  // Calls that end while the exporter is down.
+  Truth downtime;
+  for (const auto& ch : kChannels) {
+    fake_.UpsertCall(EndedCall(ch, "completed", Clock::now() - minutes(1), downtime));
+    fake_.UpsertCall(EndedCall(ch, "no-answer", Clock::now() - seconds(30), downtime));
+  }
+  ExporterProcess& second = Start(config);
+  ExpectStableTotal(second, downtime.total());
+}
+
+TEST_F(ExporterE2ETest, KillNineAtAnyMomentNeverDoubleCountsNorLosesCalls) {
+  Truth truth;
+  AddStandardMix(truth);
+  std::set<std::string> all_ids;
+  for (const auto& call : fake_.Calls()) all_ids.insert(call.id);
+  fake_.SetSlowDelay(milliseconds(30));
+  fake_.InjectFaults("call_insights", Fault::kSlow, 1000);  // stretch the cycles out
+  const std::string state = dir_ + "/state.json";
+  const std::string config = WriteConfig("  max_concurrent_requests: 2\n", state);
+
+  std::mt19937 random(12345);
+  std::size_t counted_before = 0;
+  for (int round = 0; round < 4; ++round) {
+    ExporterProcess& exporter = Start(config);
+    // Kill at a varying moment: right away, mid-cycle, or after a few cycles.
+    const auto delay = milliseconds(std::uniform_int_distribution<int>(0, 900)(random));
+    const auto deadline = std::chrono::steady_clock::now() + delay;
+    WaitFor([&] { return std::chrono::steady_clock::now() >= deadline; }, delay + seconds(1));
+    ASSERT_TRUE(exporter.Stop(SIGKILL, seconds(5)).has_value());
+    if (std::filesystem::exists(state)) {
+      std::ifstream in(state);
+      std::stringstream text;
+      text << in.rdbuf();
+      const State saved = ParseState(text.str());
+      EXPECT_GE(saved.counted.size(), counted_before);
+      counted_before = saved.counted.size();
+    }
+  }
+  // The last run counts exactly what the killed runs had not made durable.
+  ExporterProcess& last = Start(config);
+  ExpectStableTotal(last, static_cast<int>(all_ids.size() - counted_before), seconds(90));
+  ASSERT_EQ(last.Stop(SIGTERM, seconds(5)), 0);
+  std::ifstream in(state);
+  std::stringstream text;
+  text << in.rdbuf();
+  const State saved = ParseState(text.str());
+  std::set<std::string> saved_ids;
+  for (const auto& [id, created] : saved.counted) saved_ids.insert(id);
+  EXPECT_EQ(saved_ids, all_ids);
+}
+
+TEST_F(ExporterE2ETest, NeverExceedsTheRateLimitOrTheConcurrencyLimit) {
+  Truth truth;
+  const auto now = Clock::now();
+  for (int i = 0; i < 30; ++i) {
+    fake_.UpsertCall(EndedCall(kChannels[i % 2], "completed", now - seconds(60 + i), truth));
+  }
+  fake_.SetSlowDelay(milliseconds(150));
+  fake_.InjectFaults("call_insights", Fault::kSlow, 1000);
+  ExporterProcess& exporter =
+      Start(WriteConfig("  max_requests_per_second: 10\n  max_concurrent_requests: 2\n"));
+  ExpectStableTotal(exporter, truth.total());
+  EXPECT_LE(fake_.MaxConcurrentRequests(), 2);
+  // All channels share workspace ws-a's budget except ws-b; check ws-a's requests.
+  std::vector<std::chrono::steady_clock::time_point> times;
+  for (const auto& request : fake_.Requests()) {
+    if (request.path.rfind("/workspaces/ws-a/", 0) == 0) times.push_back(request.received_at);
+  }
+  ASSERT_GT(times.size(), 30u);
+  std::sort(times.begin(), times.end());
+  std::size_t most_in_one_second = 0;
+  for (std::size_t i = 0, j = 0; i < times.size(); ++i) {
+    while (times[i] - times[j] >= seconds(1)) ++j;
+    most_in_one_second = std::max(most_in_one_second, i - j + 1);
+  }
+  // The client spaces requests 100 ms apart; one extra allows for loopback scheduling jitter
+  // between the client taking a token and the fake seeing the request.
+  EXPECT_LE(most_in_one_second, 11u);
+}
+
+TEST_F(ExporterE2ETest, ServesLandingHealthReadinessAndValidExposition) {
+  Truth truth;
+  AddStandardMix(truth);
+  ExporterProcess& exporter = Start(WriteConfig(""));
+  const HttpResult landing = HttpGet(exporter.Url("/"));
+  EXPECT_EQ(landing.status, 200);
+  EXPECT_NE(landing.body.find("href=\"/metrics\""), std::string::npos);
+  EXPECT_EQ(HttpGet(exporter.Url("/nope")).status, 404);
+  EXPECT_EQ(HttpGet(exporter.Url("/-/healthy")).status, 200);
+  ExpectStableTotal(exporter, truth.total());
+  EXPECT_EQ(HttpGet(exporter.Url("/-/ready")).status, 200);
+
+  const HttpResult scrape = HttpGet(exporter.Url("/metrics"));
+  const Samples s = ParseExposition(scrape.body);
+  EXPECT_EQ(SumSamples(s, "bird_exporter_build_info"), 1);
+  EXPECT_GT(SumSamples(s, "process_resident_memory_bytes"), 0);
+  EXPECT_GT(SumSamples(s, "process_start_time_seconds"), 1.7e9);
+  EXPECT_GT(SumSamples(s, "process_open_fds"), 0);
+  EXPECT_EQ(scrape.body.find(kAccessKey), std::string::npos);
+
+  const std::string path = dir_ + "/scrape.prom";
+  std::ofstream(path) << scrape.body;
+  const std::string command = std::string(PROMTOOL_BINARY) + " check metrics < " + path + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char buffer[512];
+  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
+  EXPECT_EQ(pclose(pipe), 0) << output;
+  EXPECT_EQ(output, "") << "promtool check metrics reported problems";
+}
+
+TEST_F(ExporterE2ETest, ConfigCheckAndVersionExitCodes) {
+  const std::string good = WriteConfig("");
+  ExporterProcess check(EXPORTER_BINARY, {"--config.file=" + good, "--config.check"},
+                        {{"BIRD_ACCESS_KEY", kAccessKey}}, dir_);
+  EXPECT_EQ(check.Stop(0, seconds(10)), 0);
+  EXPECT_NE(check.Log().find("<redacted>"), std::string::npos);
+  EXPECT_EQ(check.Log().find(kAccessKey), std::string::npos);
+
+  const std::string bad = dir_ + "/bad.yml";
+  std::ofstream(bad) << "bird:\n  access_key: x\n  request_timeout: soon\nworkspaces: []\n";
+  ExporterProcess bad_check(EXPORTER_BINARY, {"--config.file=" + bad, "--config.check"}, {}, dir_);
+  EXPECT_EQ(bad_check.Stop(0, seconds(10)), 1);
+  EXPECT_NE(bad_check.Log().find("bird.request_timeout (line 3)"), std::string::npos)
+      << bad_check.Log();
+
+  ExporterProcess version(EXPORTER_BINARY, {"--version"}, {}, dir_);
+  EXPECT_EQ(version.Stop(0, seconds(10)), 0);
+  EXPECT_NE(version.Log().find("bird_call_exporter version "), std::string::npos);
+
+  ExporterProcess unknown(EXPORTER_BINARY, {"--no.such-flag"}, {}, dir_);
+  EXPECT_EQ(unknown.Stop(0, seconds(10)), 2);
+
+  const std::string unwritable = WriteConfig("", dir_ + "/no-such-dir/state.json");
+  ExporterProcess no_state_dir(EXPORTER_BINARY,
+                               {"--config.file=" + unwritable, "--web.listen-address=127.0.0.1:0"},
+                               {{"BIRD_ACCESS_KEY", kAccessKey}}, dir_);
+  EXPECT_EQ(no_state_dir.Stop(0, seconds(10)), 1);
+  EXPECT_NE(no_state_dir.Log().find("the state file is not writable"), std::string::npos);
+}
+
+TEST_F(ExporterE2ETest, JsonLogsAreOneObjectPerLine) {
+  ExporterProcess& exporter = Start(WriteConfig(""), kAccessKey, {"--log.format=json"});
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(exporter.Url("/-/ready")).status == 200; }, seconds(20)));
+  std::istringstream lines(exporter.Log());
+  int parsed = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const auto doc = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(doc.is_discarded()) << line;
+    EXPECT_TRUE(doc.contains("ts") && doc.contains("level") && doc.contains("msg")) << line;
+    ++parsed;
+  }
+  EXPECT_GE(parsed, 3);
+}
+
+}  // namespace
+}  // namespace bird_exporter::testing

@@ -1,0 +1,158 @@
+#include "support/exporter_process.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+namespace bird_exporter::testing {
+namespace {
+
+size_t Append(char* data, size_t size, size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+}  // namespace
+
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return condition();
+}
+
+HttpResult HttpGet(const std::string& url) {
+  HttpResult result;
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) return result;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  if (curl_easy_perform(curl) == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
+  }
+  curl_easy_cleanup(curl);
+  return result;
+}
+
+Samples ParseExposition(const std::string& text) {
+  Samples samples;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    const auto space = line.rfind(' ');
+    if (space == std::string::npos) continue;
+    samples[line.substr(0, space)] = std::stod(line.substr(space + 1));
+  }
+  return samples;
+}
+
+double SumSamples(const Samples& samples, const std::string& name,
+                  const std::vector<std::string>& labels) {
+  double total = 0;
+  for (const auto& [series, value] : samples) {
+    const auto brace = series.find('{');
+    if (series.substr(0, brace) != name) continue;
+    bool match = true;
+    for (const auto& label : labels) {
+      if (series.find(label) == std::string::npos) match = false;
+    }
+    if (match) total += value;
+  }
+  return total;
+}
+
+ExporterProcess::ExporterProcess(const std::string& binary, const std::vector<std::string>& args,
+                                 const std::map<std::string, std::string>& env,
+                                 const std::string& work_dir) {
+  static int counter = 0;
+  log_path_ = work_dir + "/exporter-" + std::to_string(++counter) + ".log";
+  std::vector<std::string> argv_storage = {binary};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  pid_ = fork();
+  if (pid_ == 0) {
+    const int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, STDERR_FILENO);
+    dup2(fd, STDOUT_FILENO);
+    for (const auto& [key, value] : env) setenv(key.c_str(), value.c_str(), 1);
+    std::vector<char*> argv;
+    for (auto& arg : argv_storage) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+}
+
+ExporterProcess::~ExporterProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+int ExporterProcess::WaitForPort(std::chrono::milliseconds timeout) {
+  const std::regex listening("listening\"? address=\\S+ port=(\\d+)");
+  WaitFor(
+      [&] {
+        std::smatch match;
+        const std::string log = Log();
+        if (std::regex_search(log, match, listening)) port_ = std::stoi(match[1]);
+        return port_ != 0 || !Running();
+      },
+      timeout);
+  return port_;
+}
+
+std::string ExporterProcess::Url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+Samples ExporterProcess::Scrape() const { return ParseExposition(HttpGet(Url("/metrics")).body); }
+
+std::optional<int> ExporterProcess::Stop(int signal_number, std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return std::nullopt;
+  kill(pid_, signal_number);
+  std::optional<int> result;
+  WaitFor(
+      [&] {
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+          result = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+          pid_ = -1;
+          return true;
+        }
+        return false;
+      },
+      timeout);
+  return result;
+}
+
+bool ExporterProcess::Running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+std::string ExporterProcess::Log() const {
+  std::ifstream in(log_path_);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+}  // namespace bird_exporter::testing

@@ -1,0 +1,59 @@
+// Runs the real bird_call_exporter binary as a child process for end-to-end tests, and reads
+// its /metrics over real HTTP. The child is killed when the object goes away, even on failure.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bird_exporter::testing {
+
+// Polls `condition` every 20 ms until it holds or `timeout` passes.
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+struct HttpResult {
+  long status = 0;  // 0: no answer
+  std::string body;
+};
+HttpResult HttpGet(const std::string& url);
+
+// Parsed text exposition: "name{a=\"x\",b=\"y\"}" -> value, labels as served (sorted by name).
+using Samples = std::map<std::string, double>;
+Samples ParseExposition(const std::string& text);
+
+// Sum of every sample of `name` whose label set contains all of `labels` ("k=\"v\"" strings).
+double SumSamples(const Samples& samples, const std::string& name,
+                  const std::vector<std::string>& labels = {});
+
+class ExporterProcess {
+ public:
+  // Starts `binary args...` with extra environment entries, stderr to a log file in `work_dir`.
+  ExporterProcess(const std::string& binary, const std::vector<std::string>& args,
+                  const std::map<std::string, std::string>& env, const std::string& work_dir);
+  ~ExporterProcess();
+  ExporterProcess(const ExporterProcess&) = delete;
+  ExporterProcess& operator=(const ExporterProcess&) = delete;
+
+  // The port it listens on, read from its start-up log line (it is started with port 0).
+  int WaitForPort(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  std::string Url(const std::string& path) const;
+  Samples Scrape() const;
+
+  // Sends a signal and waits for the exit status; nullopt if it did not exit in time.
+  std::optional<int> Stop(int signal_number, std::chrono::milliseconds timeout);
+  bool Running();
+  std::string Log() const;
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string log_path_;
+};
+
+}  // namespace bird_exporter::testing

@@ -1,0 +1,346 @@
+#include "metrics/call_metrics.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <chrono>
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace bird_exporter {
+namespace {
+
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::IsSupersetOf;
+using ::testing::Not;
+
+const ChannelLabels kChannel{"w", "c"};
+
+SystemTime AtSeconds(std::int64_t s) { return SystemTime(std::chrono::seconds(s)); }
+
+// An answered outgoing PSTN call with nothing measured.
+CallObservation Observation() {
+  CallObservation obs;
+  obs.direction = "outgoing";
+  obs.call_type = "pstn";
+  obs.status = "completed";
+  obs.hangup_source = "caller";
+  obs.hangup_cause_code = "16";
+  obs.hangup_cause = "NORMAL_CLEARING";
+  obs.sip_code = "200";
+  obs.cause_class = "ok";
+  obs.codec = "PCMU";
+  obs.answered = true;
+  obs.from_insights = true;
+  return obs;
+}
+
+class CallMetricsTest : public ::testing::Test {
+ protected:
+  // The exposition lines, without HELP and TYPE comments.
+  std::vector<std::string> Lines() {
+    const std::string text = prometheus::TextSerializer().Serialize(registry_.Collect());
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty() && line.front() != '#') lines.push_back(line);
+    }
+    return lines;
+  }
+
+  // Lines of one metric (exact name, or name followed by `_bucket`, `_sum`, `_count`).
+  std::vector<std::string> LinesOf(const std::string& name) {
+    std::vector<std::string> out;
+    for (const auto& line : Lines()) {
+      if (line.rfind(name + "{", 0) == 0 || line.rfind(name + " ", 0) == 0 ||
+          line.rfind(name + "_bucket{", 0) == 0 || line.rfind(name + "_sum{", 0) == 0 ||
+          line.rfind(name + "_count{", 0) == 0) {
+        out.push_back(line);
+      }
+    }
+    return out;
+  }
+
+  prometheus::Registry registry_;
+  CallMetrics metrics_{registry_};
+};
+
+TEST_F(CallMetricsTest, CountsEachRecordedCallByStatus) {
+  metrics_.Record(kChannel, Observation());
+  EXPECT_THAT(LinesOf("bird_calls_total"),
+              ::testing::ElementsAre("bird_calls_total{call_type=\"pstn\",channel=\"c\","
+                                     "direction=\"outgoing\",status=\"completed\",workspace=\"w\"} "
+                                     "1"));
+  CallObservation busy = Observation();
+  busy.status = "busy";
+  metrics_.Record(kChannel, Observation());
+  metrics_.Record(kChannel, busy);
+  EXPECT_THAT(LinesOf("bird_calls_total"),
+              ::testing::UnorderedElementsAre(
+                  "bird_calls_total{call_type=\"pstn\",channel=\"c\",direction=\"outgoing\","
+                  "status=\"completed\",workspace=\"w\"} 2",
+                  "bird_calls_total{call_type=\"pstn\",channel=\"c\",direction=\"outgoing\","
+                  "status=\"busy\",workspace=\"w\"} 1"));
+}
+
+TEST_F(CallMetricsTest, CountsHangupsByCauseLabels) {
+  metrics_.Record(kChannel, Observation());
+  EXPECT_THAT(LinesOf("bird_call_hangups_total"),
+              ::testing::ElementsAre(
+                  "bird_call_hangups_total{cause_class=\"ok\",channel=\"c\",direction=\"outgoing\","
+                  "hangup_cause=\"NORMAL_CLEARING\",hangup_cause_code=\"16\","
+                  "hangup_source=\"caller\",sip_code=\"200\",workspace=\"w\"} 1"));
+}
+
+TEST_F(CallMetricsTest, AddsPacketAndByteCountsPerFlow) {
+  CallObservation obs = Observation();
+  obs.packets = {918, 1462};
+  obs.media_packets = {904, 0};
+  obs.dtmf_packets = {12, std::nullopt};
+  obs.bytes = {157896, 251464};
+  obs.flaws = 3;
+  metrics_.Record(kChannel, obs);
+  obs.packets = {82, std::nullopt};
+  metrics_.Record(kChannel, obs);
+
+  const std::string base = "call_type=\"pstn\",channel=\"c\",direction=\"outgoing\",";
+  EXPECT_THAT(LinesOf("bird_call_packets_total"),
+              ::testing::UnorderedElementsAre(
+                  "bird_call_packets_total{" + base + "flow=\"in\",workspace=\"w\"} 1000",
+                  "bird_call_packets_total{" + base + "flow=\"out\",workspace=\"w\"} 1462"));
+  EXPECT_THAT(LinesOf("bird_call_media_packets_total"),
+              ::testing::UnorderedElementsAre(
+                  "bird_call_media_packets_total{" + base + "flow=\"in\",workspace=\"w\"} 1808",
+                  "bird_call_media_packets_total{" + base + "flow=\"out\",workspace=\"w\"} 0"));
+  // An absent count makes no series.
+  EXPECT_THAT(LinesOf("bird_call_dtmf_packets_total"),
+              ::testing::ElementsAre("bird_call_dtmf_packets_total{" + base +
+                                     "flow=\"in\",workspace=\"w\"} 24"));
+  EXPECT_THAT(LinesOf("bird_call_bytes_total"),
+              ::testing::UnorderedElementsAre(
+                  "bird_call_bytes_total{" + base + "flow=\"in\",workspace=\"w\"} 315792",
+                  "bird_call_bytes_total{" + base + "flow=\"out\",workspace=\"w\"} 502928"));
+  EXPECT_THAT(LinesOf("bird_call_flaws_total"),
+              ::testing::ElementsAre("bird_call_flaws_total{" + base + "workspace=\"w\"} 6"));
+}
+
+TEST_F(CallMetricsTest, CountsCallsWithoutInboundMedia) {
+  CallObservation obs = Observation();
+  obs.no_inbound_media = true;
+  metrics_.Record(kChannel, obs);
+  metrics_.Record(kChannel, Observation());
+  EXPECT_THAT(LinesOf("bird_call_no_inbound_media_total"),
+              ::testing::ElementsAre("bird_call_no_inbound_media_total{call_type=\"pstn\","
+                                     "channel=\"c\",direction=\"outgoing\",workspace=\"w\"} 1"));
+}
+
+TEST_F(CallMetricsTest, PutsPerfectMosInTopBucketOnly) {
+  CallObservation obs = Observation();
+  obs.mos = 4.5;
+  metrics_.Record(kChannel, obs);
+  const std::string labels =
+      "call_type=\"pstn\",channel=\"c\",codec=\"PCMU\",direction=\"outgoing\",workspace=\"w\"";
+  EXPECT_THAT(LinesOf("bird_call_mos"),
+              IsSupersetOf({"bird_call_mos_bucket{" + labels + ",le=\"4.4\"} 0",
+                            "bird_call_mos_bucket{" + labels + ",le=\"4.49\"} 0",
+                            "bird_call_mos_bucket{" + labels + ",le=\"4.5\"} 1",
+                            "bird_call_mos_bucket{" + labels + ",le=\"+Inf\"} 1",
+                            "bird_call_mos_sum{" + labels + "} 4.5",
+                            "bird_call_mos_count{" + labels + "} 1"}));
+  // 11 buckets, +Inf, sum and count.
+  EXPECT_EQ(LinesOf("bird_call_mos").size(), 14u);
+}
+
+TEST_F(CallMetricsTest, PutsLossAboveOneInInfBucketOnly) {
+  CallObservation obs = Observation();
+  obs.packet_loss_ratio = 1.32;
+  metrics_.Record(kChannel, obs);
+  const std::string labels =
+      "call_type=\"pstn\",channel=\"c\",direction=\"outgoing\",workspace=\"w\"";
+  const auto lines = LinesOf("bird_call_packet_loss_ratio");
+  EXPECT_THAT(lines,
+              IsSupersetOf({"bird_call_packet_loss_ratio_bucket{" + labels + ",le=\"0.5\"} 0",
+                            "bird_call_packet_loss_ratio_bucket{" + labels + ",le=\"1\"} 0",
+                            "bird_call_packet_loss_ratio_bucket{" + labels + ",le=\"+Inf\"} 1",
+                            "bird_call_packet_loss_ratio_count{" + labels + "} 1"}));
+  int nonzero_finite_buckets = 0;
+  for (const auto& line : lines) {
+    if (line.find("_bucket{") != std::string::npos && line.find("+Inf") == std::string::npos &&
+        line.back() != '0') {
+      ++nonzero_finite_buckets;
+    }
+  }
+  EXPECT_EQ(nonzero_finite_buckets, 0);
+}
+
+TEST_F(CallMetricsTest, PutsBoundaryValueInItsOwnBucket) {
+  CallObservation obs = Observation();
+  obs.pdd_seconds = 2.0;  // le is "less than or equal"
+  obs.duration_seconds = 30;
+  metrics_.Record(kChannel, obs);
+  const std::string labels =
+      "call_type=\"pstn\",channel=\"c\",direction=\"outgoing\",workspace=\"w\"";
+  EXPECT_THAT(LinesOf("bird_call_pdd_seconds"),
+              IsSupersetOf({"bird_call_pdd_seconds_bucket{" + labels + ",le=\"1.5\"} 0",
+                            "bird_call_pdd_seconds_bucket{" + labels + ",le=\"2\"} 1",
+                            "bird_call_pdd_seconds_bucket{" + labels + ",le=\"3\"} 1"}));
+  EXPECT_THAT(LinesOf("bird_call_duration_seconds"),
+              IsSupersetOf({"bird_call_duration_seconds_bucket{" + labels + ",le=\"15\"} 0",
+                            "bird_call_duration_seconds_bucket{" + labels + ",le=\"30\"} 1",
+                            "bird_call_duration_seconds_sum{" + labels + "} 30"}));
+}
+
+TEST_F(CallMetricsTest, ObservesEveryMediaHistogram) {
+  CallObservation obs = Observation();
+  obs.quality_ratio = 0.76;
+  obs.jitter_min_seconds = 0.011;
+  obs.jitter_max_seconds = 0.0345;
+  obs.jitter_burst_rate = 1;
+  obs.mean_interval_seconds = 0.02089;
+  metrics_.Record(kChannel, obs);
+  const std::string labels =
+      "call_type=\"pstn\",channel=\"c\",direction=\"outgoing\",workspace=\"w\"";
+  const std::string codec_labels =
+      "call_type=\"pstn\",channel=\"c\",codec=\"PCMU\",direction=\"outgoing\",workspace=\"w\"";
+  EXPECT_THAT(
+      LinesOf("bird_call_quality_ratio"),
+      IsSupersetOf({"bird_call_quality_ratio_bucket{" + codec_labels + ",le=\"0.695\"} 0",
+                    "bird_call_quality_ratio_bucket{" + codec_labels + ",le=\"0.795\"} 1"}));
+  EXPECT_THAT(LinesOf("bird_call_jitter_min_seconds"),
+              IsSupersetOf({"bird_call_jitter_min_seconds_bucket{" + labels + ",le=\"0.01\"} 0",
+                            "bird_call_jitter_min_seconds_bucket{" + labels + ",le=\"0.015\"} 1"}));
+  EXPECT_THAT(LinesOf("bird_call_jitter_max_seconds"),
+              IsSupersetOf({"bird_call_jitter_max_seconds_bucket{" + labels + ",le=\"0.03\"} 0",
+                            "bird_call_jitter_max_seconds_bucket{" + labels + ",le=\"0.04\"} 1"}));
+  EXPECT_THAT(LinesOf("bird_call_jitter_burst_rate"),
+              IsSupersetOf({"bird_call_jitter_burst_rate_bucket{" + labels + ",le=\"0.99\"} 0",
+                            "bird_call_jitter_burst_rate_bucket{" + labels + ",le=\"1\"} 1"}));
+  EXPECT_THAT(
+      LinesOf("bird_call_mean_interval_seconds"),
+      IsSupersetOf({"bird_call_mean_interval_seconds_bucket{" + labels + ",le=\"0.019\"} 0",
+                    "bird_call_mean_interval_seconds_bucket{" + labels + ",le=\"0.021\"} 1"}));
+}
+
+TEST_F(CallMetricsTest, MakesNoSeriesForAbsentValues) {
+  metrics_.Record(kChannel, Observation());
+  for (const char* name :
+       {"bird_call_packets_total", "bird_call_media_packets_total", "bird_call_dtmf_packets_total",
+        "bird_call_bytes_total", "bird_call_flaws_total", "bird_call_no_inbound_media_total",
+        "bird_call_mos", "bird_call_quality_ratio", "bird_call_pdd_seconds",
+        "bird_call_duration_seconds", "bird_call_jitter_min_seconds",
+        "bird_call_jitter_max_seconds", "bird_call_packet_loss_ratio",
+        "bird_call_jitter_burst_rate", "bird_call_mean_interval_seconds", "bird_call_last_mos",
+        "bird_call_last_pdd_seconds", "bird_call_last_end_timestamp_seconds"}) {
+    EXPECT_THAT(LinesOf(name), ::testing::IsEmpty()) << name;
+  }
+}
+
+TEST_F(CallMetricsTest, LastGaugesFollowNewestEndedCall) {
+  CallObservation newer = Observation();
+  newer.mos = 4.1;
+  newer.pdd_seconds = 0.5;
+  newer.ended_at = AtSeconds(1'700'000'200);
+  CallObservation older = Observation();
+  older.mos = 3.0;
+  older.pdd_seconds = 2.5;
+  older.ended_at = AtSeconds(1'700'000'100);
+
+  metrics_.Record(kChannel, newer);
+  metrics_.Record(kChannel, older);  // insights of an older call arriving late
+  EXPECT_THAT(LinesOf("bird_call_last_mos"),
+              ::testing::ElementsAre("bird_call_last_mos{channel=\"c\",workspace=\"w\"} 4.1"));
+  EXPECT_THAT(
+      LinesOf("bird_call_last_pdd_seconds"),
+      ::testing::ElementsAre("bird_call_last_pdd_seconds{channel=\"c\",workspace=\"w\"} 0.5"));
+  EXPECT_THAT(
+      LinesOf("bird_call_last_end_timestamp_seconds"),
+      ::testing::ElementsAre(
+          "bird_call_last_end_timestamp_seconds{channel=\"c\",workspace=\"w\"} 1700000200"));
+  // The older call is still counted in the histograms.
+  EXPECT_THAT(Lines(), Contains("bird_call_mos_count{call_type=\"pstn\",channel=\"c\","
+                                "codec=\"PCMU\",direction=\"outgoing\",workspace=\"w\"} 2"));
+
+  // A newer call without MOS moves the end time and PDD but keeps the last MOS.
+  CallObservation newest = Observation();
+  newest.pdd_seconds = 1.25;
+  newest.ended_at = AtSeconds(1'700'000'300);
+  metrics_.Record(kChannel, newest);
+  EXPECT_THAT(LinesOf("bird_call_last_mos"),
+              ::testing::ElementsAre("bird_call_last_mos{channel=\"c\",workspace=\"w\"} 4.1"));
+  EXPECT_THAT(
+      LinesOf("bird_call_last_pdd_seconds"),
+      ::testing::ElementsAre("bird_call_last_pdd_seconds{channel=\"c\",workspace=\"w\"} 1.25"));
+  EXPECT_THAT(
+      LinesOf("bird_call_last_end_timestamp_seconds"),
+      ::testing::ElementsAre(
+          "bird_call_last_end_timestamp_seconds{channel=\"c\",workspace=\"w\"} 1700000300"));
+}
+
+TEST_F(CallMetricsTest, KeepsLastGaugesPerChannel) {
+  CallObservation first = Observation();
+  first.mos = 4.2;
+  first.ended_at = AtSeconds(1'700'000'200);
+  CallObservation second = Observation();
+  second.mos = 3.3;
+  second.ended_at = AtSeconds(1'700'000'100);
+  metrics_.Record(kChannel, first);
+  metrics_.Record(ChannelLabels{"w", "d"}, second);  // older, but another channel
+  EXPECT_THAT(
+      LinesOf("bird_call_last_mos"),
+      ::testing::UnorderedElementsAre("bird_call_last_mos{channel=\"c\",workspace=\"w\"} 4.2",
+                                      "bird_call_last_mos{channel=\"d\",workspace=\"w\"} 3.3"));
+}
+
+TEST_F(CallMetricsTest, SetsActiveCallsAndZeroesVanishedCombinations) {
+  metrics_.SetActive(kChannel, {{{"outgoing", "ringing"}, 2}, {{"incoming", "ongoing"}, 1}});
+  metrics_.SetActive(ChannelLabels{"w", "d"}, {{{"incoming", "ongoing"}, 4}});
+  EXPECT_THAT(LinesOf("bird_calls_active"),
+              ::testing::UnorderedElementsAre(
+                  "bird_calls_active{channel=\"c\",direction=\"outgoing\",status=\"ringing\","
+                  "workspace=\"w\"} 2",
+                  "bird_calls_active{channel=\"c\",direction=\"incoming\",status=\"ongoing\","
+                  "workspace=\"w\"} 1",
+                  "bird_calls_active{channel=\"d\",direction=\"incoming\",status=\"ongoing\","
+                  "workspace=\"w\"} 4"));
+
+  metrics_.SetActive(kChannel, {{{"outgoing", "ringing"}, 1}});
+  EXPECT_THAT(LinesOf("bird_calls_active"),
+              ::testing::UnorderedElementsAre(
+                  "bird_calls_active{channel=\"c\",direction=\"outgoing\",status=\"ringing\","
+                  "workspace=\"w\"} 1",
+                  "bird_calls_active{channel=\"c\",direction=\"incoming\",status=\"ongoing\","
+                  "workspace=\"w\"} 0",
+                  "bird_calls_active{channel=\"d\",direction=\"incoming\",status=\"ongoing\","
+                  "workspace=\"w\"} 4"));
+
+  metrics_.SetActive(kChannel, {});
+  EXPECT_THAT(LinesOf("bird_calls_active"),
+              ::testing::UnorderedElementsAre(
+                  "bird_calls_active{channel=\"c\",direction=\"outgoing\",status=\"ringing\","
+                  "workspace=\"w\"} 0",
+                  "bird_calls_active{channel=\"c\",direction=\"incoming\",status=\"ongoing\","
+                  "workspace=\"w\"} 0",
+                  "bird_calls_active{channel=\"d\",direction=\"incoming\",status=\"ongoing\","
+                  "workspace=\"w\"} 4"));
+}
+
+TEST_F(CallMetricsTest, ServesHelpFromMetricDefinitions) {
+  CallObservation obs = Observation();
+  obs.mos = 4.5;
+  metrics_.Record(kChannel, obs);
+  metrics_.SetActive(kChannel, {{{"outgoing", "ringing"}, 1}});
+  const std::string text = prometheus::TextSerializer().Serialize(registry_.Collect());
+  EXPECT_THAT(text, HasSubstr("# TYPE bird_calls_total counter\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE bird_call_mos histogram\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE bird_calls_active gauge\n"));
+  EXPECT_THAT(text, HasSubstr("# HELP bird_calls_total Calls that reached a terminal status"));
+  EXPECT_THAT(text, Not(HasSubstr("process_")));
+}
+
+}  // namespace
+}  // namespace bird_exporter
