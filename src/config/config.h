@@ -16,7 +16,7 @@ namespace bird_exporter {
 struct BirdSettings {
   std::string base_url = "https://api.bird.com";
   std::string access_key;       // resolved secret (from access_key or access_key_file)
-  std::string access_key_file;  // path, when the key came from a file (re-read on reload)
+  std::string access_key_file;  // path, when the key came from a file
   Duration request_timeout = std::chrono::seconds(10);
   double max_requests_per_second = 40;  // per workspace
   int max_concurrent_requests = 8;

@@ -125,12 +125,13 @@ std::vector<MetricSpec> BuildSpecs() {
        {"workspace", "channel", "direction", "status"},
        {}},
       {"bird_call_last_mos", MetricType::Gauge,
-       "MOS of the most recently ended call counted with a MOS (Bird `mediaMetrics.mos`).",
+       "MOS of the most recently ended call counted with a MOS (Bird insights `mediaMetrics.mos`, or "
+       "the call list's `qualityInsights.mos` when insights are unavailable).",
        {"workspace", "channel"},
        {}},
       {"bird_call_last_pdd_seconds", MetricType::Gauge,
-       "Post-dial delay of the most recently ended call counted with a PDD (Bird "
-       "`signallingMetrics.pdd`, seconds).",
+       "Post-dial delay of the most recently ended call counted with a PDD (Bird insights "
+       "`signallingMetrics.pdd`, or the call list's `qualityInsights.pdd`; seconds).",
        {"workspace", "channel"},
        {}},
       {"bird_call_last_end_timestamp_seconds", MetricType::Gauge,
