@@ -20,6 +20,7 @@
 #include "metrics/process_collector.h"
 #include "poller/poller.h"
 #include "server/server.h"
+#include "sim/simulator.h"
 #include "state/state_file.h"
 #include "version.h"
 
@@ -44,7 +45,7 @@ ClientSettings ClientSettingsOf(const BirdSettings& bird) {
   return settings;
 }
 
-int Serve(const Flags& flags, const Config& config) {
+int Serve(const Flags& flags, const Config& config, const std::string& landing_note) {
   // Signals are taken synchronously by this thread; every thread started below inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
@@ -83,6 +84,7 @@ int Serve(const Flags& flags, const Config& config) {
   ServerSettings server_settings;
   server_settings.listen_address = flags.listen_address;
   server_settings.telemetry_path = flags.telemetry_path;
+  server_settings.landing_note = landing_note;
   std::unique_ptr<HttpServer> server;
   try {
     server = std::make_unique<HttpServer>(
@@ -118,6 +120,49 @@ int Serve(const Flags& flags, const Config& config) {
   return 0;
 }
 
+// The demo polls an in-process simulator with a fixed topology and no secret to protect.
+Config DemoConfig(const std::string& base_url, const std::string& access_key) {
+  Config config;
+  config.bird.base_url = base_url;
+  config.bird.access_key = access_key;
+  config.bird.request_timeout = std::chrono::seconds(5);
+  config.poll.interval = std::chrono::seconds(5);
+  config.poll.initial_lookback = std::chrono::minutes(10);
+  config.poll.insights_grace_period = std::chrono::minutes(2);
+  config.poll.max_call_age = std::chrono::hours(1);
+  const std::vector<std::string> workspace_names = {"production", "staging"};
+  const std::vector<std::vector<std::string>> channel_names = {{"support-nl", "sales-de"},
+                                                               {"support-uk", "outbound-us"}};
+  const auto workspaces = sim::DemoWorkspaces();
+  for (std::size_t w = 0; w < workspaces.size(); ++w) {
+    WorkspaceConfig ws{workspaces[w].id, workspace_names[w], {}};
+    for (std::size_t c = 0; c < workspaces[w].channel_ids.size(); ++c) {
+      ws.channels.push_back({workspaces[w].channel_ids[c], channel_names[w][c]});
+    }
+    config.workspaces.push_back(ws);
+  }
+  return config;
+}
+
+int RunDemo(const Flags& flags) {
+  sim::SimulatorSettings settings;
+  try {
+    settings.scenario = sim::ScenarioByName(flags.demo_scenario);
+  } catch (const std::invalid_argument& e) {
+    spdlog::error("--demo.scenario: {}", e.what());
+    return 2;
+  }
+  settings.workspaces = sim::DemoWorkspaces();
+  settings.seed = 20261121;
+  sim::Simulator simulator(settings);
+  spdlog::info("demo mode: polling the built-in Bird API simulator url={} scenario={}",
+               simulator.BaseUrl(), settings.scenario.name);
+  return Serve(flags, DemoConfig(simulator.BaseUrl(), settings.access_key),
+               "Demo mode: the data comes from the built-in Bird API simulator (scenario " +
+                   settings.scenario.name + ": " + settings.scenario.description +
+                   "), not from a Bird account.");
+}
+
 }  // namespace
 
 int RunExporter(int argc, char** argv) {
@@ -141,6 +186,8 @@ int RunExporter(int argc, char** argv) {
   ParseLogFormat(flags->log_format, format);
   SetupLogging(level, format);
 
+  if (flags->demo) return RunDemo(*flags);
+
   Config config;
   try {
     config = LoadConfigFile(flags->config_file);
@@ -158,7 +205,7 @@ int RunExporter(int argc, char** argv) {
   }
   spdlog::info("starting bird_call_exporter version={} revision={}", kVersion, kRevision);
   spdlog::info("configuration file={} {}", flags->config_file, SummarizeConfig(config));
-  return Serve(*flags, config);
+  return Serve(*flags, config, "");
 }
 
 }  // namespace bird_exporter

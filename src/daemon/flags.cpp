@@ -14,9 +14,11 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
       {"--web.telemetry-path", &flags.telemetry_path},
       {"--log.level", &flags.log_level},
       {"--log.format", &flags.log_format},
+      {"--demo.scenario", &flags.demo_scenario},
   };
   const std::map<std::string, bool*> switches = {
       {"--config.check", &flags.config_check},
+      {"--demo", &flags.demo},
       {"--version", &flags.version},
       {"--help", &flags.help},
       {"-h", &flags.help},
@@ -77,6 +79,9 @@ std::string HelpText() {
          "  --web.telemetry-path=PATH    path of the metrics (default /metrics)\n"
          "  --log.level=LEVEL           debug, info, warn or error (default info)\n"
          "  --log.format=FORMAT         logfmt or json (default logfmt)\n"
+         "  --demo                      no account needed: poll a built-in Bird API simulator\n"
+         "  --demo.scenario=NAME        healthy, degraded-carrier, slow-pdd, one-way-audio or\n"
+         "                              api-trouble (default healthy)\n"
          "  --version                   print the version and exit\n"
          "  --help                      print this help and exit\n";
 }

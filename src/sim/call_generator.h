@@ -1,0 +1,67 @@
+// Generates the simulator's calls: a pure function of (seed, scenario, channel, sequence
+// number), so the same seed always yields the same calls and their ground truth.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "bird/rfc3339.h"
+#include "sim/scenario.h"
+
+namespace bird_exporter::sim {
+
+struct SimMedia {
+  std::string codec, rate;
+  double mos = 4.5, quality_score = 100;
+  double in_packets = 0, out_packets = 0, in_media_packets = 0, out_media_packets = 0;
+  double in_dtmf_packets = 0, out_dtmf_packets = 0, in_bytes = 0, out_bytes = 0;
+  double jitter_min_var = 0, jitter_max_var = 0, loss_rate = 0, burst_rate = 0;
+  double mean_interval_ms = 0, flaws = 0;
+};
+
+struct SimCall {
+  std::string workspace_id, channel_id, id;
+  std::string direction;     // incoming | outgoing
+  std::string type;          // pstn | sip | webrtc
+  std::string final_status;  // completed | busy | no-answer | cancelled | failed
+  std::string country;       // of the remote party
+  SystemTime created_at, ringing_at, ended_at, insights_ready_at;
+  std::optional<SystemTime> answered_at;
+  int hangup_cause_code = 16;
+  std::string hangup_sip_code;
+  std::string hangup_source;
+  double pdd_seconds = 0;
+  bool one_way_audio = false;
+  std::optional<SimMedia> media;  // answered calls only
+
+  // Bird status at time t: starting, ringing, ongoing, then the final status.
+  std::string StatusAt(SystemTime t) const;
+  bool EndedAt(SystemTime t) const { return t >= ended_at; }
+  bool InsightsReadyAt(SystemTime t) const { return t >= insights_ready_at; }
+  int DurationSeconds() const;
+};
+
+// FreeSWITCH's MOS from its quality percentage R (ITU-T G.107 R->MOS), 2 decimals.
+double MosFromQuality(int quality_percent);
+
+class CallGenerator {
+ public:
+  CallGenerator(std::uint64_t seed, Scenario scenario);
+
+  // The gap before the channel's call number `sequence` (exponential inter-arrival).
+  std::chrono::milliseconds InterArrival(const std::string& channel_id,
+                                         std::uint64_t sequence) const;
+
+  SimCall Generate(const std::string& workspace_id, const std::string& channel_id,
+                   std::uint64_t sequence, SystemTime created_at) const;
+
+  const Scenario& scenario() const { return scenario_; }
+
+ private:
+  std::uint64_t seed_;
+  Scenario scenario_;
+};
+
+}  // namespace bird_exporter::sim

@@ -1,0 +1,81 @@
+#include "sim/scenario.h"
+
+#include <stdexcept>
+
+namespace bird_exporter::sim {
+namespace {
+
+// PDD medians per destination: on-net and EU mobile well under 2 s, long-distance slower.
+std::vector<Destination> DefaultDestinations() {
+  return {{"NL", 4, 0.9}, {"DE", 2, 1.2}, {"PT", 2, 1.4}, {"GB", 1.5, 1.6}, {"US", 1, 2.2}};
+}
+
+std::vector<Carrier> DefaultCarriers() {
+  return {{"PCMA", "8000", 4, 0.002},
+          {"PCMU", "8000", 2, 0.002},
+          {"G722", "16000", 2, 0.003},
+          {"opus", "48000", 2, 0.002}};
+}
+
+Scenario Healthy() {
+  Scenario s;
+  s.name = "healthy";
+  s.description = "a steady healthy day: good quality, normal answer ratio, fast PDD";
+  s.destinations = DefaultDestinations();
+  s.carriers = DefaultCarriers();
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::string> ScenarioNames() {
+  return {"healthy", "degraded-carrier", "slow-pdd", "one-way-audio", "api-trouble"};
+}
+
+Scenario ScenarioByName(const std::string& name) {
+  Scenario s = Healthy();
+  if (name == "healthy") return s;
+  if (name == "degraded-carrier") {
+    s.name = name;
+    s.description = "the G722 carrier loses 9% of packets: MOS of its calls drops below 3.6";
+    for (auto& carrier : s.carriers) {
+      if (carrier.codec == "G722") {
+        carrier.loss_mean = 0.09;
+        carrier.weight = 4;
+      }
+    }
+    s.failed = 0.08;
+    return s;
+  }
+  if (name == "slow-pdd") {
+    s.name = name;
+    s.description = "calls to the US take 5-7 s to ring (post-dial delay)";
+    for (auto& d : s.destinations) {
+      if (d.country == "US") {
+        d.pdd_median_seconds = 6;
+        d.weight = 4;
+      }
+    }
+    return s;
+  }
+  if (name == "one-way-audio") {
+    s.name = name;
+    s.description = "a burst of one-way-audio calls: answered, no inbound media, MOS still 4.5";
+    s.one_way_audio_share = 0.3;
+    return s;
+  }
+  if (name == "api-trouble") {
+    s.name = name;
+    s.description = "the Bird API in trouble: 429s, 5xx HTML pages, slow and malformed answers";
+    s.rate_429 = 0.08;
+    s.rate_5xx_html = 0.05;
+    s.rate_slow = 0.02;
+    s.rate_malformed = 0.04;
+    return s;
+  }
+  std::string known;
+  for (const auto& n : ScenarioNames()) known += (known.empty() ? "" : ", ") + n;
+  throw std::invalid_argument("unknown scenario \"" + name + "\" (known: " + known + ")");
+}
+
+}  // namespace bird_exporter::sim

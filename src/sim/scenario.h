@@ -1,0 +1,44 @@
+// Traffic scenarios of the Bird API simulator: call mix, quality and API behaviour, following
+// the domain notes (FreeSWITCH loss-only MOS, Q.850/SIP outcomes, PDD per destination).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace bird_exporter::sim {
+
+struct Destination {
+  std::string country;      // ISO 3166 alpha-2 of the called number
+  double weight = 1;        // share of calls
+  double pdd_median_seconds;
+};
+
+struct Carrier {
+  std::string codec;           // readCodecName / writeCodecName
+  std::string rate;            // readCodecRate ("8000", "16000", "48000")
+  double weight = 1;
+  double loss_mean = 0.002;    // mean random packet loss ratio of answered calls
+};
+
+struct Scenario {
+  std::string name;
+  std::string description;
+  double calls_per_minute = 20;  // per channel
+  // Outcome mix of finished calls (weights).
+  double answered = 0.62, busy = 0.12, no_answer = 0.14, cancelled = 0.07, failed = 0.05;
+  double one_way_audio_share = 0.01;  // answered calls whose inbound media never arrives
+  double mean_talk_seconds = 45;      // answered duration, exponential, at least 3 s
+  double long_call_share = 0.03;      // answered calls lasting several minutes
+  std::vector<Destination> destinations;
+  std::vector<Carrier> carriers;
+  // API behaviour: share of requests answered with each fault.
+  double rate_429 = 0, rate_5xx_html = 0, rate_slow = 0, rate_malformed = 0;
+  double slow_seconds = 3;
+};
+
+// healthy, degraded-carrier, slow-pdd, one-way-audio, api-trouble.
+std::vector<std::string> ScenarioNames();
+// Throws std::invalid_argument for an unknown name (the message lists the known ones).
+Scenario ScenarioByName(const std::string& name);
+
+}  // namespace bird_exporter::sim
