@@ -162,11 +162,12 @@ class Simulator::Impl : public CivetHandler {
     Advance(now);
     nlohmann::json by_status = nlohmann::json::object(), by_cause = nlohmann::json::object(),
                    by_channel = nlohmann::json::object();
-    int calls = 0, mos = 0, no_media = 0, pdd = 0, durations = 0;
+    int calls = 0, mos = 0, no_media = 0, pdd = 0, durations = 0, generated = 0;
     bool quiet = settings_.generate_for.has_value() &&
                  now >= started_ + *settings_.generate_for;
     for (const auto& [channel_id, channel] : channels_) {
       for (const SimCall& call : channel.calls) {
+        ++generated;
         if (!call.InsightsReadyAt(now)) quiet = false;
         if (!call.InsightsReadyAt(now) || served_terminal_.count(call.id) == 0) continue;
         ++calls;
@@ -186,6 +187,7 @@ class Simulator::Impl : public CivetHandler {
       }
     }
     return {{"calls", calls},
+            {"generated", generated},
             {"by_status", by_status},
             {"by_channel", by_channel},
             {"by_hangup_cause_code", by_cause},

@@ -49,7 +49,7 @@ class Simulator {
 
   // What the simulator has served: every call listed at least once in a terminal status whose
   // insights are ready, aggregated the way the exporter counts them, plus `quiet` = no call
-  // will start, end or become ready any more.
+  // will start, end or become ready any more, and `generated` = every call created so far.
   nlohmann::json Truth() const;
 
  private:

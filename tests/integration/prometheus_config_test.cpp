@@ -1,0 +1,95 @@
+// promtool accepts the Prometheus configuration of the demo stack (deploy/prometheus/), and
+// every rule file in deploy/prometheus/rules/ with it.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace bird_exporter {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kPrometheusDir =
+    fs::path(TESTDATA_DIR "/../../deploy/prometheus").lexically_normal();
+constexpr const char* kContainerRules = "/etc/prometheus/rules/*.yml";
+
+struct CommandResult {
+  int status = -1;
+  std::string output;  // stdout and stderr
+};
+
+CommandResult RunCommand(const std::string& command) {
+  CommandResult result;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[512];
+  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) result.output += buffer;
+  result.status = pclose(pipe);
+  return result;
+}
+
+class PrometheusConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir_template[] = "/tmp/bird_promconfig_XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    dir_ = dir_template;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // A copy of deploy/prometheus/prometheus.yml whose rule_files load `rules_dir`/*.yml instead
+  // of the directory the compose stack mounts, so promtool checks the rule files there too.
+  std::string CopyWithRulesFrom(const fs::path& rules_dir) {
+    std::ifstream in(kPrometheusDir / "prometheus.yml");
+    EXPECT_TRUE(in.good());
+    std::ostringstream text;
+    text << in.rdbuf();
+    std::string config = text.str();
+    const auto at = config.find(kContainerRules);
+    EXPECT_NE(at, std::string::npos) << "rule_files no longer loads " << kContainerRules;
+    if (at != std::string::npos) {
+      config.replace(at, std::string(kContainerRules).size(), (rules_dir / "*.yml").string());
+    }
+    const std::string path = dir_ + "/prometheus.yml";
+    std::ofstream(path) << config;
+    return path;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(PrometheusConfigTest, PromtoolAcceptsTheDemoStackConfiguration) {
+  const CommandResult result = RunCommand(std::string(PROMTOOL_BINARY) + " check config " +
+                                          (kPrometheusDir / "prometheus.yml").string());
+  EXPECT_EQ(result.status, 0) << result.output;
+}
+
+TEST_F(PrometheusConfigTest, PromtoolAcceptsTheConfigurationWithTheRepositoryRuleFiles) {
+  ASSERT_TRUE(fs::is_directory(kPrometheusDir / "rules"));
+  const CommandResult result = RunCommand(std::string(PROMTOOL_BINARY) + " check config " +
+                                          CopyWithRulesFrom(kPrometheusDir / "rules"));
+  EXPECT_EQ(result.status, 0) << result.output;
+  EXPECT_NE(result.output.find("SUCCESS"), std::string::npos) << result.output;
+}
+
+TEST_F(PrometheusConfigTest, PromtoolRejectsABrokenRuleFileInTheRulesDirectory) {
+  // Guards the check above: a bad rule in the loaded directory must fail it. Uses a scratch
+  // directory, so the repository is not touched.
+  const fs::path rules = fs::path(dir_) / "rules";
+  fs::create_directory(rules);
+  std::ofstream(rules / "broken.yml")
+      << "groups:\n  - name: broken\n    rules:\n      - record: not a metric name\n"
+      << "        expr: up\n";
+  const CommandResult result =
+      RunCommand(std::string(PROMTOOL_BINARY) + " check config " + CopyWithRulesFrom(rules));
+  EXPECT_NE(result.status, 0) << result.output;
+  EXPECT_NE(result.output.find("broken.yml"), std::string::npos) << result.output;
+}
+
+}  // namespace
+}  // namespace bird_exporter

@@ -1,0 +1,196 @@
+// The whole chain with a real Prometheus: simulator -> bird_call_exporter -> Prometheus scraping
+// every second. Once traffic is quiet, Prometheus's view must equal the simulator's ground truth.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "bird/client.h"
+#include "sim/simulator.h"
+#include "support/exporter_process.h"
+
+namespace bird_exporter::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr const char* kKey = "prometheus-e2e-key";
+
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Short calls, no multi-minute ones, so the traffic ends within a test's patience.
+sim::Scenario TestScenario(const std::string& name) {
+  sim::Scenario scenario = sim::ScenarioByName(name);
+  scenario.calls_per_minute = 90;
+  scenario.mean_talk_seconds = 4;
+  scenario.long_call_share = 0;
+  scenario.one_way_audio_share = 0.1;
+  scenario.slow_seconds = 2.5;
+  return scenario;
+}
+
+class PrometheusE2ETest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir_template[] = "/tmp/bird_prom_e2e_XXXXXX";
+    dir_ = mkdtemp(dir_template);
+  }
+  void TearDown() override {
+    exporter_.reset();
+    prometheus_.reset();
+    simulator_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void StartAll(const std::string& scenario_name) {
+    sim::SimulatorSettings settings;
+    settings.access_key = kKey;
+    settings.seed = 42;
+    settings.scenario = TestScenario(scenario_name);
+    settings.workspaces = sim::DemoWorkspaces();
+    settings.history = seconds(40);
+    settings.generate_for = seconds(8);
+    simulator_ = std::make_unique<sim::Simulator>(settings);
+
+    const std::string config = dir_ + "/exporter.yml";
+    std::ofstream out(config);
+    out << "bird:\n  base_url: " << simulator_->BaseUrl()
+        << "\n  access_key: ${BIRD_ACCESS_KEY}\n  request_timeout: 2s\n  max_retries: 4\n"
+        << "poll:\n  interval: 500ms\n  initial_lookback: 10m\n  insights_grace_period: 5m\n"
+        << "workspaces:\n";
+    for (const auto& ws : sim::DemoWorkspaces()) {
+      out << "  - id: " << ws.id << "\n    channels:\n";
+      for (const auto& ch : ws.channel_ids) out << "      - id: " << ch << "\n";
+    }
+    out.close();
+    exporter_ = std::make_unique<ExporterProcess>(
+        EXPORTER_BINARY,
+        std::vector<std::string>{"--config.file=" + config, "--web.listen-address=127.0.0.1:0"},
+        std::map<std::string, std::string>{{"BIRD_ACCESS_KEY", kKey}}, dir_);
+    const int exporter_port = exporter_->WaitForPort();
+    ASSERT_GT(exporter_port, 0) << exporter_->Log();
+
+    prometheus_port_ = FreePort();
+    const std::string prom_config = dir_ + "/prometheus.yml";
+    std::ofstream(prom_config) << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                               << "scrape_configs:\n  - job_name: bird_call_exporter\n"
+                               << "    static_configs:\n      - targets: ['127.0.0.1:"
+                               << exporter_port << "']\n";
+    prometheus_ = std::make_unique<ExporterProcess>(
+        PROMETHEUS_BINARY,
+        std::vector<std::string>{"--config.file=" + prom_config,
+                                 "--storage.tsdb.path=" + dir_ + "/data",
+                                 "--web.listen-address=127.0.0.1:" +
+                                     std::to_string(prometheus_port_)},
+        std::map<std::string, std::string>{}, dir_);
+    ASSERT_TRUE(WaitFor([&] { return Query("up").is_array(); }, seconds(30)))
+        << prometheus_->Log();
+  }
+
+  // The result vector of an instant query, or null when Prometheus is not answering yet.
+  nlohmann::json Query(const std::string& promql) {
+    const HttpResult result = HttpGet("http://127.0.0.1:" + std::to_string(prometheus_port_) +
+                                      "/api/v1/query?query=" + UrlEncode(promql));
+    if (result.status != 200) return nullptr;
+    const auto doc = nlohmann::json::parse(result.body, nullptr, false);
+    if (doc.is_discarded() || doc.value("status", "") != "success") return nullptr;
+    return doc["data"]["result"];
+  }
+
+  double Scalar(const std::string& promql) {
+    const auto result = Query(promql);
+    if (!result.is_array() || result.empty()) return -1;
+    return std::stod(result[0]["value"][1].get<std::string>());
+  }
+
+  std::map<std::string, double> By(const std::string& promql, const std::string& label) {
+    std::map<std::string, double> values;
+    const auto result = Query(promql);
+    if (!result.is_array()) return values;
+    for (const auto& sample : result) {
+      values[sample["metric"].value(label, "")] =
+          std::stod(sample["value"][1].get<std::string>());
+    }
+    return values;
+  }
+
+  // Waits until the simulator is quiet, every call it made was served as ended, and Prometheus
+  // has scraped the same total; returns the truth.
+  nlohmann::json WaitForQuiescence() {
+    nlohmann::json truth;
+    const bool settled = WaitFor(
+        [&] {
+          truth = simulator_->Truth();
+          return truth["quiet"].get<bool>() && truth["calls"] == truth["generated"] &&
+                 Scalar("sum(bird_calls_total)") == truth["calls"].get<double>();
+        },
+        seconds(120));
+    EXPECT_TRUE(settled) << "truth=" << truth.dump()
+                         << " prometheus=" << Scalar("sum(bird_calls_total)") << "\n"
+                         << exporter_->Log().substr(0, 3000);
+    return truth;
+  }
+
+  void ExpectPrometheusMatchesTruth(const nlohmann::json& truth) {
+    EXPECT_EQ(Scalar("up{job=\"bird_call_exporter\"}"), 1);
+    EXPECT_GT(truth["calls"].get<int>(), 100);
+    EXPECT_EQ(Scalar("sum(bird_calls_total)"), truth["calls"].get<double>());
+    EXPECT_EQ(Scalar("sum(bird_call_mos_count)"), truth["mos_observations"].get<double>());
+    EXPECT_EQ(Scalar("sum(bird_call_pdd_seconds_count)"), truth["pdd_observations"].get<double>());
+    EXPECT_EQ(Scalar("sum(bird_call_duration_seconds_count)"),
+              truth["duration_observations"].get<double>());
+    EXPECT_EQ(Scalar("sum(bird_call_no_inbound_media_total)"),
+              truth["no_inbound_media"].get<double>());
+    std::map<std::string, double> statuses;
+    for (const auto& [status, count] : truth["by_status"].items()) statuses[status] = count;
+    EXPECT_EQ(By("sum by (status) (bird_calls_total)", "status"), statuses);
+    std::map<std::string, double> causes;
+    for (const auto& [code, count] : truth["by_hangup_cause_code"].items()) causes[code] = count;
+    EXPECT_EQ(By("sum by (hangup_cause_code) (bird_call_hangups_total)", "hangup_cause_code"),
+              causes);
+    EXPECT_EQ(Scalar("sum(bird_exporter_insights_unavailable_total) or vector(0)"), 0);
+  }
+
+  std::string dir_;
+  int prometheus_port_ = 0;
+  std::unique_ptr<sim::Simulator> simulator_;
+  std::unique_ptr<ExporterProcess> exporter_;
+  std::unique_ptr<ExporterProcess> prometheus_;
+};
+
+TEST_F(PrometheusE2ETest, PrometheusSeesExactlyTheSimulatedCalls) {
+  StartAll("healthy");
+  const nlohmann::json truth = WaitForQuiescence();
+  ExpectPrometheusMatchesTruth(truth);
+  EXPECT_EQ(Scalar("sum(bird_exporter_parse_errors_total)"), 0);
+}
+
+TEST_F(PrometheusE2ETest, TotalsStayExactWhenTheApiIsInTrouble) {
+  StartAll("api-trouble");
+  const nlohmann::json truth = WaitForQuiescence();
+  ExpectPrometheusMatchesTruth(truth);
+  EXPECT_GT(Scalar("sum(bird_exporter_api_requests_total{code=\"429\"})"), 0);
+  EXPECT_GT(Scalar("sum(bird_exporter_api_requests_total{code=\"502\"})"), 0);
+  EXPECT_GT(Scalar("sum(bird_exporter_parse_errors_total)"), 0);
+}
+
+}  // namespace
+}  // namespace bird_exporter::testing
