@@ -5,22 +5,16 @@
 namespace bird_exporter {
 namespace {
 
-template <typename Builder>
-auto& Build(Builder builder, prometheus::Registry& registry, std::string_view name) {
-  const MetricSpec& spec = FindMetricSpec(name);
-  return builder.Name(std::string(spec.name)).Help(std::string(spec.help)).Register(registry);
-}
-
 prometheus::Family<prometheus::Counter>& CounterFamily(prometheus::Registry& r,
                                                         std::string_view name) {
-  return Build(prometheus::BuildCounter(), r, name);
+  return RegisterFamily(prometheus::BuildCounter(), r, name);
 }
 prometheus::Family<prometheus::Gauge>& GaugeFamily(prometheus::Registry& r, std::string_view name) {
-  return Build(prometheus::BuildGauge(), r, name);
+  return RegisterFamily(prometheus::BuildGauge(), r, name);
 }
 prometheus::Family<prometheus::Histogram>& HistogramFamily(prometheus::Registry& r,
                                                             std::string_view name) {
-  return Build(prometheus::BuildHistogram(), r, name);
+  return RegisterFamily(prometheus::BuildHistogram(), r, name);
 }
 
 const std::vector<double>& Buckets(std::string_view name) { return FindMetricSpec(name).buckets; }

@@ -6,12 +6,6 @@
 namespace bird_exporter {
 namespace {
 
-template <typename Builder>
-auto& Build(Builder builder, prometheus::Registry& registry, std::string_view name) {
-  const MetricSpec& spec = FindMetricSpec(name);
-  return builder.Name(std::string(spec.name)).Help(std::string(spec.help)).Register(registry);
-}
-
 prometheus::Labels ChannelLabelSet(const ChannelLabels& channel) {
   return {{"workspace", channel.workspace}, {"channel", channel.channel}};
 }
@@ -30,20 +24,20 @@ std::string CompilerName() {
 }  // namespace
 
 ExporterMetrics::ExporterMetrics(prometheus::Registry& registry)
-    : api_requests_(Build(prometheus::BuildCounter(), registry, "bird_exporter_api_requests_total")),
-      api_duration_(Build(prometheus::BuildHistogram(), registry,
+    : api_requests_(RegisterFamily(prometheus::BuildCounter(), registry, "bird_exporter_api_requests_total")),
+      api_duration_(RegisterFamily(prometheus::BuildHistogram(), registry,
                           "bird_exporter_api_request_duration_seconds")),
-      parse_errors_(Build(prometheus::BuildCounter(), registry, "bird_exporter_parse_errors_total")),
-      channel_up_(Build(prometheus::BuildGauge(), registry, "bird_exporter_channel_up")),
-      last_poll_success_(Build(prometheus::BuildGauge(), registry,
+      parse_errors_(RegisterFamily(prometheus::BuildCounter(), registry, "bird_exporter_parse_errors_total")),
+      channel_up_(RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_channel_up")),
+      last_poll_success_(RegisterFamily(prometheus::BuildGauge(), registry,
                                "bird_exporter_last_poll_success_timestamp_seconds")),
-      insights_pending_(Build(prometheus::BuildGauge(), registry, "bird_exporter_insights_pending")),
-      insights_unavailable_(Build(prometheus::BuildCounter(), registry,
+      insights_pending_(RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_insights_pending")),
+      insights_unavailable_(RegisterFamily(prometheus::BuildCounter(), registry,
                                   "bird_exporter_insights_unavailable_total")),
-      state_errors_(Build(prometheus::BuildCounter(), registry, "bird_exporter_state_errors_total")),
-      state_calls_(Build(prometheus::BuildGauge(), registry, "bird_exporter_state_calls").Add({})),
+      state_errors_(RegisterFamily(prometheus::BuildCounter(), registry, "bird_exporter_state_errors_total")),
+      state_calls_(RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_state_calls").Add({})),
       poll_duration_(
-          Build(prometheus::BuildGauge(), registry, "bird_exporter_poll_duration_seconds").Add({})) {
+          RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_poll_duration_seconds").Add({})) {
   // Both operations exist from the start so rate() works on the first failure.
   state_errors_.Add({{"operation", "load"}});
   state_errors_.Add({{"operation", "write"}});
@@ -92,7 +86,7 @@ void ExporterMetrics::SetStateCalls(double count) { state_calls_.Set(count); }
 void ExporterMetrics::SetPollDuration(double seconds) { poll_duration_.Set(seconds); }
 
 void RegisterBuildInfo(prometheus::Registry& registry) {
-  Build(prometheus::BuildGauge(), registry, "bird_exporter_build_info")
+  RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_build_info")
       .Add({{"version", kVersion}, {"revision", kRevision}, {"compiler", CompilerName()}})
       .Set(1);
 }

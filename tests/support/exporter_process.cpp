@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -82,6 +83,8 @@ ExporterProcess::ExporterProcess(const std::string& binary, const std::vector<st
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   pid_ = fork();
   if (pid_ == 0) {
+    // The child dies with the test process, even when a test crashes.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     const int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, STDERR_FILENO);
     dup2(fd, STDOUT_FILENO);
