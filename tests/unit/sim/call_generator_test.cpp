@@ -100,7 +100,7 @@ void ExpectSameCall(const SimCall& a, const SimCall& b) {
 // ---------------------------------------------------------------------------------------------
 // MOS from quality percentage (domain notes §1.2).
 
-TEST(MosFromQualityTest, MatchesTheFreeSwitchTable) {
+TEST(CallGeneratorMosTest, MatchesTheFreeSwitchTable) {
   const std::vector<std::pair<int, double>> table = {
       {100, 4.50}, {99, 4.49}, {98, 4.48}, {95, 4.44}, {93, 4.41}, {90, 4.34},
       {89, 4.31},  {88, 4.29}, {85, 4.20}, {80, 4.02}, {79, 3.99}, {75, 3.82},
@@ -111,14 +111,14 @@ TEST(MosFromQualityTest, MatchesTheFreeSwitchTable) {
   }
 }
 
-TEST(MosFromQualityTest, ClampsOutOfRangeQualityLikeG107) {
+TEST(CallGeneratorMosTest, ClampsOutOfRangeQualityLikeG107) {
   EXPECT_EQ(MosFromQuality(-5), 1.0);
   EXPECT_EQ(MosFromQuality(101), 4.5);
   EXPECT_EQ(MosFromQuality(1000), 4.5);
 }
 
 // G.107's cubic dips just below 1 for R under 6 (R 1 -> 0.99), as FreeSWITCH prints it.
-TEST(MosFromQualityTest, RisesWithQualityAboveTheCubicsDip) {
+TEST(CallGeneratorMosTest, RisesWithQualityAboveTheCubicsDip) {
   EXPECT_EQ(MosFromQuality(1), 0.99);
   for (int r = 7; r <= 100; ++r) {
     EXPECT_GE(MosFromQuality(r), MosFromQuality(r - 1)) << "R=" << r;

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <cmath>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -200,8 +199,9 @@ class SimulatorTest : public ::testing::Test {
   // simulators side by side rather than one after the other.
   void TearDown() override {
     std::vector<std::thread> stops;
-    for (auto& simulator : owned_)
+    for (auto& simulator : owned_) {
       stops.emplace_back([s = std::move(simulator)]() mutable { s.reset(); });
+    }
     for (auto& stop : stops) stop.join();
   }
 
@@ -631,7 +631,7 @@ TEST_F(SimulatorTest, AnswersTooManyRequestsBeyondTheGetsPerSecondOfAWorkspace) 
 
 enum class Answer { kOk, kMalformed, kTooMany, kBadGatewayHtml, kOther };
 
-class ApiTroubleTest : public SimulatorTest {
+class SimulatorApiTroubleTest : public SimulatorTest {
  protected:
   static SimulatorSettings TroubleSettings(std::uint64_t seed) {
     Scenario scenario = ScenarioByName("api-trouble");
@@ -666,7 +666,7 @@ class ApiTroubleTest : public SimulatorTest {
   }
 };
 
-TEST_F(ApiTroubleTest, AnswersSome429s502HtmlPagesAndMalformedBodies) {
+TEST_F(SimulatorApiTroubleTest, AnswersSome429s502HtmlPagesAndMalformedBodies) {
   Start(TroubleSettings(3));
   const std::vector<Answer> answers = Answers(200);
   std::map<Answer, int> counts;
@@ -680,7 +680,7 @@ TEST_F(ApiTroubleTest, AnswersSome429s502HtmlPagesAndMalformedBodies) {
   EXPECT_LE(counts[Answer::kOk], 190);
 }
 
-TEST_F(ApiTroubleTest, FaultsFollowTheSeed) {
+TEST_F(SimulatorApiTroubleTest, FaultsFollowTheSeed) {
   Start(TroubleSettings(11));
   const std::vector<Answer> first = Answers(120);
   Start(TroubleSettings(11));
