@@ -77,7 +77,7 @@ std::string Substitute(std::string expr) {
       {std::regex(R"(\$\{?__rate_interval\}?)"), "1m"},
       {std::regex(R"(\$\{?__interval\}?)"), "15s"},
       {std::regex(R"(\$\{?__range\}?)"), "5m"},
-      {std::regex(R"(\$\{?(workspace|channel|direction|codec|status)(:[a-z]+)?\}?)"), ".*"},
+      {std::regex(R"(\$\{?(workspace|channel|direction|codec|status|job|instance)(:[a-z]+)?\}?)"), ".*"},
   };
   for (const auto& [pattern, value] : kVariables) expr = std::regex_replace(expr, pattern, value);
   return expr;
