@@ -7,6 +7,8 @@ packages=(
   prometheus-cpp-dev libcivetweb-dev libcurl4-openssl-dev nlohmann-json3-dev
   libyaml-cpp-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
   prometheus
+  # dpkg-shlibdeps for scripts/package.sh; systemd-analyze for the deployment tests
+  dpkg-dev systemd
 )
 
 missing=()

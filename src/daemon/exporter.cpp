@@ -1,6 +1,7 @@
 #include "daemon/exporter.h"
 
 #include <pthread.h>
+#include <unistd.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -19,6 +20,7 @@
 #include "metrics/exporter_metrics.h"
 #include "metrics/process_collector.h"
 #include "poller/poller.h"
+#include "poller/shard.h"
 #include "server/server.h"
 #include "sim/simulator.h"
 #include "state/state_file.h"
@@ -27,12 +29,20 @@
 namespace bird_exporter {
 namespace {
 
-std::vector<ChannelRef> ChannelsOf(const Config& config) {
+std::vector<ChannelRef> ChannelsOf(const Config& config, const ShardSettings& shard) {
   std::vector<ChannelRef> channels;
   for (const auto& ws : config.workspaces) {
-    for (const auto& ch : ws.channels) channels.push_back({ws.id, ws.name, ch.id, ch.name});
+    for (const auto& ch : ws.channels) {
+      if (InShard(ws.id, ch.id, shard)) channels.push_back({ws.id, ws.name, ch.id, ch.name});
+    }
   }
   return channels;
+}
+
+std::string Hostname() {
+  char name[256] = {0};
+  if (gethostname(name, sizeof(name) - 1) != 0) return "";
+  return name;
 }
 
 ClientSettings ClientSettingsOf(const BirdSettings& bird) {
@@ -45,7 +55,8 @@ ClientSettings ClientSettingsOf(const BirdSettings& bird) {
   return settings;
 }
 
-int Serve(const Flags& flags, const Config& config, const std::string& landing_note) {
+int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
+          const std::string& landing_note) {
   // Signals are taken synchronously by this thread; every thread started below inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
@@ -69,7 +80,15 @@ int Serve(const Flags& flags, const Config& config, const std::string& landing_n
   PollerSettings poller_settings;
   poller_settings.poll = config.poll;
   poller_settings.max_concurrent_requests = config.bird.max_concurrent_requests;
-  Poller poller(poller_settings, ChannelsOf(config), client, call_metrics, exporter_metrics,
+  std::vector<ChannelRef> channels = ChannelsOf(config, shard);
+  if (shard.count > 1) {
+    std::size_t total = 0;
+    for (const auto& ws : config.workspaces) total += ws.channels.size();
+    spdlog::info("shard index={} count={} channels={} of {}", shard.index, shard.count,
+                 channels.size(), total);
+    if (channels.empty()) spdlog::warn("this shard has no channels to poll");
+  }
+  Poller poller(poller_settings, std::move(channels), client, call_metrics, exporter_metrics,
                 state_file.get());
   poller.LoadState();
   try {
@@ -144,7 +163,7 @@ Config DemoConfig(const std::string& base_url, const std::string& access_key) {
   return config;
 }
 
-int RunDemo(const Flags& flags) {
+int RunDemo(const Flags& flags, const ShardSettings& shard) {
   sim::SimulatorSettings settings;
   try {
     settings.scenario = sim::ScenarioByName(flags.demo_scenario);
@@ -157,7 +176,7 @@ int RunDemo(const Flags& flags) {
   sim::Simulator simulator(settings);
   spdlog::info("demo mode: polling the built-in Bird API simulator url={} scenario={}",
                simulator.BaseUrl(), settings.scenario.name);
-  return Serve(flags, DemoConfig(simulator.BaseUrl(), settings.access_key),
+  return Serve(flags, DemoConfig(simulator.BaseUrl(), settings.access_key), shard,
                "Demo mode: the data comes from the built-in Bird API simulator (scenario " +
                    settings.scenario.name + ": " + settings.scenario.description +
                    "), not from a Bird account.");
@@ -186,7 +205,12 @@ int RunExporter(int argc, char** argv) {
   ParseLogFormat(flags->log_format, format);
   SetupLogging(level, format);
 
-  if (flags->demo) return RunDemo(*flags);
+  const auto shard = ParseShard(flags->shard_index, flags->shard_count, Hostname(), error);
+  if (!shard) {
+    std::cerr << "bird_call_exporter: " << error << "\n";
+    return 2;
+  }
+  if (flags->demo) return RunDemo(*flags, *shard);
 
   Config config;
   try {
@@ -205,7 +229,7 @@ int RunExporter(int argc, char** argv) {
   }
   spdlog::info("starting bird_call_exporter version={} revision={}", kVersion, kRevision);
   spdlog::info("configuration file={} {}", flags->config_file, SummarizeConfig(config));
-  return Serve(*flags, config, "");
+  return Serve(*flags, config, *shard, "");
 }
 
 }  // namespace bird_exporter

@@ -15,6 +15,8 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
       {"--log.level", &flags.log_level},
       {"--log.format", &flags.log_format},
       {"--demo.scenario", &flags.demo_scenario},
+      {"--shard.index", &flags.shard_index},
+      {"--shard.count", &flags.shard_count},
   };
   const std::map<std::string, bool*> switches = {
       {"--config.check", &flags.config_check},
@@ -79,6 +81,9 @@ std::string HelpText() {
          "  --web.telemetry-path=PATH    path of the metrics (default /metrics)\n"
          "  --log.level=LEVEL           debug, info, warn or error (default info)\n"
          "  --log.format=FORMAT         logfmt or json (default logfmt)\n"
+         "  --shard.index=I|auto        poll only the channels of shard I (auto: the ordinal\n"
+         "                              at the end of the hostname, as in StatefulSets)\n"
+         "  --shard.count=N             number of shards the channels are split into (default 1)\n"
          "  --demo                      no account needed: poll a built-in Bird API simulator\n"
          "  --demo.scenario=NAME        healthy, degraded-carrier, slow-pdd, one-way-audio or\n"
          "                              api-trouble (default healthy)\n"

@@ -17,6 +17,8 @@ struct Flags {
   std::string telemetry_path = "/metrics";
   std::string log_level = "info";
   std::string log_format = "logfmt";
+  std::string shard_index = "0";  // a number, or "auto" (the StatefulSet ordinal of the host)
+  std::string shard_count = "1";
   bool demo = false;  // poll the built-in Bird API simulator instead of Bird
   std::string demo_scenario = "healthy";
   bool version = false;

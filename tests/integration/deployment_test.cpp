@@ -1,0 +1,410 @@
+// The deployment files outside the container image:
+// - deploy/systemd/bird_call_exporter.service passes `systemd-analyze verify`, and
+//   `systemd-analyze security --offline=true` rates its exposure at most 2.0;
+// - the unit, deploy/debian/bird_call_exporter.yml and the Dockerfile agree on the paths, and the
+//   packaged configuration passes --config.check with the key in $CREDENTIALS_DIRECTORY;
+// - the Debian package built by scripts/package.sh (DeploymentPackageTest) holds the binary, the
+//   unit, the conffile, the dashboards, the rules and the documentation, depends on the shared
+//   libraries the binary links, and its extracted binary and configuration work.
+//
+// DeploymentPackageTest compiles the exporter again (Release, tests off) into
+// <build dir>/deployment-package; later runs only rebuild what changed. tests/CMakeLists.txt
+// runs those tests alone and with a longer timeout.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace bird_exporter {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kRepoRoot = fs::path(TESTDATA_DIR "/../..").lexically_normal();
+const fs::path kUnit = kRepoRoot / "deploy/systemd/bird_call_exporter.service";
+const fs::path kPackagedConfig = kRepoRoot / "deploy/debian/bird_call_exporter.yml";
+const fs::path kExampleConfig = kRepoRoot / "config/bird_call_exporter.yml";
+const fs::path kDockerfile = kRepoRoot / "deploy/docker/Dockerfile";
+
+constexpr const char* kInstalledBinary = "/usr/bin/bird_call_exporter";
+constexpr const char* kInstalledConfig = "/etc/bird_call_exporter/bird_call_exporter.yml";
+constexpr double kMaxExposure = 2.0;
+
+struct CommandResult {
+  int status = -1;     // exit status, or -1 when the command did not exit normally
+  std::string output;  // stdout and stderr
+};
+
+CommandResult RunCommand(const std::string& command) {
+  CommandResult result;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[512];
+  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) result.output += buffer;
+  const int status = pclose(pipe);
+  if (status != -1 && WIFEXITED(status)) result.status = WEXITSTATUS(status);
+  return result;
+}
+
+// Single-quotes `text` for /bin/sh.
+std::string Quote(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) {
+    if (c == '\'') {
+      quoted += "'\\''";
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "'";
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void ReplaceAll(std::string& text, const std::string& from, const std::string& to) {
+  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+}
+
+// Values of `key=` lines of a unit file, in order.
+std::vector<std::string> UnitValues(const std::string& unit, const std::string& key) {
+  std::vector<std::string> values;
+  std::istringstream in(unit);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(key + "=", 0) == 0) values.push_back(line.substr(key.size() + 1));
+  }
+  return values;
+}
+
+std::string MakeTempDir(const char* prefix) {
+  std::string dir_template = std::string("/tmp/") + prefix + "_XXXXXX";
+  if (mkdtemp(dir_template.data()) == nullptr) return "";
+  return dir_template;
+}
+
+// A directory like the one systemd names in $CREDENTIALS_DIRECTORY, holding a made-up key.
+std::string MakeCredentialsDir() {
+  const std::string dir = MakeTempDir("bird_credentials");
+  if (!dir.empty()) std::ofstream(dir + "/bird_access_key") << "  deployment-test-key\n";
+  return dir;
+}
+
+std::string ConfigCheckCommand(const fs::path& binary, const fs::path& config,
+                               const std::string& credentials_dir) {
+  return "env " +
+         (credentials_dir.empty() ? std::string("-u CREDENTIALS_DIRECTORY")
+                                  : "CREDENTIALS_DIRECTORY=" + Quote(credentials_dir)) +
+         " " + Quote(binary.string()) + " --config.file=" + Quote(config.string()) +
+         " --config.check";
+}
+
+class DeploymentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir("bird_deployment");
+    ASSERT_FALSE(dir_.empty());
+    unit_ = ReadFile(kUnit);
+    ASSERT_FALSE(unit_.empty()) << "cannot read " << kUnit;
+  }
+  void TearDown() override {
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  // A copy of the unit (same file name) whose ExecStart= and ExecStartPre= run the binary of
+  // this build, so that `systemd-analyze verify` finds it on a machine without the package.
+  std::string UnitCopy() const {
+    std::string unit = unit_;
+    ReplaceAll(unit, kInstalledBinary, EXPORTER_BINARY);
+    const std::string path = dir_ + "/bird_call_exporter.service";
+    std::ofstream(path) << unit;
+    return path;
+  }
+
+  std::string dir_;
+  std::string unit_;
+};
+
+TEST_F(DeploymentTest, SystemdAnalyzeVerifyAcceptsTheUnit) {
+  const std::string copy = UnitCopy();
+  const CommandResult result =
+      RunCommand("LC_ALL=C SYSTEMD_LOG_COLOR=0 systemd-analyze verify --man=no " + Quote(copy));
+  EXPECT_EQ(result.status, 0) << result.output;
+  // Unknown keys and unparsable values are only warnings, printed as "<unit path>:<line>: ...".
+  EXPECT_EQ(result.output.find(copy), std::string::npos) << result.output;
+}
+
+TEST_F(DeploymentTest, SystemdAnalyzeSecurityRatesTheExposureAtMostTwo) {
+  const CommandResult result = RunCommand(
+      "LC_ALL=C SYSTEMD_COLORS=0 systemd-analyze security --no-pager --offline=true " +
+      Quote(UnitCopy()));
+  ASSERT_EQ(result.status, 0) << result.output;
+  const std::string marker = "Overall exposure level for bird_call_exporter.service:";
+  const auto at = result.output.find(marker);
+  ASSERT_NE(at, std::string::npos) << result.output;
+  const double exposure = std::strtod(result.output.c_str() + at + marker.size(), nullptr);
+  EXPECT_GT(exposure, 0.0) << result.output;
+  EXPECT_LE(exposure, kMaxExposure) << result.output;
+}
+
+TEST_F(DeploymentTest, UnitRunsTheInstalledBinaryWithTheInstalledConfiguration) {
+  const std::string run = std::string(kInstalledBinary) + " --config.file=" + kInstalledConfig;
+  EXPECT_EQ(UnitValues(unit_, "ExecStart"), std::vector<std::string>{run});
+  EXPECT_EQ(UnitValues(unit_, "ExecStartPre"), std::vector<std::string>{run + " --config.check"});
+  EXPECT_EQ(UnitValues(unit_, "DynamicUser"), std::vector<std::string>{"yes"});
+  EXPECT_EQ(UnitValues(unit_, "Restart"), std::vector<std::string>{"on-failure"});
+  // ProcSubset=pid would hide /proc/stat and with it process_start_time_seconds.
+  EXPECT_TRUE(UnitValues(unit_, "ProcSubset").empty());
+}
+
+TEST_F(DeploymentTest, PackagedConfigurationReadsTheKeyCredentialAndKeepsStateInTheStateDirectory) {
+  const std::string config = ReadFile(kPackagedConfig);
+  ASSERT_FALSE(config.empty()) << "cannot read " << kPackagedConfig;
+
+  const auto credentials = UnitValues(unit_, "LoadCredential");
+  ASSERT_EQ(credentials, std::vector<std::string>{
+                             "bird_access_key:/etc/bird_call_exporter/access_key"});
+  EXPECT_NE(config.find("\n  access_key_file: ${CREDENTIALS_DIRECTORY}/bird_access_key\n"),
+            std::string::npos);
+  EXPECT_EQ(config.find("\n  access_key:"), std::string::npos) << "the key must not be set inline";
+
+  ASSERT_EQ(UnitValues(unit_, "StateDirectory"), std::vector<std::string>{"bird_call_exporter"});
+  EXPECT_NE(config.find("\nstate_file: /var/lib/bird_call_exporter/state.json\n"),
+            std::string::npos);
+}
+
+TEST_F(DeploymentTest, DockerImageUsesTheSameConfigurationAndStatePaths) {
+  const std::string dockerfile = ReadFile(kDockerfile);
+  ASSERT_FALSE(dockerfile.empty()) << "cannot read " << kDockerfile;
+  EXPECT_NE(dockerfile.find(std::string("--config.file=") + kInstalledConfig), std::string::npos);
+  EXPECT_NE(dockerfile.find(kInstalledBinary), std::string::npos);
+  EXPECT_NE(dockerfile.find("VOLUME /var/lib/bird_call_exporter"), std::string::npos);
+}
+
+TEST_F(DeploymentTest, PackagedConfigurationPassesConfigCheckWithTheCredentialsDirectory) {
+  const std::string credentials = MakeCredentialsDir();
+  ASSERT_FALSE(credentials.empty());
+  const CommandResult result =
+      RunCommand(ConfigCheckCommand(EXPORTER_BINARY, kPackagedConfig, credentials));
+  fs::remove_all(credentials);
+  EXPECT_EQ(result.status, 0) << result.output;
+  EXPECT_NE(result.output.find("access_key_file=" + credentials + "/bird_access_key"),
+            std::string::npos)
+      << result.output;
+  EXPECT_EQ(result.output.find("deployment-test-key"), std::string::npos) << result.output;
+}
+
+TEST_F(DeploymentTest, PackagedConfigurationFailsWithoutTheCredentialsDirectory) {
+  const CommandResult result = RunCommand(ConfigCheckCommand(EXPORTER_BINARY, kPackagedConfig, ""));
+  EXPECT_EQ(result.status, 1) << result.output;
+  EXPECT_NE(result.output.find("CREDENTIALS_DIRECTORY is not set"), std::string::npos)
+      << result.output;
+}
+
+// Apart from where the key comes from, the packaged configuration is the example one: same
+// settings, same placeholder workspaces.
+TEST_F(DeploymentTest, PackagedConfigurationMatchesTheExampleConfiguration) {
+  const std::string credentials = MakeCredentialsDir();
+  ASSERT_FALSE(credentials.empty());
+  const CommandResult packaged =
+      RunCommand(ConfigCheckCommand(EXPORTER_BINARY, kPackagedConfig, credentials));
+  const CommandResult example = RunCommand("env BIRD_ACCESS_KEY=deployment-test-key " +
+                                           ConfigCheckCommand(EXPORTER_BINARY, kExampleConfig,
+                                                              credentials));
+  fs::remove_all(credentials);
+  ASSERT_EQ(packaged.status, 0) << packaged.output;
+  ASSERT_EQ(example.status, 0) << example.output;
+  // Drop the first line (it names the file) and the access_key_file= setting.
+  auto settings = [](std::string summary) {
+    summary.erase(0, summary.find('\n') + 1);
+    const auto at = summary.find(" access_key_file=");
+    if (at != std::string::npos) summary.erase(at, summary.find(' ', at + 1) - at);
+    return summary;
+  };
+  EXPECT_EQ(settings(packaged.output), settings(example.output));
+}
+
+// --- the Debian package --------------------------------------------------------------------------
+
+class DeploymentPackageTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const fs::path build_dir = fs::path(EXPORTER_BINARY).parent_path() / "deployment-package";
+    const CommandResult result = RunCommand(Quote((kRepoRoot / "scripts/package.sh").string()) +
+                                            " " + Quote(build_dir.string()));
+    build_output_ = new std::string(result.output);
+    if (result.status != 0) return;
+    // The last line is the path of the .deb.
+    std::string output = result.output;
+    while (!output.empty() && output.back() == '\n') output.pop_back();
+    const std::string deb = output.substr(output.rfind('\n') + 1);
+    if (deb.size() < 4 || deb.compare(deb.size() - 4, 4, ".deb") != 0 || !fs::exists(deb)) return;
+    const std::string extracted = MakeTempDir("bird_deb");
+    if (extracted.empty()) return;
+    const CommandResult extract =
+        RunCommand("dpkg-deb -x " + Quote(deb) + " " + Quote(extracted));
+    if (extract.status != 0) {
+      *build_output_ += extract.output;
+      fs::remove_all(extracted);
+      return;
+    }
+    deb_ = new std::string(deb);
+    extracted_ = new std::string(extracted);
+  }
+
+  static void TearDownTestSuite() {
+    if (extracted_ != nullptr) fs::remove_all(*extracted_);
+    delete extracted_;
+    delete deb_;
+    delete build_output_;
+    extracted_ = deb_ = build_output_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(deb_, nullptr) << "scripts/package.sh failed:\n" << *build_output_;
+  }
+
+  static CommandResult DpkgDeb(const std::string& arguments) {
+    return RunCommand("dpkg-deb " + arguments + " " + Quote(*deb_));
+  }
+
+  static std::string* build_output_;
+  static std::string* deb_;
+  static std::string* extracted_;
+};
+
+std::string* DeploymentPackageTest::build_output_ = nullptr;
+std::string* DeploymentPackageTest::deb_ = nullptr;
+std::string* DeploymentPackageTest::extracted_ = nullptr;
+
+std::vector<std::string> FileNames(const fs::path& dir, const std::string& extension) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.is_regular_file() && entry.path().extension() == extension) {
+      names.push_back(entry.path().filename().string());
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST_F(DeploymentPackageTest, HoldsTheBinaryUnitConfigurationDashboardsRulesAndDocs) {
+  const CommandResult contents = DpkgDeb("--contents");
+  ASSERT_EQ(contents.status, 0) << contents.output;
+  std::vector<std::string> expected = {
+      "./usr/bin/bird_call_exporter",
+      "./lib/systemd/system/bird_call_exporter.service",
+      "./etc/bird_call_exporter/bird_call_exporter.yml",
+      "./usr/share/bird_call_exporter/grafana/provisioning/dashboards/bird_call_exporter.yml",
+      "./usr/share/bird_call_exporter/grafana/provisioning/datasources/prometheus.yml",
+      "./usr/share/doc/bird-call-exporter/README.md",
+      "./usr/share/doc/bird-call-exporter/systemd.md",
+  };
+  const auto dashboards = FileNames(kRepoRoot / "grafana/dashboards", ".json");
+  ASSERT_FALSE(dashboards.empty());
+  for (const auto& name : dashboards) {
+    expected.push_back("./usr/share/bird_call_exporter/grafana/dashboards/" + name);
+  }
+  const auto rules = FileNames(kRepoRoot / "deploy/prometheus/rules", ".yml");
+  ASSERT_FALSE(rules.empty());
+  for (const auto& name : rules) {
+    expected.push_back("./usr/share/bird_call_exporter/prometheus/rules/" + name);
+  }
+  for (const auto& name : FileNames(kRepoRoot / "docs", ".md")) {
+    expected.push_back("./usr/share/doc/bird-call-exporter/" + name);
+  }
+  for (const auto& path : expected) {
+    // dpkg-deb --contents prints `tar tv` lines: the path ends the line.
+    EXPECT_NE(contents.output.find(" " + path + "\n"), std::string::npos)
+        << path << " missing from the package:\n"
+        << contents.output;
+  }
+  EXPECT_EQ(contents.output.find("bird_api_simulator"), std::string::npos) << contents.output;
+}
+
+TEST_F(DeploymentPackageTest, ControlFieldsNameThePackageAndItsLibraryDependencies) {
+  const CommandResult package = DpkgDeb("-f");
+  ASSERT_EQ(package.status, 0) << package.output;
+  EXPECT_NE(package.output.find("Package: bird-call-exporter\n"), std::string::npos)
+      << package.output;
+  EXPECT_NE(package.output.find("Section: net\n"), std::string::npos) << package.output;
+
+  const CommandResult depends = RunCommand("dpkg-deb -f " + Quote(*deb_) + " Depends");
+  ASSERT_EQ(depends.status, 0) << depends.output;
+  for (const char* library : {"libcurl4", "libprometheus-cpp-core", "libcivetweb1",
+                              "libyaml-cpp0.7", "libspdlog1.10", "libstdc++6", "libc6"}) {
+    EXPECT_NE(depends.output.find(library), std::string::npos)
+        << library << " missing from Depends: " << depends.output;
+  }
+}
+
+TEST_F(DeploymentPackageTest, VersionIsTheVersionOfTheBinary) {
+  const CommandResult version = RunCommand("dpkg-deb -f " + Quote(*deb_) + " Version");
+  ASSERT_EQ(version.status, 0) << version.output;
+  const CommandResult binary =
+      RunCommand(Quote(*extracted_ + "/usr/bin/bird_call_exporter") + " --version");
+  ASSERT_EQ(binary.status, 0) << binary.output;
+  const std::string prefix = "bird_call_exporter version ";
+  ASSERT_EQ(binary.output.rfind(prefix, 0), 0u) << binary.output;
+  const std::string binary_version =
+      binary.output.substr(prefix.size(), binary.output.find(' ', prefix.size()) - prefix.size());
+  EXPECT_EQ(version.output.rfind(binary_version + "-", 0), 0u)
+      << "package " << version.output << "binary " << binary.output;
+}
+
+TEST_F(DeploymentPackageTest, ConfigurationIsAConffile) {
+  const CommandResult listed = RunCommand("dpkg-deb --info " + Quote(*deb_) + " conffiles");
+  ASSERT_EQ(listed.status, 0) << listed.output;
+  EXPECT_NE(listed.output.find(std::string(kInstalledConfig) + "\n"), std::string::npos)
+      << listed.output;
+}
+
+TEST_F(DeploymentPackageTest, MaintainerScriptsReloadSystemdOnlyWhereItRuns) {
+  for (const char* script : {"postinst", "postrm"}) {
+    const CommandResult text =
+        RunCommand("dpkg-deb --info " + Quote(*deb_) + " " + std::string(script));
+    ASSERT_EQ(text.status, 0) << script << ": " << text.output;
+    EXPECT_NE(text.output.find("[ -d /run/systemd/system ]"), std::string::npos) << text.output;
+    EXPECT_NE(text.output.find("systemctl daemon-reload"), std::string::npos) << text.output;
+  }
+}
+
+TEST_F(DeploymentPackageTest, ExtractedFilesAreTheRepositoryFiles) {
+  EXPECT_EQ(ReadFile(*extracted_ + "/lib/systemd/system/bird_call_exporter.service"),
+            ReadFile(kUnit));
+  EXPECT_EQ(ReadFile(*extracted_ + kInstalledConfig), ReadFile(kPackagedConfig));
+}
+
+TEST_F(DeploymentPackageTest, ExtractedBinaryPrintsItsVersion) {
+  const CommandResult result =
+      RunCommand(Quote(*extracted_ + "/usr/bin/bird_call_exporter") + " --version");
+  EXPECT_EQ(result.status, 0) << result.output;
+  EXPECT_EQ(result.output.rfind("bird_call_exporter version ", 0), 0u) << result.output;
+}
+
+TEST_F(DeploymentPackageTest, ExtractedConfigurationPassesConfigCheck) {
+  const std::string credentials = MakeCredentialsDir();
+  ASSERT_FALSE(credentials.empty());
+  const CommandResult result =
+      RunCommand(ConfigCheckCommand(*extracted_ + "/usr/bin/bird_call_exporter",
+                                    *extracted_ + kInstalledConfig, credentials));
+  fs::remove_all(credentials);
+  EXPECT_EQ(result.status, 0) << result.output;
+  EXPECT_NE(result.output.find("configuration OK"), std::string::npos) << result.output;
+}
+
+}  // namespace
+}  // namespace bird_exporter
