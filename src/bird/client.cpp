@@ -83,6 +83,16 @@ BirdClient::BirdClient(ClientSettings settings, HttpTransport& transport,
       observer_(observer),
       random_(std::random_device{}()) {}
 
+void BirdClient::UpdateSettings(ClientSettings settings) {
+  std::lock_guard lock(settings_mutex_);
+  settings_ = std::move(settings);
+}
+
+ClientSettings BirdClient::Settings() const {
+  std::lock_guard lock(settings_mutex_);
+  return settings_;
+}
+
 double BirdClient::UnitRandom() {
   std::lock_guard lock(random_mutex_);
   return std::uniform_real_distribution<double>(0.0, 1.0)(random_);
@@ -90,13 +100,13 @@ double BirdClient::UnitRandom() {
 
 template <typename Parse>
 BirdClient::Attempted BirdClient::Send(const ChannelRef& channel, std::string_view endpoint,
-                                       const std::string& url, std::stop_token stop,
-                                       Parse&& parse) {
+                                       const std::string& url, const ClientSettings& settings,
+                                       std::stop_token stop, Parse&& parse) {
   HttpRequest request;
   request.url = url;
-  request.timeout = settings_.request_timeout;
+  request.timeout = settings.request_timeout;
   request.headers = {
-      {"Authorization", "AccessKey " + settings_.access_key},
+      {"Authorization", "AccessKey " + settings.access_key},
       {"Accept", "application/json"},
       {"User-Agent", std::string("bird_call_exporter/") + kVersion},
   };
@@ -105,7 +115,7 @@ BirdClient::Attempted BirdClient::Send(const ChannelRef& channel, std::string_vi
   request.abort = &abort;
 
   Attempted last{ApiOutcome::kFailed, 0, {}};
-  for (int attempt = 0; attempt <= settings_.max_retries; ++attempt) {
+  for (int attempt = 0; attempt <= settings.max_retries; ++attempt) {
     if (!limiter_.Acquire(channel.workspace_id, stop)) return {ApiOutcome::kStopped, 0, {}};
     const auto started = std::chrono::steady_clock::now();
     HttpResponse response = transport_.Get(request);
@@ -135,13 +145,13 @@ BirdClient::Attempted BirdClient::Send(const ChannelRef& channel, std::string_vi
       last.error = "HTTP " + code;
     }
     if (!IsRetryableStatus(response.status) && response.status != 200) return last;
-    if (attempt == settings_.max_retries) break;
+    if (attempt == settings.max_retries) break;
 
-    std::chrono::milliseconds delay = BackoffDelay(attempt, settings_.initial_backoff,
-                                                   settings_.max_backoff, UnitRandom());
+    std::chrono::milliseconds delay = BackoffDelay(attempt, settings.initial_backoff,
+                                                   settings.max_backoff, UnitRandom());
     if (auto it = response.headers.find("retry-after"); it != response.headers.end()) {
       if (auto retry_after = ParseRetryAfter(it->second, std::chrono::system_clock::now())) {
-        delay = std::min(*retry_after, settings_.max_retry_after);
+        delay = std::min(*retry_after, settings.max_retry_after);
       }
     }
     spdlog::warn("bird request failed, retrying endpoint={} workspace={} channel={} error={} "
@@ -153,18 +163,19 @@ BirdClient::Attempted BirdClient::Send(const ChannelRef& channel, std::string_vi
   spdlog::warn("bird request failed, giving up for this poll endpoint={} workspace={} channel={} "
                "error={} attempts={}",
                endpoint, channel.workspace_name, channel.channel_name, LogQuote(last.error),
-               settings_.max_retries + 1);
+               settings.max_retries + 1);
   return last;
 }
 
 ListCallsResult BirdClient::ListCalls(const ChannelRef& channel, const std::string& page_token,
                                       std::stop_token stop) {
-  std::string url = settings_.base_url + "/workspaces/" + UrlEncode(channel.workspace_id) +
+  const ClientSettings settings = Settings();
+  std::string url = settings.base_url + "/workspaces/" + UrlEncode(channel.workspace_id) +
                     "/channels/" + UrlEncode(channel.channel_id) +
-                    "/calls?limit=" + std::to_string(settings_.page_size);
+                    "/calls?limit=" + std::to_string(settings.page_size);
   if (!page_token.empty()) url += "&pageToken=" + UrlEncode(page_token);
   ListCallsResult result;
-  const Attempted sent = Send(channel, kListEndpoint, url, stop,
+  const Attempted sent = Send(channel, kListEndpoint, url, settings, stop,
                               [&result](const std::string& body) { result.page = ParseCallPage(body); });
   result.outcome = sent.outcome;
   result.http_status = sent.http_status;
@@ -174,12 +185,13 @@ ListCallsResult BirdClient::ListCalls(const ChannelRef& channel, const std::stri
 
 InsightsResult BirdClient::GetInsights(const ChannelRef& channel, const std::string& call_id,
                                        std::stop_token stop) {
-  const std::string url = settings_.base_url + "/workspaces/" + UrlEncode(channel.workspace_id) +
+  const ClientSettings settings = Settings();
+  const std::string url = settings.base_url + "/workspaces/" + UrlEncode(channel.workspace_id) +
                           "/channels/" + UrlEncode(channel.channel_id) + "/calls/" +
                           UrlEncode(call_id) + "/insights";
   InsightsResult result;
   const Attempted sent =
-      Send(channel, kInsightsEndpoint, url, stop,
+      Send(channel, kInsightsEndpoint, url, settings, stop,
            [&result](const std::string& body) { result.insights = ParseCallInsights(body); });
   result.outcome = sent.outcome;
   result.http_status = sent.http_status;

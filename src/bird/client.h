@@ -97,6 +97,9 @@ class BirdClient : public BirdApi {
   InsightsResult GetInsights(const ChannelRef& channel, const std::string& call_id,
                              std::stop_token stop) override;
 
+  // Applies to requests started afterwards (configuration reload, key rotation).
+  void UpdateSettings(ClientSettings settings);
+
  private:
   struct Attempted {
     ApiOutcome outcome;
@@ -106,9 +109,11 @@ class BirdClient : public BirdApi {
   // Sends with retries; `parse` throws ParseError for bodies that must be retried.
   template <typename Parse>
   Attempted Send(const ChannelRef& channel, std::string_view endpoint, const std::string& url,
-                 std::stop_token stop, Parse&& parse);
+                 const ClientSettings& settings, std::stop_token stop, Parse&& parse);
+  ClientSettings Settings() const;
   double UnitRandom();
 
+  mutable std::mutex settings_mutex_;
   ClientSettings settings_;
   HttpTransport& transport_;
   WorkspaceRateLimiter& limiter_;

@@ -39,6 +39,12 @@ bool SleepFor(std::stop_token stop, std::chrono::steady_clock::duration duration
 WorkspaceRateLimiter::WorkspaceRateLimiter(double rate_per_second)
     : rate_per_second_(rate_per_second) {}
 
+void WorkspaceRateLimiter::SetRate(double rate_per_second) {
+  std::lock_guard lock(mutex_);
+  rate_per_second_ = rate_per_second;
+  buckets_.clear();
+}
+
 bool WorkspaceRateLimiter::Acquire(const std::string& workspace_id, std::stop_token stop) {
   while (!stop.stop_requested()) {
     TokenBucket::Clock::duration wait;

@@ -38,6 +38,9 @@ class WorkspaceRateLimiter {
  public:
   explicit WorkspaceRateLimiter(double rate_per_second);
 
+  // A new rate applies to every workspace from now on (configuration reload).
+  void SetRate(double rate_per_second);
+
   // Blocks until the workspace may send one more request. False when stop was requested.
   bool Acquire(const std::string& workspace_id, std::stop_token stop);
 

@@ -39,6 +39,13 @@ std::vector<ChannelRef> ChannelsOf(const Config& config, const ShardSettings& sh
   return channels;
 }
 
+PollerSettings PollerSettingsOf(const Config& config) {
+  PollerSettings settings;
+  settings.poll = config.poll;
+  settings.max_concurrent_requests = config.bird.max_concurrent_requests;
+  return settings;
+}
+
 std::string Hostname() {
   char name[256] = {0};
   if (gethostname(name, sizeof(name) - 1) != 0) return "";
@@ -57,6 +64,18 @@ ClientSettings ClientSettingsOf(const BirdSettings& bird) {
 
 int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
           const std::string& landing_note) {
+  // Before anything starts: an invalid --web.config.file stops start-up.
+  WebConfig web_config;
+  if (!flags.web_config_file.empty()) {
+    try {
+      web_config = LoadWebConfigFile(flags.web_config_file);
+    } catch (const WebConfigError& e) {
+      spdlog::error("invalid web configuration error={}", LogQuote(e.what()));
+      return 1;
+    }
+    spdlog::info("web configuration file={} {}", flags.web_config_file,
+                 SummarizeWebConfig(web_config));
+  }
   // Signals are taken synchronously by this thread; every thread started below inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
@@ -77,9 +96,6 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
 
   std::unique_ptr<StateFile> state_file;
   if (!config.state_file.empty()) state_file = std::make_unique<StateFile>(config.state_file);
-  PollerSettings poller_settings;
-  poller_settings.poll = config.poll;
-  poller_settings.max_concurrent_requests = config.bird.max_concurrent_requests;
   std::vector<ChannelRef> channels = ChannelsOf(config, shard);
   if (shard.count > 1) {
     std::size_t total = 0;
@@ -88,8 +104,8 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
                  channels.size(), total);
     if (channels.empty()) spdlog::warn("this shard has no channels to poll");
   }
-  Poller poller(poller_settings, std::move(channels), client, call_metrics, exporter_metrics,
-                state_file.get());
+  Poller poller(PollerSettingsOf(config), std::move(channels), client, call_metrics,
+                exporter_metrics, state_file.get());
   poller.LoadState();
   try {
     poller.SaveState();
@@ -104,6 +120,7 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
   server_settings.listen_address = flags.listen_address;
   server_settings.telemetry_path = flags.telemetry_path;
   server_settings.landing_note = landing_note;
+  server_settings.web_config = std::move(web_config);
   std::unique_ptr<HttpServer> server;
   try {
     server = std::make_unique<HttpServer>(
@@ -119,14 +136,44 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
   spdlog::info("listening address={} port={} telemetry_path={}", flags.listen_address,
                ports.empty() ? 0 : ports.front(), flags.telemetry_path);
 
+  exporter_metrics.ConfigReloaded(true, ToUnixSeconds(std::chrono::system_clock::now()));
+  // One path for SIGHUP and POST /-/reload: a new configuration is checked completely before any
+  // part of it is applied; a bad one leaves the running one in place.
+  std::mutex reload_mutex;
+  Config current = config;
+  auto reload = [&]() -> std::string {
+    std::lock_guard lock(reload_mutex);
+    if (flags.demo) return "reload is not available in demo mode";
+    Config next;
+    try {
+      next = LoadConfigFile(flags.config_file);
+    } catch (const ConfigError& e) {
+      exporter_metrics.ConfigReloaded(false, 0);
+      spdlog::error("configuration reload failed, keeping the running configuration error={}",
+                    LogQuote(e.what()));
+      return e.what();
+    }
+    if (next.state_file != current.state_file) {
+      spdlog::warn("state_file changed; the new path is used after a restart");
+      next.state_file = current.state_file;
+    }
+    client.UpdateSettings(ClientSettingsOf(next.bird));
+    limiter.SetRate(next.bird.max_requests_per_second);
+    poller.Reconfigure(PollerSettingsOf(next), ChannelsOf(next, shard));
+    current = next;
+    exporter_metrics.ConfigReloaded(true, ToUnixSeconds(std::chrono::system_clock::now()));
+    spdlog::info("configuration reloaded file={} {}", flags.config_file, SummarizeConfig(next));
+    return "";
+  };
+
   std::jthread poll_thread([&poller](std::stop_token stop) { poller.Run(stop); });
 
   for (;;) {
     int signal_number = 0;
     if (sigwait(&signals, &signal_number) != 0) continue;
     if (signal_number == SIGHUP) {
-      spdlog::warn("received SIGHUP; configuration reload is not supported, restart to apply "
-                   "changes");
+      spdlog::info("received SIGHUP, reloading the configuration");
+      reload();
       continue;
     }
     spdlog::info("received signal, shutting down signal={}", strsignal(signal_number));

@@ -12,6 +12,7 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
       {"--config.file", &flags.config_file},
       {"--web.listen-address", &flags.listen_address},
       {"--web.telemetry-path", &flags.telemetry_path},
+      {"--web.config.file", &flags.web_config_file},
       {"--log.level", &flags.log_level},
       {"--log.format", &flags.log_format},
       {"--demo.scenario", &flags.demo_scenario},
@@ -79,6 +80,8 @@ std::string HelpText() {
          kDefaultListenAddress +
          ")\n"
          "  --web.telemetry-path=PATH    path of the metrics (default /metrics)\n"
+         "  --web.config.file=PATH      TLS and basic authentication settings (exporter-toolkit\n"
+         "                              format; default none: plain HTTP without authentication)\n"
          "  --log.level=LEVEL           debug, info, warn or error (default info)\n"
          "  --log.format=FORMAT         logfmt or json (default logfmt)\n"
          "  --shard.index=I|auto        poll only the channels of shard I (auto: the ordinal\n"

@@ -15,6 +15,7 @@ struct Flags {
   bool config_check = false;
   std::string listen_address = kDefaultListenAddress;
   std::string telemetry_path = "/metrics";
+  std::string web_config_file;  // --web.config.file: TLS and basic auth; empty: plain HTTP
   std::string log_level = "info";
   std::string log_format = "logfmt";
   std::string shard_index = "0";  // a number, or "auto" (the StatefulSet ordinal of the host)

@@ -33,8 +33,10 @@ void AddFlow(prometheus::Family<prometheus::Counter>& family, prometheus::Labels
 
 }  // namespace
 
-CallMetrics::CallMetrics(prometheus::Registry& registry)
-    : calls_(CounterFamily(registry, "bird_calls_total")),
+CallMetrics::CallMetrics(prometheus::Registry& registry, LabelLimits limits)
+    : label_guard_(limits),
+      labels_dropped_(CounterFamily(registry, "bird_exporter_label_values_dropped_total")),
+      calls_(CounterFamily(registry, "bird_calls_total")),
       hangups_(CounterFamily(registry, "bird_call_hangups_total")),
       packets_(CounterFamily(registry, "bird_call_packets_total")),
       media_packets_(CounterFamily(registry, "bird_call_media_packets_total")),
@@ -63,8 +65,26 @@ void CallMetrics::RecordHistogram(prometheus::Family<prometheus::Histogram>& fam
   family.Add(labels, buckets).Observe(*value);
 }
 
-void CallMetrics::Record(const ChannelLabels& channel, const CallObservation& obs) {
+CallObservation CallMetrics::Bounded(const CallObservation& obs) {
+  CallObservation bounded = obs;
+  // The codec is a label of the MOS and quality histograms only.
+  const bool codec_used = bounded.mos.has_value() || bounded.quality_ratio.has_value();
+  for (auto [label, value] : {std::pair{"codec", &bounded.codec},
+                              std::pair{"hangup_cause_code", &bounded.hangup_cause_code},
+                              std::pair{"sip_code", &bounded.sip_code}}) {
+    if (value == &bounded.codec && !codec_used) continue;
+    bool dropped = false;
+    *value = label_guard_.Admit(label, *value, dropped);
+    if (dropped) labels_dropped_.Add({{"label", label}}).Increment();
+  }
+  // The cause name follows its code: an unadmitted code must not leak through its name.
+  if (bounded.hangup_cause_code == "other") bounded.hangup_cause = "other";
+  return bounded;
+}
+
+void CallMetrics::Record(const ChannelLabels& channel, const CallObservation& unbounded) {
   std::lock_guard lock(mutex_);
+  const CallObservation obs = Bounded(unbounded);
   const prometheus::Labels base = {{"workspace", channel.workspace},
                                    {"channel", channel.channel},
                                    {"direction", obs.direction},
@@ -133,6 +153,34 @@ void CallMetrics::SetActive(const ChannelLabels& channel, const ActiveCallCounts
               {"status", key.second}})
         .Set(value);
   }
+}
+
+void CallMetrics::RemoveChannel(const ChannelLabels& channel) {
+  std::lock_guard lock(mutex_);
+  const prometheus::Labels match = {{"workspace", channel.workspace}, {"channel", channel.channel}};
+  RemoveMatching(calls_, match);
+  RemoveMatching(hangups_, match);
+  RemoveMatching(packets_, match);
+  RemoveMatching(media_packets_, match);
+  RemoveMatching(dtmf_packets_, match);
+  RemoveMatching(bytes_, match);
+  RemoveMatching(flaws_, match);
+  RemoveMatching(no_inbound_media_, match);
+  RemoveMatching(mos_, match);
+  RemoveMatching(quality_, match);
+  RemoveMatching(pdd_, match);
+  RemoveMatching(duration_, match);
+  RemoveMatching(jitter_min_, match);
+  RemoveMatching(jitter_max_, match);
+  RemoveMatching(loss_, match);
+  RemoveMatching(burst_, match);
+  RemoveMatching(mean_interval_, match);
+  RemoveMatching(active_, match);
+  RemoveMatching(last_mos_, match);
+  RemoveMatching(last_pdd_, match);
+  RemoveMatching(last_end_, match);
+  last_end_seconds_.erase({channel.workspace, channel.channel});
+  active_seen_.erase({channel.workspace, channel.channel});
 }
 
 }  // namespace bird_exporter

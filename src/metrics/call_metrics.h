@@ -14,6 +14,7 @@
 #include <prometheus/registry.h>
 
 #include "metrics/call_mapping.h"
+#include "metrics/label_guard.h"
 
 namespace bird_exporter {
 
@@ -28,10 +29,13 @@ using ActiveCallCounts = std::map<std::pair<std::string, std::string>, int>;
 
 class CallMetrics {
  public:
-  explicit CallMetrics(prometheus::Registry& registry);
+  explicit CallMetrics(prometheus::Registry& registry, LabelLimits limits = {});
 
   // Counts one ended call. Must be called exactly once per call.
   void Record(const ChannelLabels& channel, const CallObservation& obs);
+
+  // Removes every series of the channel (it left the configuration).
+  void RemoveChannel(const ChannelLabels& channel);
 
   // Replaces the channel's active-call gauges; combinations seen before and absent now read 0.
   void SetActive(const ChannelLabels& channel, const ActiveCallCounts& counts);
@@ -41,7 +45,12 @@ class CallMetrics {
                        const prometheus::Labels& labels, const std::vector<double>& buckets,
                        std::optional<double> value);
 
+  // The observation with Bird's free-form label values bounded (codec, cause code, SIP code).
+  CallObservation Bounded(const CallObservation& obs);
+
   std::mutex mutex_;
+  LabelGuard label_guard_;
+  prometheus::Family<prometheus::Counter>& labels_dropped_;
   prometheus::Family<prometheus::Counter>& calls_;
   prometheus::Family<prometheus::Counter>& hangups_;
   prometheus::Family<prometheus::Counter>& packets_;

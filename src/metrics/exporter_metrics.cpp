@@ -37,7 +37,14 @@ ExporterMetrics::ExporterMetrics(prometheus::Registry& registry)
       state_errors_(RegisterFamily(prometheus::BuildCounter(), registry, "bird_exporter_state_errors_total")),
       state_calls_(RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_state_calls").Add({})),
       poll_duration_(
-          RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_poll_duration_seconds").Add({})) {
+          RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_poll_duration_seconds").Add({})),
+      reload_successful_(RegisterFamily(prometheus::BuildGauge(), registry,
+                                        "bird_exporter_config_last_reload_successful")
+                             .Add({})),
+      reload_success_timestamp_(
+          RegisterFamily(prometheus::BuildGauge(), registry,
+                         "bird_exporter_config_last_reload_success_timestamp_seconds")
+              .Add({})) {
   // Both operations exist from the start so rate() works on the first failure.
   state_errors_.Add({{"operation", "load"}});
   state_errors_.Add({{"operation", "write"}});
@@ -84,6 +91,22 @@ void ExporterMetrics::StateError(std::string_view operation) {
 void ExporterMetrics::SetStateCalls(double count) { state_calls_.Set(count); }
 
 void ExporterMetrics::SetPollDuration(double seconds) { poll_duration_.Set(seconds); }
+
+void ExporterMetrics::ConfigReloaded(bool success, double unix_seconds) {
+  reload_successful_.Set(success ? 1 : 0);
+  if (success) reload_success_timestamp_.Set(unix_seconds);
+}
+
+void ExporterMetrics::RemoveChannel(const ChannelLabels& channel, bool workspace_gone) {
+  const prometheus::Labels match = ChannelLabelSet(channel);
+  RemoveMatching(channel_up_, match);
+  RemoveMatching(last_poll_success_, match);
+  RemoveMatching(insights_unavailable_, match);
+  if (workspace_gone) {
+    RemoveMatching(insights_pending_, {{"workspace", channel.workspace}});
+    RemoveMatching(api_requests_, {{"workspace", channel.workspace}});
+  }
+}
 
 void RegisterBuildInfo(prometheus::Registry& registry) {
   RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_build_info")

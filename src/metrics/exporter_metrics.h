@@ -31,6 +31,10 @@ class ExporterMetrics : public ApiObserver {
   void StateError(std::string_view operation);  // "load" or "write"
   void SetStateCalls(double count);
   void SetPollDuration(double seconds);
+  // After a reload attempt: success flag, and the time of the last success.
+  void ConfigReloaded(bool success, double unix_seconds);
+  // Removes the channel's series; with `workspace_gone`, the workspace's too.
+  void RemoveChannel(const ChannelLabels& channel, bool workspace_gone);
 
  private:
   prometheus::Family<prometheus::Counter>& api_requests_;
@@ -43,6 +47,8 @@ class ExporterMetrics : public ApiObserver {
   prometheus::Family<prometheus::Counter>& state_errors_;
   prometheus::Gauge& state_calls_;
   prometheus::Gauge& poll_duration_;
+  prometheus::Gauge& reload_successful_;
+  prometheus::Gauge& reload_success_timestamp_;
 };
 
 // Registers bird_exporter_build_info{version,revision,compiler} = 1.

@@ -6,7 +6,10 @@
 #include <vector>
 
 #include <prometheus/metric_type.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+#include <type_traits>
 #include <string>
 
 namespace bird_exporter {
@@ -30,6 +33,30 @@ template <typename Builder>
 auto& RegisterFamily(Builder builder, prometheus::Registry& registry, std::string_view name) {
   const MetricSpec& spec = FindMetricSpec(name);
   return builder.Name(std::string(spec.name)).Help(std::string(spec.help)).Register(registry);
+}
+
+// Removes every series of `family` whose labels include all of `match` (a channel or workspace
+// that left the configuration). prometheus-cpp removes by pointer, and Add() with existing labels
+// returns the existing series.
+template <typename T>
+void RemoveMatching(prometheus::Family<T>& family, const prometheus::Labels& match) {
+  for (const auto& collected : family.Collect()) {
+    for (const auto& metric : collected.metric) {
+      prometheus::Labels labels;
+      for (const auto& label : metric.label) labels[label.name] = label.value;
+      bool matches = true;
+      for (const auto& [name, value] : match) {
+        auto it = labels.find(name);
+        if (it == labels.end() || it->second != value) matches = false;
+      }
+      if (!matches) continue;
+      if constexpr (std::is_same_v<T, prometheus::Histogram>) {
+        family.Remove(&family.Add(labels, prometheus::Histogram::BucketBoundaries{}));
+      } else {
+        family.Remove(&family.Add(labels));
+      }
+    }
+  }
 }
 
 }  // namespace bird_exporter

@@ -67,10 +67,63 @@ Poller::Poller(PollerSettings settings, std::vector<ChannelRef> channels, BirdAp
       exporter_metrics_(exporter_metrics),
       state_file_(state_file),
       clock_(std::move(clock)) {
+  ApplySettings(settings_);
+}
+
+void Poller::ApplySettings(PollerSettings settings) {
+  settings_ = std::move(settings);
   window_settings_.initial_lookback = settings_.poll.initial_lookback;
   window_settings_.max_call_age = settings_.poll.max_call_age;
   window_settings_.overlap =
       std::max<std::chrono::milliseconds>(std::chrono::minutes(2), settings_.poll.interval);
+}
+
+void Poller::Reconfigure(PollerSettings settings, std::vector<ChannelRef> channels) {
+  std::lock_guard lock(pending_mutex_);
+  pending_.emplace(std::move(settings), std::move(channels));
+}
+
+void Poller::ApplyPendingConfiguration() {
+  std::optional<std::pair<PollerSettings, std::vector<ChannelRef>>> pending;
+  {
+    std::lock_guard lock(pending_mutex_);
+    pending.swap(pending_);
+  }
+  if (!pending) return;
+  ApplySettings(std::move(pending->first));
+  std::vector<ChannelRef>& next = pending->second;
+  auto same_channel = [](const ChannelRef& a, const ChannelRef& b) {
+    return a.workspace_id == b.workspace_id && a.channel_id == b.channel_id &&
+           a.workspace_name == b.workspace_name && a.channel_name == b.channel_name;
+  };
+  for (const ChannelRef& old : channels_) {
+    const bool kept = std::any_of(next.begin(), next.end(),
+                                  [&](const ChannelRef& n) { return same_channel(old, n); });
+    if (kept) continue;
+    const bool workspace_kept = std::any_of(next.begin(), next.end(), [&](const ChannelRef& n) {
+      return n.workspace_name == old.workspace_name;
+    });
+    call_metrics_.RemoveChannel(LabelsOf(old));
+    exporter_metrics_.RemoveChannel(LabelsOf(old), !workspace_kept);
+    const bool id_kept = std::any_of(next.begin(), next.end(), [&](const ChannelRef& n) {
+      return n.workspace_id == old.workspace_id && n.channel_id == old.channel_id;
+    });
+    if (!id_kept) state_.window_start.erase({old.workspace_id, old.channel_id});
+    std::lock_guard lock(ready_mutex_);
+    polled_ok_.erase({old.workspace_id, old.channel_id});
+    spdlog::info("channel removed from polling workspace={} channel={}", old.workspace_name,
+                 old.channel_name);
+  }
+  for (const ChannelRef& n : next) {
+    const bool existed = std::any_of(channels_.begin(), channels_.end(),
+                                     [&](const ChannelRef& old) { return same_channel(old, n); });
+    if (!existed) {
+      spdlog::info("channel added to polling workspace={} channel={}", n.workspace_name,
+                   n.channel_name);
+    }
+  }
+  std::lock_guard lock(ready_mutex_);
+  channels_ = std::move(next);
 }
 
 void Poller::LoadState() {
@@ -162,6 +215,7 @@ void Poller::ListChannel(ChannelCycle& cycle, std::stop_token stop, SystemTime n
 }
 
 bool Poller::PollOnce(std::stop_token stop) {
+  ApplyPendingConfiguration();
   const auto steady_started = std::chrono::steady_clock::now();
   const SystemTime poll_started = clock_();
 

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <functional>
 #include <mutex>
+#include <optional>
+#include <utility>
 #include <set>
 #include <stop_token>
 #include <string>
@@ -52,6 +54,10 @@ class Poller {
   // PollOnce every poll.interval until stop is requested.
   void Run(std::stop_token stop);
 
+  // New settings and channels (configuration reload), applied at the start of the next cycle:
+  // removed channels stop being polled and their series disappear; counted calls are kept.
+  void Reconfigure(PollerSettings settings, std::vector<ChannelRef> channels);
+
   // True once every channel has been listed successfully at least once.
   bool Ready() const;
 
@@ -63,6 +69,8 @@ class Poller {
   struct InsightsJob;
 
   void ListChannel(ChannelCycle& cycle, std::stop_token stop, SystemTime now);
+  void ApplyPendingConfiguration();
+  void ApplySettings(PollerSettings settings);
   bool Commit(std::vector<ChannelCycle>& cycles, std::vector<InsightsJob>& jobs,
               SystemTime poll_started, SystemTime now);
 
@@ -74,6 +82,9 @@ class Poller {
   ExporterMetrics& exporter_metrics_;
   const StateFile* state_file_;
   WallClock clock_;
+
+  std::mutex pending_mutex_;
+  std::optional<std::pair<PollerSettings, std::vector<ChannelRef>>> pending_;
 
   State state_;  // only touched by the polling thread
   mutable std::mutex ready_mutex_;

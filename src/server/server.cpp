@@ -6,35 +6,48 @@
 
 #include <charconv>
 
+#include "server/tls_front.h"
+
 #include "version.h"
 
 namespace bird_exporter {
 namespace {
 
 void Respond(mg_connection* conn, int status, const char* reason, const std::string& content_type,
-             const std::string& body) {
+             const std::string& body, const char* extra_headers = "") {
   mg_printf(conn,
             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-store\r\n\r\n",
-            status, reason, content_type.c_str(), body.size());
+            "Cache-Control: no-store\r\n%s\r\n",
+            status, reason, content_type.c_str(), body.size(), extra_headers);
   mg_write(conn, body.data(), body.size());
 }
 
+// `guard` runs first and answers the request itself when it returns false (e.g. with a 401).
 class FunctionHandler : public CivetHandler {
  public:
-  explicit FunctionHandler(std::function<void(mg_connection*)> get) : get_(std::move(get)) {}
+  FunctionHandler(std::function<void(mg_connection*)> get,
+                  std::function<bool(mg_connection*)> guard = nullptr)
+      : get_(std::move(get)), guard_(std::move(guard)) {}
   bool handleGet(CivetServer*, mg_connection* conn) override {
-    get_(conn);
+    if (!guard_ || guard_(conn)) get_(conn);
     return true;
   }
-  bool handleHead(CivetServer*, mg_connection* conn) override {
-    get_(conn);
-    return true;
-  }
+  bool handleHead(CivetServer*, mg_connection* conn) override { return handleGet(nullptr, conn); }
 
  private:
   std::function<void(mg_connection*)> get_;
+  std::function<bool(mg_connection*)> guard_;
 };
+
+// civetweb reports why it could not start through log_message; the messages of the thread that
+// is starting a server are collected here.
+thread_local std::vector<std::string>* start_messages = nullptr;
+
+int CollectStartMessage(const mg_connection*, const char* message) {
+  if (start_messages == nullptr || message == nullptr) return 0;
+  start_messages->emplace_back(message);
+  return 1;
+}
 
 std::string HtmlEscape(const std::string& text) {
   std::string out;
@@ -99,21 +112,53 @@ HttpServer::HttpServer(ServerSettings settings,
     throw ServerError("--web.telemetry-path: must start with / and not be / or under /-/, got \"" +
                       settings_.telemetry_path + "\"");
   }
+  const WebConfig& web = settings_.web_config;
+  // With TLS, civetweb serves plain HTTP on a loopback port and TlsFront the listen address.
+  const std::string listening_port =
+      web.tls_enabled ? "127.0.0.1:0" : ToCivetListeningPort(settings_.listen_address);
+  if (web.tls_enabled) ToCivetListeningPort(settings_.listen_address);  // validates the flag
   const std::vector<std::string> options = {
-      "listening_ports", ToCivetListeningPort(settings_.listen_address),
+      "listening_ports", listening_port,
       "num_threads",     std::to_string(settings_.num_threads),
       "enable_keep_alive", "yes",
       "request_timeout_ms", "30000",
   };
+  CivetCallbacks callbacks;
+  callbacks.log_message = CollectStartMessage;
+  std::vector<std::string> messages;
+  start_messages = &messages;
   try {
-    server_ = std::make_unique<CivetServer>(options);
+    server_ = std::make_unique<CivetServer>(options, &callbacks);
   } catch (const CivetException& e) {
-    throw ServerError("cannot listen on " + settings_.listen_address + ": " + e.what());
+    start_messages = nullptr;
+    std::string reason = e.what();
+    // civetweb's own messages say what went wrong (e.g. the address is in use).
+    if (!messages.empty()) {
+      reason.clear();
+      for (const auto& message : messages) reason += (reason.empty() ? "" : "; ") + message;
+    }
+    throw ServerError("cannot listen on " + settings_.listen_address + ": " + reason);
   }
+  start_messages = nullptr;
   if (server_->getContext() == nullptr) {
     throw ServerError("cannot listen on " + settings_.listen_address);
   }
+  if (web.tls_enabled) {
+    TlsFrontSettings front;
+    front.listen_address = settings_.listen_address;
+    front.tls = web.tls;
+    mg_server_port port{};
+    if (mg_get_server_ports(server_->getContext(), 1, &port) != 1) {
+      throw ServerError("cannot listen on 127.0.0.1 for the TLS relay");
+    }
+    front.backend_port = port.port;
+    tls_front_ = std::make_unique<TlsFront>(std::move(front));
+  }
 
+  // Every handler admits only what came through TLS (when configured); all but /-/healthy also
+  // want basic auth credentials (when configured).
+  const auto open = [this](mg_connection* conn) { return FromTlsFront(conn); };
+  const auto guard = [this](mg_connection* conn) { return FromTlsFront(conn) && Authorize(conn); };
   auto metrics = std::make_unique<FunctionHandler>([this](mg_connection* conn) {
     std::vector<prometheus::MetricFamily> families;
     for (const auto& weak : collectables_) {
@@ -125,9 +170,10 @@ HttpServer::HttpServer(ServerSettings settings,
     }
     Respond(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
             prometheus::TextSerializer().Serialize(families));
-  });
+  }, guard);
+  // /-/healthy stays open: load balancers and liveness probes carry no credentials.
   auto healthy = std::make_unique<FunctionHandler>(
-      [](mg_connection* conn) { Respond(conn, 200, "OK", "text/plain", "Healthy\n"); });
+      [](mg_connection* conn) { Respond(conn, 200, "OK", "text/plain", "Healthy\n"); }, open);
   auto ready = std::make_unique<FunctionHandler>([this](mg_connection* conn) {
     const std::string reason = readiness_ ? readiness_() : std::string();
     if (reason.empty()) {
@@ -135,7 +181,7 @@ HttpServer::HttpServer(ServerSettings settings,
     } else {
       Respond(conn, 503, "Service Unavailable", "text/plain", "Not ready: " + reason + "\n");
     }
-  });
+  }, guard);
   auto landing = std::make_unique<FunctionHandler>([this](mg_connection* conn) {
     const mg_request_info* info = mg_get_request_info(conn);
     if (info == nullptr || info->local_uri == nullptr || std::string(info->local_uri) != "/") {
@@ -155,7 +201,7 @@ HttpServer::HttpServer(ServerSettings settings,
                 path + "\">" + path +
                 "</a></li>\n<li><a href=\"/-/healthy\">/-/healthy</a></li>\n"
                 "<li><a href=\"/-/ready\">/-/ready</a></li>\n</ul>\n</body></html>\n");
-  });
+  }, guard);
   server_->addHandler(settings_.telemetry_path, metrics.get());
   server_->addHandler("/-/healthy", healthy.get());
   server_->addHandler("/-/ready", ready.get());
@@ -166,11 +212,33 @@ HttpServer::HttpServer(ServerSettings settings,
   handlers_.push_back(std::move(landing));
 }
 
+bool HttpServer::FromTlsFront(mg_connection* conn) {
+  if (!tls_front_) return true;
+  const mg_request_info* info = mg_get_request_info(conn);
+  if (info != nullptr && tls_front_->IsOwnBackendConnection(info->remote_port)) return true;
+  // Someone on this host connected to the loopback port directly, around TLS.
+  Respond(conn, 403, "Forbidden", "text/plain", "Forbidden: use HTTPS\n");
+  return false;
+}
+
+bool HttpServer::Authorize(mg_connection* conn) {
+  if (!settings_.web_config.BasicAuthEnabled()) return true;
+  const char* header = mg_get_header(conn, "Authorization");
+  if (CheckBasicAuth(settings_.web_config, header == nullptr ? "" : header, &auth_cache_)) {
+    return true;
+  }
+  Respond(conn, 401, "Unauthorized", "text/plain", "Unauthorized\n",
+          "WWW-Authenticate: Basic realm=\"bird_call_exporter\"\r\n");
+  return false;
+}
+
 HttpServer::~HttpServer() {
+  tls_front_.reset();  // first: no more relayed connections
   if (server_) server_->close();
 }
 
 std::vector<int> HttpServer::ListeningPorts() const {
+  if (tls_front_) return {tls_front_->port()};
   std::vector<int> ports;
   mg_server_port info[8];
   const int n = mg_get_server_ports(server_->getContext(), 8, info);

@@ -10,16 +10,23 @@
 
 #include <prometheus/collectable.h>
 
+#include "server/web_config.h"
+
 class CivetServer;
 class CivetHandler;
+struct mg_connection;
 
 namespace bird_exporter {
+
+class TlsFront;
 
 struct ServerSettings {
   std::string listen_address = ":9842";  // [HOST]:PORT
   std::string telemetry_path = "/metrics";
   int num_threads = 4;
   std::string landing_note;  // extra line on the landing page (e.g. demo mode)
+  // --web.config.file: TLS and basic auth. The default is plain HTTP without authentication.
+  WebConfig web_config;
 };
 
 class ServerError : public std::runtime_error {
@@ -34,9 +41,15 @@ std::string ToCivetListeningPort(const std::string& listen_address);
 // Readiness: empty string when ready, else the reason shown with the 503.
 using ReadinessCheck = std::function<std::string()>;
 
+// With settings.web_config:
+// - tls_server_config: HTTPS only on the listen address (TlsFront, OpenSSL), TLS 1.2 or 1.3 as
+//   min_version says, client certificates as client_auth_type says, verified against
+//   client_ca_file for VerifyClientCertIfGiven and RequireAndVerifyClientCert.
+// - basic_auth_users: every path but /-/healthy answers 401 without valid credentials.
 class HttpServer {
  public:
-  // Starts listening at once; throws ServerError when the address cannot be bound.
+  // Starts listening at once; throws ServerError when the address cannot be bound or TLS cannot
+  // be set up.
   HttpServer(ServerSettings settings,
              std::vector<std::weak_ptr<prometheus::Collectable>> collectables,
              ReadinessCheck readiness);
@@ -47,11 +60,17 @@ class HttpServer {
   std::vector<int> ListeningPorts() const;
 
  private:
+  // True when the request may proceed; otherwise the 403 or 401 has been sent.
+  bool FromTlsFront(mg_connection* conn);
+  bool Authorize(mg_connection* conn);
+
   ServerSettings settings_;
   std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
   ReadinessCheck readiness_;
+  BasicAuthCache auth_cache_;
   std::vector<std::unique_ptr<CivetHandler>> handlers_;
   std::unique_ptr<CivetServer> server_;
+  std::unique_ptr<TlsFront> tls_front_;  // set with tls_server_config
 };
 
 }  // namespace bird_exporter

@@ -274,7 +274,14 @@ class DeploymentPackageTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    ASSERT_NE(deb_, nullptr) << "scripts/package.sh failed:\n" << *build_output_;
+    ASSERT_NE(deb_, nullptr) << "scripts/package.sh failed; the end of its output:\n"
+                             << Tail(*build_output_, 40);
+  }
+
+  static std::string Tail(const std::string& text, int lines) {
+    auto at = text.size();
+    while (lines-- > 0 && at != std::string::npos && at > 0) at = text.rfind('\n', at - 1);
+    return at == std::string::npos ? text : text.substr(at + 1);
   }
 
   static CommandResult DpkgDeb(const std::string& arguments) {

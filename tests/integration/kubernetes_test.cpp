@@ -105,7 +105,6 @@ bool NodesEqual(const YAML::Node& a, const YAML::Node& b) {
   return false;
 }
 
-std::string Dump(const YAML::Node& node) { return YAML::Dump(node); }
 
 // A map node without the given keys (a deep copy; the original is left alone).
 YAML::Node Without(const YAML::Node& node, const std::vector<std::string>& keys) {
@@ -153,7 +152,7 @@ class KubernetesTest : public ::testing::Test {
     try {
       for (const auto& document : YAML::LoadAll(ReadFile(rendered->file))) {
         if (document.IsNull()) continue;
-        ASSERT_TRUE(document.IsMap()) << Dump(document);
+        ASSERT_TRUE(document.IsMap()) << YAML::Dump(document);
         rendered->objects.push_back(document);
       }
     } catch (const YAML::Exception& e) {
@@ -207,7 +206,7 @@ YAML::Node PodSpecOf(const YAML::Node& workload) { return workload["spec"]["temp
 std::vector<std::string> Strings(const YAML::Node& sequence) {
   std::vector<std::string> values;
   if (!sequence.IsSequence()) return values;
-  for (const auto& item : sequence) values.push_back(item.as<std::string>());
+  for (const YAML::Node& item : sequence) values.push_back(item.as<std::string>());
   return values;
 }
 
@@ -221,7 +220,7 @@ std::vector<YAML::Node> RuleFileGroups() {
             [](const fs::path& a, const fs::path& b) { return a.filename().string() < b.filename().string(); });
   std::vector<YAML::Node> groups;
   for (const auto& file : files) {
-    for (const auto& group : YAML::LoadFile(file.string())["groups"]) groups.push_back(group);
+    for (const YAML::Node& group : YAML::LoadFile(file.string())["groups"]) groups.push_back(group);
   }
   return groups;
 }
@@ -360,7 +359,7 @@ TEST_F(KubernetesTest, NoSecretIsRenderedAndTheExampleHoldsOnlyAPlaceholder) {
   // The example is documentation only: no kustomization lists it or generates a Secret.
   for (const fs::path& dir : {kBaseDir, kShardedDir}) {
     const YAML::Node kustomization = YAML::LoadFile((dir / "kustomization.yaml").string());
-    for (const auto& resource : kustomization["resources"]) {
+    for (const YAML::Node& resource : kustomization["resources"]) {
       EXPECT_EQ(resource.as<std::string>().find("secret"), std::string::npos) << dir;
     }
     EXPECT_FALSE(kustomization["secretGenerator"].IsDefined()) << dir;
@@ -424,27 +423,27 @@ void ExpectLockedDown(const YAML::Node& workload) {
 
   // The files the image's defaults and the configuration name.
   std::map<std::string, YAML::Node> mounts;
-  for (const auto& mount : container["volumeMounts"]) {
+  for (const YAML::Node& mount : container["volumeMounts"]) {
     mounts[mount["mountPath"].as<std::string>()] = mount;
   }
-  ASSERT_TRUE(mounts.count(kConfigPath)) << Dump(container["volumeMounts"]);
+  ASSERT_TRUE(mounts.count(kConfigPath)) << YAML::Dump(container["volumeMounts"]);
   EXPECT_EQ(mounts[kConfigPath]["readOnly"].as<std::string>(""), "true");
-  ASSERT_TRUE(mounts.count("/etc/bird_call_exporter/secret")) << Dump(container["volumeMounts"]);
+  ASSERT_TRUE(mounts.count("/etc/bird_call_exporter/secret")) << YAML::Dump(container["volumeMounts"]);
   EXPECT_EQ(mounts["/etc/bird_call_exporter/secret"]["readOnly"].as<std::string>(""), "true");
-  ASSERT_TRUE(mounts.count("/var/lib/bird_call_exporter")) << Dump(container["volumeMounts"]);
+  ASSERT_TRUE(mounts.count("/var/lib/bird_call_exporter")) << YAML::Dump(container["volumeMounts"]);
   EXPECT_EQ(mounts["/var/lib/bird_call_exporter"]["name"].as<std::string>(""), "state");
 
   std::map<std::string, YAML::Node> volumes;
-  for (const auto& volume : pod["volumes"]) volumes[volume["name"].as<std::string>()] = volume;
+  for (const YAML::Node& volume : pod["volumes"]) volumes[volume["name"].as<std::string>()] = volume;
   const YAML::Node secret = volumes[mounts["/etc/bird_call_exporter/secret"]["name"].as<std::string>()];
-  EXPECT_EQ(secret["secret"]["secretName"].as<std::string>(""), kName) << Dump(pod["volumes"]);
-  ASSERT_TRUE(secret["secret"]["items"].IsSequence()) << Dump(secret);
+  EXPECT_EQ(secret["secret"]["secretName"].as<std::string>(""), kName) << YAML::Dump(pod["volumes"]);
+  ASSERT_TRUE(secret["secret"]["items"].IsSequence()) << YAML::Dump(secret);
   EXPECT_EQ(secret["secret"]["items"][0]["key"].as<std::string>(""), "access_key");
   EXPECT_EQ(secret["secret"]["items"][0]["path"].as<std::string>(""), "access_key");
   const YAML::Node config = volumes[mounts[kConfigPath]["name"].as<std::string>()];
   EXPECT_EQ(config["configMap"]["name"].as<std::string>("").rfind("bird-call-exporter-config-", 0),
             0u)
-      << Dump(config);
+      << YAML::Dump(config);
   EXPECT_EQ(mounts[kConfigPath]["subPath"].as<std::string>(""), "bird_call_exporter.yml");
 
   const auto args = Strings(container["args"]);
@@ -493,13 +492,13 @@ TEST_F(KubernetesTest, DeploymentRunsOneExporterWithItsStateOnAVolumeClaim) {
 
   EXPECT_EQ(claim["metadata"]["name"].as<std::string>(), "bird-call-exporter-state");
   bool claimed = false;
-  for (const auto& volume : PodSpecOf(deployment)["volumes"]) {
+  for (const YAML::Node& volume : PodSpecOf(deployment)["volumes"]) {
     if (volume["name"].as<std::string>() == "state") {
       claimed = volume["persistentVolumeClaim"]["claimName"].as<std::string>("") ==
                 "bird-call-exporter-state";
     }
   }
-  EXPECT_TRUE(claimed) << Dump(PodSpecOf(deployment)["volumes"]);
+  EXPECT_TRUE(claimed) << YAML::Dump(PodSpecOf(deployment)["volumes"]);
 
   // A budget that never blocks a drain of the single pod.
   EXPECT_EQ(budget["spec"]["maxUnavailable"].as<int>(0), 1);
@@ -525,7 +524,7 @@ TEST_F(KubernetesTest, StatefulSetShardsMatchTheirReplicasAndShareBirdsRateLimit
             args.end())
       << "--shard.count must equal the replicas";
   double rate = 0;
-  for (const auto& env : container["env"]) {
+  for (const YAML::Node& env : container["env"]) {
     if (env["name"].as<std::string>() == "BIRD_MAX_REQUESTS_PER_SECOND") {
       rate = std::stod(env["value"].as<std::string>());
     }
@@ -569,14 +568,14 @@ TEST_F(KubernetesTest, StatefulSetPodTemplateFollowsTheDeployment) {
   const YAML::Node statefulset_pod = PodSpecOf(statefulset);
   EXPECT_TRUE(NodesEqual(Without(deployment_pod, {"containers", "volumes"}),
                          Without(statefulset_pod, {"containers", "volumes", "topologySpreadConstraints"})))
-      << "Deployment:\n" << Dump(deployment_pod) << "\nStatefulSet:\n" << Dump(statefulset_pod);
+      << "Deployment:\n" << YAML::Dump(deployment_pod) << "\nStatefulSet:\n" << YAML::Dump(statefulset_pod);
 
   const YAML::Node deployment_container = deployment_pod["containers"][0];
   const YAML::Node statefulset_container = statefulset_pod["containers"][0];
   EXPECT_TRUE(NodesEqual(Without(deployment_container, {"args", "env"}),
                          Without(statefulset_container, {"args", "env"})))
-      << "Deployment:\n" << Dump(deployment_container) << "\nStatefulSet:\n"
-      << Dump(statefulset_container);
+      << "Deployment:\n" << YAML::Dump(deployment_container) << "\nStatefulSet:\n"
+      << YAML::Dump(statefulset_container);
   auto expected_args = Strings(deployment_container["args"]);
   expected_args.push_back("--shard.index=auto");
   expected_args.push_back("--shard.count=" + statefulset["spec"]["replicas"].as<std::string>());
@@ -584,11 +583,11 @@ TEST_F(KubernetesTest, StatefulSetPodTemplateFollowsTheDeployment) {
 
   // The same volumes, except that the state comes from the volume claim template.
   YAML::Node deployment_volumes(YAML::NodeType::Sequence);
-  for (const auto& volume : deployment_pod["volumes"]) {
+  for (const YAML::Node& volume : deployment_pod["volumes"]) {
     if (volume["name"].as<std::string>() != "state") deployment_volumes.push_back(volume);
   }
   EXPECT_TRUE(NodesEqual(deployment_volumes, statefulset_pod["volumes"]))
-      << Dump(statefulset_pod["volumes"]);
+      << YAML::Dump(statefulset_pod["volumes"]);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -654,19 +653,19 @@ TEST_F(KubernetesTest, NetworkPolicyAdmitsPrometheusAndLetsOutOnlyDnsAndHttps) {
   ASSERT_TRUE(ingress.IsSequence());
   ASSERT_EQ(ingress.size(), 1u);
   ASSERT_TRUE(ingress[0]["from"].IsSequence()) << "ingress from everywhere";
-  for (const auto& peer : ingress[0]["from"]) {
-    EXPECT_TRUE(peer["namespaceSelector"].IsMap()) << Dump(peer);
-    EXPECT_TRUE(peer["podSelector"]["matchLabels"].IsMap()) << Dump(peer);
-    EXPECT_FALSE(peer["ipBlock"].IsDefined()) << Dump(peer);
+  for (const YAML::Node& peer : ingress[0]["from"]) {
+    EXPECT_TRUE(peer["namespaceSelector"].IsMap()) << YAML::Dump(peer);
+    EXPECT_TRUE(peer["podSelector"]["matchLabels"].IsMap()) << YAML::Dump(peer);
+    EXPECT_FALSE(peer["ipBlock"].IsDefined()) << YAML::Dump(peer);
   }
   ASSERT_EQ(ingress[0]["ports"].size(), 1u);
   EXPECT_EQ(ingress[0]["ports"][0]["port"].as<int>(0), 9842);
   EXPECT_EQ(ingress[0]["ports"][0]["protocol"].as<std::string>(""), "TCP");
 
   std::set<std::string> egress_ports;
-  for (const auto& rule : policy["spec"]["egress"]) {
-    ASSERT_TRUE(rule["ports"].IsSequence()) << "egress to every port: " << Dump(rule);
-    for (const auto& port : rule["ports"]) {
+  for (const YAML::Node& rule : policy["spec"]["egress"]) {
+    ASSERT_TRUE(rule["ports"].IsSequence()) << "egress to every port: " << YAML::Dump(rule);
+    for (const YAML::Node& port : rule["ports"]) {
       egress_ports.insert(port["protocol"].as<std::string>("TCP") + "/" +
                           port["port"].as<std::string>());
     }
@@ -689,7 +688,7 @@ TEST_F(KubernetesTest, ConfigMapConfigurationIsAcceptedByTheExporter) {
     YAML::Node config_map;
     ASSERT_NO_FATAL_FAILURE(One(rendered, "ConfigMap", &config_map));
     const std::string config = config_map["data"]["bird_call_exporter.yml"].as<std::string>("");
-    ASSERT_FALSE(config.empty()) << Dump(config_map);
+    ASSERT_FALSE(config.empty()) << YAML::Dump(config_map);
     const YAML::Node parsed = YAML::Load(config);
     EXPECT_EQ(parsed["bird"]["access_key_file"].as<std::string>(""), kAccessKeyPath);
     EXPECT_FALSE(parsed["bird"]["access_key"].IsDefined());
@@ -706,7 +705,7 @@ TEST_F(KubernetesTest, ConfigMapConfigurationIsAcceptedByTheExporter) {
     const YAML::Node workload = rendered.OfKind(is_base ? "Deployment" : "StatefulSet").at(0);
     const YAML::Node container = PodSpecOf(workload)["containers"][0];
     std::string environment = "env";
-    for (const auto& env : container["env"]) {
+    for (const YAML::Node& env : container["env"]) {
       environment += " " + Quote(env["name"].as<std::string>() + "=" + env["value"].as<std::string>());
     }
     const int replicas = workload["spec"]["replicas"].as<int>(1);

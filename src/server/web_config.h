@@ -1,0 +1,111 @@
+// The web configuration file (--web.config.file) in the format of the Prometheus
+// exporter-toolkit: TLS for the listen address (optionally with client certificates) and HTTP
+// basic authentication with bcrypt-hashed passwords.
+//
+//   tls_server_config:
+//     cert_file: /etc/bird_call_exporter/tls.crt
+//     key_file: /etc/bird_call_exporter/tls.key
+//     client_auth_type: RequireAndVerifyClientCert   # default NoClientCert
+//     client_ca_file: /etc/bird_call_exporter/clients-ca.crt
+//     min_version: TLS13                             # default TLS12
+//   basic_auth_users:
+//     prometheus: $2b$10$...                         # bcrypt, e.g. htpasswd -nBC 10
+//
+// The toolkit's http_server_config and rate_limit sections, and its less common TLS keys (inline
+// cert/key/client_ca, client_allowed_sans, max_version, cipher_suites, curve_preferences), are
+// rejected with a "not supported" message rather than silently ignored. Relative file paths are
+// relative to the web configuration file, as with the toolkit.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bird_exporter {
+
+enum class ClientAuthType {
+  kNoClientCert,
+  kRequestClientCert,     // asks for a certificate; does not check it
+  kRequireAnyClientCert,  // wants a certificate; does not check it
+  kVerifyClientCertIfGiven,
+  kRequireAndVerifyClientCert,
+};
+
+enum class TlsVersion { kTls12, kTls13 };
+
+struct TlsServerConfig {
+  std::string cert_file;  // PEM certificate (chain), leaf first
+  std::string key_file;   // PEM private key
+  ClientAuthType client_auth_type = ClientAuthType::kNoClientCert;
+  std::string client_ca_file;  // PEM CA certificates that client certificates must chain to
+  TlsVersion min_version = TlsVersion::kTls12;
+};
+
+struct WebConfig {
+  bool tls_enabled = false;  // tls_server_config present
+  TlsServerConfig tls;
+  std::map<std::string, std::string, std::less<>> basic_auth_users;  // user -> bcrypt hash
+
+  bool BasicAuthEnabled() const { return !basic_auth_users.empty(); }
+};
+
+// Error naming the key and its line, e.g.
+// "web config: tls_server_config.min_version (line 4): expected TLS12 or TLS13".
+// Never contains a password hash.
+class WebConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Says why `path` cannot be used ("" when it can); `kind` is "certificate" (cert_file,
+// client_ca_file) or "private key" (key_file). Used to check the referenced files.
+using WebConfigFileCheck =
+    std::function<std::string(const std::string& path, std::string_view kind)>;
+
+// Parses and validates YAML text. Relative file paths are resolved against `base_dir` (when not
+// empty); every referenced file is passed to `check_file` (when set). Throws WebConfigError.
+WebConfig ParseWebConfig(std::string_view yaml);
+WebConfig ParseWebConfig(std::string_view yaml, const std::string& base_dir,
+                         const WebConfigFileCheck& check_file);
+
+// Reads `path`, parses it, resolves relative paths against the file's directory (as the
+// exporter-toolkit does) and checks that the certificate, key and CA files exist, are readable
+// and hold PEM data of the right kind. Throws WebConfigError.
+WebConfig LoadWebConfigFile(const std::string& path);
+
+// "tls=true client_auth_type=... min_version=TLS12 basic_auth_users=2" (no secrets).
+std::string SummarizeWebConfig(const WebConfig& config);
+
+std::string_view ClientAuthTypeName(ClientAuthType type);
+
+// Remembers up to kCapacity Authorization headers that passed the bcrypt check, so a scraper
+// does not pay for bcrypt on every request. Lookups compare against every entry in constant
+// time. Thread-safe. Only use one cache with one WebConfig.
+class BasicAuthCache {
+ public:
+  static constexpr std::size_t kCapacity = 16;
+  bool Contains(std::string_view authorization_header) const;
+  void Add(std::string_view authorization_header);
+  std::size_t Size() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> entries_;  // oldest first
+};
+
+// True when basic auth is disabled, or when the header is "Basic base64(user:password)" for a
+// configured user whose bcrypt hash matches the password (checked with crypt_r). Unknown users
+// cost a bcrypt run too, so timing does not reveal which users exist.
+bool CheckBasicAuth(const WebConfig& config, std::string_view authorization_header,
+                    BasicAuthCache* cache = nullptr);
+
+// Strict RFC 4648 base64 (standard alphabet, padding required). False on malformed input.
+bool DecodeBase64(std::string_view text, std::string& out);
+
+}  // namespace bird_exporter
