@@ -6,6 +6,7 @@
 // rendered; the configuration in the ConfigMap is accepted by the exporter with the workloads'
 // flags and environment; and base/prometheusrule.yaml is exactly the output of
 // generate-prometheusrule.sh, with the groups of deploy/prometheus/rules/*.yml.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -105,7 +106,6 @@ bool NodesEqual(const YAML::Node& a, const YAML::Node& b) {
   return false;
 }
 
-
 // A map node without the given keys (a deep copy; the original is left alone).
 YAML::Node Without(const YAML::Node& node, const std::vector<std::string>& keys) {
   YAML::Node copy = YAML::Clone(node);
@@ -144,9 +144,9 @@ class KubernetesTest : public ::testing::Test {
   void Render(const fs::path& dir, Rendered* rendered) {
     rendered->file = dir_ / (dir.filename().string() + ".rendered.yaml");
     const fs::path errors = dir_ / "kustomize.stderr";
-    const CommandResult result = RunCommand("kubectl kustomize " + Quote(dir.string()) + " >" +
-                                            Quote(rendered->file.string()) + " 2>" +
-                                            Quote(errors.string()));
+    const CommandResult result =
+        RunCommand("kubectl kustomize " + Quote(dir.string()) + " >" +
+                   Quote(rendered->file.string()) + " 2>" + Quote(errors.string()));
     ASSERT_EQ(result.exit_code, 0) << "kubectl kustomize " << dir << " failed:\n"
                                    << ReadFile(errors);
     try {
@@ -200,7 +200,7 @@ class KubernetesTest : public ::testing::Test {
   fs::path validator_;
 };
 
-// The pod template of the workload of `rendered` (the Deployment or the StatefulSet).
+// The pod spec of a workload (the Deployment or the StatefulSet).
 YAML::Node PodSpecOf(const YAML::Node& workload) { return workload["spec"]["template"]["spec"]; }
 
 std::vector<std::string> Strings(const YAML::Node& sequence) {
@@ -216,8 +216,9 @@ std::vector<YAML::Node> RuleFileGroups() {
   for (const auto& entry : fs::directory_iterator(kRulesDir)) {
     if (entry.path().extension() == ".yml") files.push_back(entry.path());
   }
-  std::sort(files.begin(), files.end(),
-            [](const fs::path& a, const fs::path& b) { return a.filename().string() < b.filename().string(); });
+  std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
+    return a.filename().string() < b.filename().string();
+  });
   std::vector<YAML::Node> groups;
   for (const auto& file : files) {
     for (const YAML::Node& group : YAML::LoadFile(file.string())["groups"]) groups.push_back(group);
@@ -238,9 +239,9 @@ TEST_F(KubernetesTest, BaseRendersTheExpectedObjects) {
   Rendered base;
   ASSERT_NO_FATAL_FAILURE(Render(kBaseDir, &base));
   const std::multiset<std::string> expected = {
-      "ServiceAccount", "ConfigMap",      "Service",       "PersistentVolumeClaim",
-      "Deployment",     "ServiceMonitor", "PrometheusRule", "PodDisruptionBudget",
-      "NetworkPolicy"};
+      "ServiceAccount",        "ConfigMap",           "Service",
+      "PersistentVolumeClaim", "Deployment",          "ServiceMonitor",
+      "PrometheusRule",        "PodDisruptionBudget", "NetworkPolicy"};
   EXPECT_EQ(base.Kinds(), expected);
 }
 
@@ -248,8 +249,8 @@ TEST_F(KubernetesTest, ShardedOverlayReplacesTheDeploymentByAStatefulSet) {
   Rendered sharded;
   ASSERT_NO_FATAL_FAILURE(Render(kShardedDir, &sharded));
   const std::multiset<std::string> expected = {
-      "ServiceAccount", "ConfigMap",      "Service",        "StatefulSet",
-      "ServiceMonitor", "PrometheusRule", "PodDisruptionBudget", "NetworkPolicy"};
+      "ServiceAccount", "ConfigMap",           "Service",      "StatefulSet", "ServiceMonitor",
+      "PrometheusRule", "PodDisruptionBudget", "NetworkPolicy"};
   EXPECT_EQ(sharded.Kinds(), expected);
 }
 
@@ -318,7 +319,8 @@ metadata:
   EXPECT_NE(result.output.find("unknown kind"), std::string::npos) << result.output;
 
   // A nested type is not a resource.
-  result = Validate(WriteFile("nested.yaml", "apiVersion: v1\nkind: Container\nmetadata:\n  name: c\n"));
+  result =
+      Validate(WriteFile("nested.yaml", "apiVersion: v1\nkind: Container\nmetadata:\n  name: c\n"));
   EXPECT_EQ(result.exit_code, 1) << result.output;
 
   // An empty stream is not a pass.
@@ -428,15 +430,19 @@ void ExpectLockedDown(const YAML::Node& workload) {
   }
   ASSERT_TRUE(mounts.count(kConfigPath)) << YAML::Dump(container["volumeMounts"]);
   EXPECT_EQ(mounts[kConfigPath]["readOnly"].as<std::string>(""), "true");
-  ASSERT_TRUE(mounts.count("/etc/bird_call_exporter/secret")) << YAML::Dump(container["volumeMounts"]);
+  ASSERT_TRUE(mounts.count("/etc/bird_call_exporter/secret"))
+      << YAML::Dump(container["volumeMounts"]);
   EXPECT_EQ(mounts["/etc/bird_call_exporter/secret"]["readOnly"].as<std::string>(""), "true");
   ASSERT_TRUE(mounts.count("/var/lib/bird_call_exporter")) << YAML::Dump(container["volumeMounts"]);
   EXPECT_EQ(mounts["/var/lib/bird_call_exporter"]["name"].as<std::string>(""), "state");
 
   std::map<std::string, YAML::Node> volumes;
-  for (const YAML::Node& volume : pod["volumes"]) volumes[volume["name"].as<std::string>()] = volume;
-  const YAML::Node secret = volumes[mounts["/etc/bird_call_exporter/secret"]["name"].as<std::string>()];
-  EXPECT_EQ(secret["secret"]["secretName"].as<std::string>(""), kName) << YAML::Dump(pod["volumes"]);
+  for (const YAML::Node& volume : pod["volumes"])
+    volumes[volume["name"].as<std::string>()] = volume;
+  const YAML::Node secret =
+      volumes[mounts["/etc/bird_call_exporter/secret"]["name"].as<std::string>()];
+  EXPECT_EQ(secret["secret"]["secretName"].as<std::string>(""), kName)
+      << YAML::Dump(pod["volumes"]);
   ASSERT_TRUE(secret["secret"]["items"].IsSequence()) << YAML::Dump(secret);
   EXPECT_EQ(secret["secret"]["items"][0]["key"].as<std::string>(""), "access_key");
   EXPECT_EQ(secret["secret"]["items"][0]["path"].as<std::string>(""), "access_key");
@@ -519,9 +525,8 @@ TEST_F(KubernetesTest, StatefulSetShardsMatchTheirReplicasAndShareBirdsRateLimit
   EXPECT_EQ(replicas, 3);
   const YAML::Node container = PodSpecOf(statefulset)["containers"][0];
   const auto args = Strings(container["args"]);
-  EXPECT_NE(std::find(args.begin(), args.end(), "--shard.index=auto"), args.end());
-  EXPECT_NE(std::find(args.begin(), args.end(), "--shard.count=" + std::to_string(replicas)),
-            args.end())
+  EXPECT_THAT(args, ::testing::Contains("--shard.index=auto"));
+  EXPECT_THAT(args, ::testing::Contains("--shard.count=" + std::to_string(replicas)))
       << "--shard.count must equal the replicas";
   double rate = 0;
   for (const YAML::Node& env : container["env"]) {
@@ -542,7 +547,8 @@ TEST_F(KubernetesTest, StatefulSetShardsMatchTheirReplicasAndShareBirdsRateLimit
   ASSERT_TRUE(templates.IsSequence());
   ASSERT_EQ(templates.size(), 1u);
   EXPECT_EQ(templates[0]["metadata"]["name"].as<std::string>(), "state");
-  EXPECT_EQ(Strings(templates[0]["spec"]["accessModes"]), std::vector<std::string>{"ReadWriteOnce"});
+  EXPECT_EQ(Strings(templates[0]["spec"]["accessModes"]),
+            std::vector<std::string>{"ReadWriteOnce"});
 
   EXPECT_EQ(budget["spec"]["maxUnavailable"].as<int>(0), 1);
   EXPECT_EQ(budget["spec"]["unhealthyPodEvictionPolicy"].as<std::string>(""), "AlwaysAllow");
@@ -566,15 +572,19 @@ TEST_F(KubernetesTest, StatefulSetPodTemplateFollowsTheDeployment) {
 
   const YAML::Node deployment_pod = PodSpecOf(deployment);
   const YAML::Node statefulset_pod = PodSpecOf(statefulset);
-  EXPECT_TRUE(NodesEqual(Without(deployment_pod, {"containers", "volumes"}),
-                         Without(statefulset_pod, {"containers", "volumes", "topologySpreadConstraints"})))
-      << "Deployment:\n" << YAML::Dump(deployment_pod) << "\nStatefulSet:\n" << YAML::Dump(statefulset_pod);
+  EXPECT_TRUE(
+      NodesEqual(Without(deployment_pod, {"containers", "volumes"}),
+                 Without(statefulset_pod, {"containers", "volumes", "topologySpreadConstraints"})))
+      << "Deployment:\n"
+      << YAML::Dump(deployment_pod) << "\nStatefulSet:\n"
+      << YAML::Dump(statefulset_pod);
 
   const YAML::Node deployment_container = deployment_pod["containers"][0];
   const YAML::Node statefulset_container = statefulset_pod["containers"][0];
   EXPECT_TRUE(NodesEqual(Without(deployment_container, {"args", "env"}),
                          Without(statefulset_container, {"args", "env"})))
-      << "Deployment:\n" << YAML::Dump(deployment_container) << "\nStatefulSet:\n"
+      << "Deployment:\n"
+      << YAML::Dump(deployment_container) << "\nStatefulSet:\n"
       << YAML::Dump(statefulset_container);
   auto expected_args = Strings(deployment_container["args"]);
   expected_args.push_back("--shard.index=auto");
@@ -647,7 +657,8 @@ TEST_F(KubernetesTest, NetworkPolicyAdmitsPrometheusAndLetsOutOnlyDnsAndHttps) {
   ASSERT_NO_FATAL_FAILURE(Render(kBaseDir, &base));
   YAML::Node policy;
   ASSERT_NO_FATAL_FAILURE(One(base, "NetworkPolicy", &policy));
-  EXPECT_EQ(Strings(policy["spec"]["policyTypes"]), (std::vector<std::string>{"Ingress", "Egress"}));
+  EXPECT_EQ(Strings(policy["spec"]["policyTypes"]),
+            (std::vector<std::string>{"Ingress", "Egress"}));
 
   const YAML::Node ingress = policy["spec"]["ingress"];
   ASSERT_TRUE(ingress.IsSequence());
@@ -706,13 +717,15 @@ TEST_F(KubernetesTest, ConfigMapConfigurationIsAcceptedByTheExporter) {
     const YAML::Node container = PodSpecOf(workload)["containers"][0];
     std::string environment = "env";
     for (const YAML::Node& env : container["env"]) {
-      environment += " " + Quote(env["name"].as<std::string>() + "=" + env["value"].as<std::string>());
+      environment +=
+          " " + Quote(env["name"].as<std::string>() + "=" + env["value"].as<std::string>());
     }
     const int replicas = workload["spec"]["replicas"].as<int>(1);
     for (int ordinal = 0; ordinal < (is_base ? 1 : replicas); ++ordinal) {
       std::string command = environment + " " + Quote(EXPORTER_BINARY) + " --config.check";
       for (std::string arg : Strings(container["args"])) {
-        if (arg == std::string("--config.file=") + kConfigPath) arg = "--config.file=" + config_file.string();
+        if (arg == std::string("--config.file=") + kConfigPath)
+          arg = "--config.file=" + config_file.string();
         if (arg == "--shard.index=auto") arg = "--shard.index=" + std::to_string(ordinal);
         command += " " + Quote(arg);
       }
@@ -731,7 +744,8 @@ TEST_F(KubernetesTest, PrometheusRuleIsTheGeneratorOutputForTheRuleFiles) {
   const CommandResult generated = RunCommand(Quote(kGenerator.string()) + " --stdout");
   ASSERT_EQ(generated.exit_code, 0) << generated.output;
   EXPECT_EQ(generated.output, ReadFile(kBaseDir / "prometheusrule.yaml"))
-      << "base/prometheusrule.yaml is out of date: run deploy/kubernetes/generate-prometheusrule.sh";
+      << "base/prometheusrule.yaml is out of date: run "
+         "deploy/kubernetes/generate-prometheusrule.sh";
   const CommandResult check = RunCommand(Quote(kGenerator.string()) + " --check 2>&1");
   EXPECT_EQ(check.exit_code, 0) << check.output;
 
@@ -776,7 +790,8 @@ TEST_F(KubernetesTest, GeneratorRejectsARuleFileItCannotCopy) {
 
   CommandResult result = RunCommand(Quote(script.string()) + " 2>&1");
   ASSERT_EQ(result.exit_code, 0) << result.output;
-  const YAML::Node rule = YAML::LoadFile((root / "deploy/kubernetes/base/prometheusrule.yaml").string());
+  const YAML::Node rule =
+      YAML::LoadFile((root / "deploy/kubernetes/base/prometheusrule.yaml").string());
   std::vector<YAML::Node> groups(rule["spec"]["groups"].begin(), rule["spec"]["groups"].end());
   EXPECT_EQ(GroupNames(groups), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(rule["spec"]["groups"][0]["rules"][0]["expr"].as<std::string>(""), "vector(1)");

@@ -1,0 +1,163 @@
+// Configuration reload against the fake Bird API: channels added start polling, removed ones
+// stop and their series disappear, the counted-call state is kept, a bad file is refused, and
+// the access key can be rotated through access_key_file without a restart.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "support/exporter_process.h"
+#include "support/fake_bird_api.h"
+
+namespace bird_exporter::testing {
+namespace {
+
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+constexpr const char* kOldKey = "reload-old-key-Qw3";
+constexpr const char* kNewKey = "reload-new-key-Zr8";
+
+class ReloadTest : public ::testing::Test {
+ protected:
+  ReloadTest() : fake_(kOldKey) {}
+  void SetUp() override {
+    char dir_template[] = "/tmp/bird_reload_XXXXXX";
+    dir_ = mkdtemp(dir_template);
+    key_file_ = dir_ + "/access_key";
+    std::ofstream(key_file_) << kOldKey << "\n";
+    config_ = dir_ + "/config.yml";
+  }
+  void TearDown() override {
+    if (exporter_) {
+      const std::string log = exporter_->Log();
+      EXPECT_EQ(log.find(kOldKey), std::string::npos) << "the old key leaked into the log";
+      EXPECT_EQ(log.find(kNewKey), std::string::npos) << "the new key leaked into the log";
+    }
+    exporter_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void WriteConfig(const std::vector<std::pair<std::string, std::string>>& channels,
+                   const std::string& extra = "") {
+    std::ofstream out(config_);
+    out << "bird:\n  base_url: " << fake_.BaseUrl() << "\n  access_key_file: " << key_file_
+        << "\n  request_timeout: 1s\npoll:\n  interval: 200ms\n" << extra
+        << "workspaces:\n  - id: ws-a\n    name: production\n    channels:\n";
+    for (const auto& [id, name] : channels) {
+      out << "      - id: " << id << "\n        name: " << name << "\n";
+    }
+  }
+
+  void AddEndedCalls(const std::string& channel, int count) {
+    for (int i = 0; i < count; ++i) {
+      FakeCall call;
+      call.workspace_id = "ws-a";
+      call.channel_id = channel;
+      call.id = channel + "-call-" + std::to_string(i);
+      call.status = "busy";
+      call.created_at = Clock::now() - minutes(2) + seconds(i);
+      call.ended_at = call.created_at + seconds(5);
+      call.hangup_cause_code = 17;
+      call.hangup_sip_code = "486";
+      call.insights_ready = true;
+      fake_.UpsertCall(call);
+    }
+  }
+
+  void Start() {
+    exporter_ = std::make_unique<ExporterProcess>(
+        EXPORTER_BINARY,
+        std::vector<std::string>{"--config.file=" + config_, "--web.listen-address=127.0.0.1:0"},
+        std::map<std::string, std::string>{}, dir_);
+    ASSERT_GT(exporter_->WaitForPort(), 0) << exporter_->Log();
+  }
+
+  double Calls(const std::string& channel_name) {
+    return SumSamples(exporter_->Scrape(), "bird_calls_total",
+                      {"channel=\"" + channel_name + "\""});
+  }
+  bool HasChannelSeries(const std::string& channel_name) {
+    for (const auto& [series, value] : exporter_->Scrape()) {
+      if (series.find("channel=\"" + channel_name + "\"") != std::string::npos) return true;
+    }
+    return false;
+  }
+  double Scalar(const std::string& name) { return SumSamples(exporter_->Scrape(), name); }
+
+  FakeBirdApi fake_;
+  std::string dir_, key_file_, config_;
+  std::unique_ptr<ExporterProcess> exporter_;
+};
+
+TEST_F(ReloadTest, AddsAndRemovesChannelsAndKeepsTheCountedCalls) {
+  AddEndedCalls("ch-1", 4);
+  AddEndedCalls("ch-2", 3);
+  WriteConfig({{"ch-1", "support"}});
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Calls("support") == 4; }, seconds(20))) << exporter_->Log();
+  EXPECT_EQ(Scalar("bird_exporter_config_last_reload_successful"), 1);
+
+  WriteConfig({{"ch-2", "sales"}});
+  kill(exporter_->pid(), SIGHUP);
+  ASSERT_TRUE(WaitFor([&] { return Calls("sales") == 3 && !HasChannelSeries("support"); },
+                      seconds(20)))
+      << exporter_->Log();
+  EXPECT_EQ(Scalar("bird_exporter_config_last_reload_successful"), 1);
+  EXPECT_GT(Scalar("bird_exporter_config_last_reload_success_timestamp_seconds"), 1.7e9);
+
+  // Back again: its calls were counted before and are not counted twice.
+  WriteConfig({{"ch-1", "support"}, {"ch-2", "sales"}});
+  kill(exporter_->pid(), SIGHUP);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return SumSamples(exporter_->Scrape(), "bird_exporter_channel_up",
+                          {"channel=\"support\""}) == 1;
+      },
+      seconds(20)));
+  const std::size_t requests = fake_.Requests().size();
+  ASSERT_TRUE(WaitFor([&] { return fake_.Requests().size() >= requests + 6; }, seconds(20)));
+  EXPECT_EQ(Calls("support"), 0);
+  EXPECT_EQ(Calls("sales"), 3);
+}
+
+TEST_F(ReloadTest, RefusesAnInvalidConfigurationAndKeepsRunning) {
+  AddEndedCalls("ch-1", 2);
+  WriteConfig({{"ch-1", "support"}});
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Calls("support") == 2; }, seconds(20)));
+  std::ofstream(config_) << "bird:\n  colour: blue\n";
+  kill(exporter_->pid(), SIGHUP);
+  ASSERT_TRUE(WaitFor([&] { return Scalar("bird_exporter_config_last_reload_successful") == 0; },
+                      seconds(10)));
+  EXPECT_NE(exporter_->Log().find("configuration reload failed"), std::string::npos);
+  EXPECT_NE(exporter_->Log().find("bird.colour (line 2): unknown key"), std::string::npos);
+  AddEndedCalls("ch-1", 5);  // the old configuration keeps polling
+  ASSERT_TRUE(WaitFor([&] { return Calls("support") == 5; }, seconds(20)));
+  EXPECT_TRUE(exporter_->Running());
+}
+
+TEST_F(ReloadTest, RotatesTheAccessKeyWithoutARestart) {
+  AddEndedCalls("ch-1", 2);
+  WriteConfig({{"ch-1", "support"}});
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Calls("support") == 2; }, seconds(20)));
+
+  fake_.SetAccessKey(kNewKey);  // Bird now only accepts the new key
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return SumSamples(exporter_->Scrape(), "bird_exporter_api_requests_total",
+                          {"code=\"401\""}) > 0;
+      },
+      seconds(20)));
+  std::ofstream(key_file_) << kNewKey << "\n";
+  kill(exporter_->pid(), SIGHUP);
+  AddEndedCalls("ch-1", 4);
+  ASSERT_TRUE(WaitFor([&] { return Calls("support") == 4; }, seconds(20))) << exporter_->Log();
+  EXPECT_EQ(SumSamples(exporter_->Scrape(), "bird_exporter_channel_up"), 1);
+}
+
+}  // namespace
+}  // namespace bird_exporter::testing
