@@ -25,6 +25,7 @@ class InMemoryBird : public BirdApi {
   std::map<std::string, std::vector<Call>> calls;  // channel id -> calls
   std::map<std::string, CallInsights> insights;    // call id -> ready insights
   int list_failures = 0;
+  bool endless_pages = false;  // a broken cursor: every page says there is another one
   int insights_failures = 0;
   bool unauthorized = false;
   int list_requests = 0;
@@ -56,6 +57,7 @@ class InMemoryBird : public BirdApi {
     if (offset + page_size < all.size()) {
       result.page.next_page_token = std::to_string(offset + page_size);
     }
+    if (endless_pages) result.page.next_page_token = page_token.empty() ? "0" : page_token;
     result.outcome = ApiOutcome::kOk;
     return result;
   }
@@ -320,6 +322,19 @@ TEST_F(PollerTest, UnauthorizedMarksChannelsDownAndKeepsRunning) {
   bird_.unauthorized = false;
   now_ += seconds(30);
   Poll(*poller);
+  EXPECT_EQ(SumOf(registry_, "bird_exporter_channel_up"), 2);
+}
+
+TEST_F(PollerTest, AnEndlessCursorStopsAtThePageCapAndStillCounts) {
+  Call call = MakeCall("looping", kStart - minutes(1), CallStatus::kCompleted);
+  bird_.ReadyInsights(call);
+  bird_.Add("ch1", call);
+  bird_.endless_pages = true;
+  settings_.max_pages_per_poll = 25;
+  auto poller = MakePoller();
+  Poll(*poller);
+  EXPECT_EQ(bird_.list_requests, 2 * 25);  // both channels, capped
+  EXPECT_EQ(Calls(), 1);                   // the repeated page is counted once
   EXPECT_EQ(SumOf(registry_, "bird_exporter_channel_up"), 2);
 }
 

@@ -1,0 +1,43 @@
+// What a misbehaving Bird API can and cannot do: an oversized answer fails the request instead
+// of exhausting memory, and endless paging stops at the per-poll page cap.
+#include <gtest/gtest.h>
+
+#include "http/curl_transport.h"
+#include "support/fake_bird_api.h"
+
+namespace bird_exporter::testing {
+namespace {
+
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+TEST(HardeningTest, AnOversizedAnswerFailsTheRequestInsteadOfGrowingWithoutBound) {
+  FakeBirdApi fake("hardening-key");
+  for (int i = 0; i < 300; ++i) {
+    FakeCall call;
+    call.workspace_id = "ws";
+    call.channel_id = "ch";
+    call.id = "call-" + std::to_string(i);
+    call.status = "busy";
+    call.created_at = Clock::now() - minutes(1) + seconds(i % 50);
+    call.ended_at = call.created_at + seconds(3);
+    fake.UpsertCall(call);
+  }
+  HttpRequest request;
+  request.url = fake.BaseUrl() + "/workspaces/ws/channels/ch/calls?limit=1000";
+  request.headers = {{"Authorization", "AccessKey hardening-key"}};
+
+  CurlTransport roomy;
+  const HttpResponse whole = roomy.Get(request);
+  ASSERT_EQ(whole.status, 200);
+  ASSERT_GT(whole.body.size(), 20000u);
+
+  CurlTransport capped(16 * 1024);
+  const HttpResponse refused = capped.Get(request);
+  EXPECT_EQ(refused.status, 0);
+  EXPECT_TRUE(refused.body.empty());
+  EXPECT_NE(refused.error.find("larger than 16384 bytes"), std::string::npos) << refused.error;
+}
+
+}  // namespace
+}  // namespace bird_exporter::testing
