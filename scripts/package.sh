@@ -19,7 +19,7 @@ cmake -S "$source_dir" -B "$build_dir" \
   -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_INSTALL_PREFIX=/usr \
   -DBIRD_EXPORTER_BUILD_TESTS=OFF >&2
-cmake --build "$build_dir" -j"$(nproc)" --target bird_call_exporter >&2
+cmake --build "$build_dir" -j"$(nproc)" >&2
 rm -f "$build_dir"/*.deb
 (cd "$build_dir" && cpack -G DEB) >&2
 

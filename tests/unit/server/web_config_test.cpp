@@ -63,7 +63,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"TopLevelNotAMapping", "- tls_server_config\n",
                 "web config: line 1: top level must be a mapping"},
         BadCase{"YamlSyntax", "tls_server_config:\n  cert_file: [a\n",
-                "web config: line 3: end of sequence not found"},
+                "web config: line 3: end of sequence flow not found"},
         BadCase{"TlsNotAMapping", "tls_server_config: yes\n",
                 "web config: tls_server_config (line 1): expected a mapping"},
         BadCase{"EmptyTlsSection", "tls_server_config:\n",
@@ -473,7 +473,7 @@ TEST_F(BasicAuthTest, CacheRemembersOnlySuccessesAndIsBounded) {
   EXPECT_TRUE(cache.Contains("Basic " + std::to_string(BasicAuthCache::kCapacity + 3)));
 }
 
-TEST(DecodeBase64, DecodesPaddedInput) {
+TEST(BasicAuthDecodeBase64, DecodesPaddedInput) {
   std::string out;
   EXPECT_TRUE(DecodeBase64("", out));
   EXPECT_EQ(out, "");
