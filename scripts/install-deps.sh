@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake g++ pkg-config git curl ca-certificates
-  prometheus-cpp-dev libcivetweb-dev libcurl4-openssl-dev nlohmann-json3-dev
+  prometheus-cpp-dev libcivetweb-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev
   libyaml-cpp-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
   prometheus
   # dpkg-shlibdeps for scripts/package.sh; systemd-analyze for the deployment tests

@@ -7,7 +7,6 @@
 #include <charconv>
 
 #include "server/tls_front.h"
-
 #include "version.h"
 
 namespace bird_exporter {
@@ -25,8 +24,8 @@ void Respond(mg_connection* conn, int status, const char* reason, const std::str
 // `guard` runs first and answers the request itself when it returns false (e.g. with a 401).
 class FunctionHandler : public CivetHandler {
  public:
-  FunctionHandler(std::function<void(mg_connection*)> get,
-                  std::function<bool(mg_connection*)> guard = nullptr)
+  FunctionHandler(std::function<bool(mg_connection*)> guard,
+                  std::function<void(mg_connection*)> get)
       : get_(std::move(get)), guard_(std::move(guard)) {}
   bool handleGet(CivetServer*, mg_connection* conn) override {
     if (!guard_ || guard_(conn)) get_(conn);
@@ -114,9 +113,8 @@ HttpServer::HttpServer(ServerSettings settings,
   }
   const WebConfig& web = settings_.web_config;
   // With TLS, civetweb serves plain HTTP on a loopback port and TlsFront the listen address.
-  const std::string listening_port =
-      web.tls_enabled ? "127.0.0.1:0" : ToCivetListeningPort(settings_.listen_address);
-  if (web.tls_enabled) ToCivetListeningPort(settings_.listen_address);  // validates the flag
+  const std::string public_port = ToCivetListeningPort(settings_.listen_address);  // validates
+  const std::string listening_port = web.tls_enabled ? "127.0.0.1:0" : public_port;
   const std::vector<std::string> options = {
       "listening_ports", listening_port,
       "num_threads",     std::to_string(settings_.num_threads),
@@ -157,9 +155,9 @@ HttpServer::HttpServer(ServerSettings settings,
 
   // Every handler admits only what came through TLS (when configured); all but /-/healthy also
   // want basic auth credentials (when configured).
-  const auto open = [this](mg_connection* conn) { return FromTlsFront(conn); };
+  const auto tls_only = [this](mg_connection* conn) { return FromTlsFront(conn); };
   const auto guard = [this](mg_connection* conn) { return FromTlsFront(conn) && Authorize(conn); };
-  auto metrics = std::make_unique<FunctionHandler>([this](mg_connection* conn) {
+  auto metrics = std::make_unique<FunctionHandler>(guard, [this](mg_connection* conn) {
     std::vector<prometheus::MetricFamily> families;
     for (const auto& weak : collectables_) {
       if (auto collectable = weak.lock()) {
@@ -170,19 +168,19 @@ HttpServer::HttpServer(ServerSettings settings,
     }
     Respond(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
             prometheus::TextSerializer().Serialize(families));
-  }, guard);
+  });
   // /-/healthy stays open: load balancers and liveness probes carry no credentials.
   auto healthy = std::make_unique<FunctionHandler>(
-      [](mg_connection* conn) { Respond(conn, 200, "OK", "text/plain", "Healthy\n"); }, open);
-  auto ready = std::make_unique<FunctionHandler>([this](mg_connection* conn) {
+      tls_only, [](mg_connection* conn) { Respond(conn, 200, "OK", "text/plain", "Healthy\n"); });
+  auto ready = std::make_unique<FunctionHandler>(guard, [this](mg_connection* conn) {
     const std::string reason = readiness_ ? readiness_() : std::string();
     if (reason.empty()) {
       Respond(conn, 200, "OK", "text/plain", "Ready\n");
     } else {
       Respond(conn, 503, "Service Unavailable", "text/plain", "Not ready: " + reason + "\n");
     }
-  }, guard);
-  auto landing = std::make_unique<FunctionHandler>([this](mg_connection* conn) {
+  });
+  auto landing = std::make_unique<FunctionHandler>(guard, [this](mg_connection* conn) {
     const mg_request_info* info = mg_get_request_info(conn);
     if (info == nullptr || info->local_uri == nullptr || std::string(info->local_uri) != "/") {
       Respond(conn, 404, "Not Found", "text/plain", "Not found\n");
@@ -201,7 +199,7 @@ HttpServer::HttpServer(ServerSettings settings,
                 path + "\">" + path +
                 "</a></li>\n<li><a href=\"/-/healthy\">/-/healthy</a></li>\n"
                 "<li><a href=\"/-/ready\">/-/ready</a></li>\n</ul>\n</body></html>\n");
-  }, guard);
+  });
   server_->addHandler(settings_.telemetry_path, metrics.get());
   server_->addHandler("/-/healthy", healthy.get());
   server_->addHandler("/-/ready", ready.get());
@@ -215,7 +213,9 @@ HttpServer::HttpServer(ServerSettings settings,
 bool HttpServer::FromTlsFront(mg_connection* conn) {
   if (!tls_front_) return true;
   const mg_request_info* info = mg_get_request_info(conn);
-  if (info != nullptr && tls_front_->IsOwnBackendConnection(info->remote_port)) return true;
+  if (info != nullptr && tls_front_->IsOwnBackendConnection(info->remote_addr, info->remote_port)) {
+    return true;
+  }
   // Someone on this host connected to the loopback port directly, around TLS.
   Respond(conn, 403, "Forbidden", "text/plain", "Forbidden: use HTTPS\n");
   return false;

@@ -272,9 +272,14 @@ void TlsFront::State::Relay(int client_fd) {
       backend.sin_family = AF_INET;
       backend.sin_port = htons(static_cast<uint16_t>(settings.backend_port));
       backend.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      // From 127.0.0.1 exactly: another local process can use the same port number from another
+      // loopback address (127.0.0.2), but not from this one while the port is ours.
       sockaddr_in local{};
+      local.sin_family = AF_INET;
+      local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
       socklen_t local_size = sizeof local;
-      if (connect(backend_fd, reinterpret_cast<const sockaddr*>(&backend), sizeof backend) == 0 &&
+      if (bind(backend_fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) == 0 &&
+          connect(backend_fd, reinterpret_cast<const sockaddr*>(&backend), sizeof backend) == 0 &&
           getsockname(backend_fd, reinterpret_cast<sockaddr*>(&local), &local_size) == 0) {
         const int local_port = ntohs(local.sin_port);
         {
@@ -373,7 +378,8 @@ int TlsFront::port() const {
   return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
 }
 
-bool TlsFront::IsOwnBackendConnection(int port) const {
+bool TlsFront::IsOwnBackendConnection(std::string_view address, int port) const {
+  if (address != "127.0.0.1") return false;
   const std::lock_guard<std::mutex> lock(state_->mutex);
   return state_->backend_ports.count(port) != 0;
 }

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "server/web_config.h"
@@ -35,9 +36,9 @@ class TlsFront {
   TlsFront& operator=(const TlsFront&) = delete;
 
   int port() const;
-  // True when `port` is the local port of one of this front's open connections to the backend,
-  // i.e. a request civetweb sees as coming from 127.0.0.1:`port` was relayed by this front.
-  bool IsOwnBackendConnection(int port) const;
+  // True when `address`:`port` is the local end of one of this front's open connections to the
+  // backend, i.e. a request civetweb sees as coming from there was relayed by this front.
+  bool IsOwnBackendConnection(std::string_view address, int port) const;
 
   struct State;
 

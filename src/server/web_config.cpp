@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <initializer_list>
+#include <memory>
 #include <sstream>
 
 namespace bird_exporter {
@@ -148,10 +149,10 @@ class Parser {
   }
 
   void ParseTls(const Field& f, TlsServerConfig& tls) const {
-    const Mapping m = MappingOf(
-        f, {"cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version"},
-        {"cert", "key", "client_ca", "client_allowed_sans", "max_version", "cipher_suites",
-         "curve_preferences", "prefer_server_cipher_suites"});
+    const Mapping m =
+        MappingOf(f, {"cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version"},
+                  {"cert", "key", "client_ca", "client_allowed_sans", "max_version",
+                   "cipher_suites", "curve_preferences", "prefer_server_cipher_suites"});
     tls.cert_file = FilePath(Require(m, "cert_file"), FileKind::kCertificate);
     tls.key_file = FilePath(Require(m, "key_file"), FileKind::kPrivateKey);
 
@@ -184,7 +185,8 @@ class Parser {
       tls.client_ca_file = FilePath(*ca, FileKind::kCertificate);
     } else if (verifies) {
       Fail(auth->line, Join(f.path, "client_ca_file"),
-           "required with client_auth_type " + std::string(ClientAuthTypeName(tls.client_auth_type)));
+           "required with client_auth_type " +
+               std::string(ClientAuthTypeName(tls.client_auth_type)));
     }
 
     if (const Field* v = m.Find("min_version")) {
@@ -199,8 +201,7 @@ class Parser {
     }
   }
 
-  static void ParseUsers(const Field& f,
-                         std::map<std::string, std::string, std::less<>>& users) {
+  static void ParseUsers(const Field& f, std::map<std::string, std::string, std::less<>>& users) {
     if (!f.node.IsMap()) Fail(f, "expected a mapping of user names to bcrypt hashes");
     if (f.node.size() == 0) Fail(f, "must list at least one user");
     for (const auto& kv : f.node) {
@@ -255,9 +256,9 @@ std::string CheckPemFile(const std::string& path, std::string_view kind) {
   }
   const bool has_key = contents.find("-----BEGIN ") != std::string::npos &&
                        contents.find("PRIVATE KEY-----") != std::string::npos;
-  const bool encrypted = contents.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") !=
-                             std::string::npos ||
-                         contents.find("Proc-Type: 4,ENCRYPTED") != std::string::npos;
+  const bool encrypted =
+      contents.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string::npos ||
+      contents.find("Proc-Type: 4,ENCRYPTED") != std::string::npos;
   explicit_bzero(contents.data(), contents.size());
   if (!has_key) return path + " holds no PEM private key";
   if (encrypted) return path + " holds an encrypted private key; use an unencrypted one";
@@ -369,7 +370,8 @@ bool DecodeBase64(std::string_view text, std::string& out) {
   out.clear();
   if (text.size() % 4 != 0) return false;
   std::size_t padding = 0;
-  if (!text.empty() && text.back() == '=') padding = text.size() >= 2 && text[text.size() - 2] == '=' ? 2 : 1;
+  if (!text.empty() && text.back() == '=')
+    padding = text.size() >= 2 && text[text.size() - 2] == '=' ? 2 : 1;
   out.reserve(text.size() / 4 * 3);
   for (std::size_t i = 0; i < text.size(); i += 4) {
     unsigned value = 0;

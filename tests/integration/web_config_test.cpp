@@ -1,0 +1,362 @@
+// --web.config.file end to end: the real binary in --demo mode behind TLS (certificates made
+// here with the openssl CLI), client certificates and basic auth, checked with the curl CLI.
+#include <crypt.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/exporter_process.h"
+
+namespace bird_exporter::testing {
+namespace {
+
+using std::chrono::seconds;
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+CommandResult RunCommand(const std::string& command) {
+  CommandResult result;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  while (const size_t n = fread(buffer, 1, sizeof buffer, pipe)) result.output.append(buffer, n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+std::string Quote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string Bcrypt(const std::string& password) {
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  if (crypt_gensalt_rn("$2b$", 10, nullptr, 0, salt, sizeof salt) == nullptr) return "";
+  auto data = std::make_unique<crypt_data>();
+  const char* hash = crypt_r(password.c_str(), salt, data.get());
+  return hash == nullptr ? "" : hash;
+}
+
+struct CurlResult {
+  int exit_code = -1;  // curl's: 0 ok, 35 handshake failed, 56 receive failed, 60 bad certificate
+  int status = 0;      // HTTP status, 0 without an answer
+  std::string headers;
+  std::string body;
+  std::string error;
+};
+
+class WebConfigTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char dir_template[] = "/tmp/bird_web_config_it_XXXXXX";
+    dir_ = new std::string(mkdtemp(dir_template));
+    const std::string d = *dir_;
+    const std::string openssl = "cd " + Quote(d) + " && openssl ";
+    const std::vector<std::string> steps = {
+        // The CA that signs the server and the client certificate.
+        openssl +
+            "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 "
+            "-subj '/CN=bird_call_exporter test CA'",
+        openssl +
+            "req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
+            "-subj '/CN=127.0.0.1'",
+        "printf 'subjectAltName=IP:127.0.0.1\\n' > " + Quote(d + "/server.ext"),
+        openssl +
+            "x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
+            "-out server.crt -days 2 -extfile server.ext",
+        openssl +
+            "req -newkey rsa:2048 -nodes -keyout client.key -out client.csr "
+            "-subj '/CN=prometheus'",
+        openssl +
+            "x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
+            "-out client.crt -days 2",
+        // A client certificate nobody in ca.crt vouches for.
+        openssl +
+            "req -x509 -newkey rsa:2048 -nodes -keyout stranger.key -out stranger.crt "
+            "-days 2 -subj '/CN=stranger'",
+    };
+    for (const auto& step : steps) {
+      const CommandResult result = RunCommand(step);
+      ASSERT_EQ(result.exit_code, 0) << step << "\n" << result.output;
+    }
+    hash_ = new std::string(Bcrypt("secret"));
+    ASSERT_EQ(hash_->substr(0, 7), "$2b$10$");
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+    delete hash_;
+  }
+
+  static std::string Path(const std::string& name) { return *dir_ + "/" + name; }
+
+  std::string WriteWebConfig(const std::string& yaml) {
+    const std::string path = Path("web-" + std::to_string(++files_) + ".yml");
+    std::ofstream(path) << yaml;
+    return path;
+  }
+
+  // Starts the exporter with `yaml` as its web config; returns its port (0 when it did not start).
+  int Start(const std::string& yaml) {
+    exporter_ = std::make_unique<ExporterProcess>(
+        EXPORTER_BINARY,
+        std::vector<std::string>{"--demo", "--web.listen-address=127.0.0.1:0",
+                                 "--web.config.file=" + WriteWebConfig(yaml)},
+        std::map<std::string, std::string>{}, *dir_);
+    return exporter_->WaitForPort(seconds(15));
+  }
+
+  CurlResult Curl(const std::string& url, const std::string& options = "") {
+    const std::string body = Path("curl.body");
+    const std::string headers = Path("curl.headers");
+    std::filesystem::remove(body);
+    std::filesystem::remove(headers);
+    const CommandResult run =
+        RunCommand("curl -sS --max-time 10 -o " + Quote(body) + " -D " + Quote(headers) +
+                   " -w 'status=%{http_code}' " + options + " " + Quote(url));
+    CurlResult result;
+    result.exit_code = run.exit_code;
+    std::smatch match;
+    if (std::regex_search(run.output, match, std::regex("status=(\\d+)"))) {
+      result.status = std::stoi(match[1]);
+    }
+    result.error = run.output;
+    std::ifstream body_in(body), headers_in(headers);
+    std::stringstream body_text, headers_text;
+    body_text << body_in.rdbuf();
+    headers_text << headers_in.rdbuf();
+    result.body = body_text.str();
+    result.headers = headers_text.str();
+    return result;
+  }
+
+  std::string Https(int port, const std::string& path) const {
+    return "https://127.0.0.1:" + std::to_string(port) + path;
+  }
+  static std::string CaOption() { return "--cacert " + Quote(Path("ca.crt")); }
+  static std::string TlsConfig() {
+    return "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
+  }
+
+  static std::string* dir_;
+  static std::string* hash_;
+  int files_ = 0;
+  std::unique_ptr<ExporterProcess> exporter_;
+};
+std::string* WebConfigTest::dir_ = nullptr;
+std::string* WebConfigTest::hash_ = nullptr;
+
+TEST_F(WebConfigTest, HttpsIsTrustedOnlyWithTheCa) {
+  const int port = Start(TlsConfig());
+  ASSERT_GT(port, 0) << exporter_->Log();
+
+  const CurlResult trusted = Curl(Https(port, "/metrics"), CaOption());
+  EXPECT_EQ(trusted.exit_code, 0) << trusted.error;
+  EXPECT_EQ(trusted.status, 200);
+  EXPECT_NE(trusted.body.find("bird_exporter_build_info"), std::string::npos);
+
+  const CurlResult untrusted = Curl(Https(port, "/metrics"));
+  EXPECT_EQ(untrusted.exit_code, 60) << untrusted.error;  // CURLE_PEER_FAILED_VERIFICATION
+  EXPECT_NE(untrusted.error.find("certificate"), std::string::npos) << untrusted.error;
+  EXPECT_EQ(untrusted.status, 0);
+
+  // The listen address speaks TLS only.
+  const CurlResult plain = Curl("http://127.0.0.1:" + std::to_string(port) + "/metrics");
+  EXPECT_NE(plain.exit_code, 0);
+  EXPECT_NE(plain.status, 200);
+}
+
+TEST_F(WebConfigTest, BasicAuthGuardsEverythingButHealthy) {
+  const int port = Start(TlsConfig() + "basic_auth_users:\n  prometheus: " + *hash_ + "\n");
+  ASSERT_GT(port, 0) << exporter_->Log();
+
+  const CurlResult right = Curl(Https(port, "/metrics"), CaOption() + " -u prometheus:secret");
+  EXPECT_EQ(right.status, 200) << right.error;
+  EXPECT_NE(right.body.find("bird_exporter_build_info"), std::string::npos);
+  // Again: served from the cache of verified credentials, same answer.
+  EXPECT_EQ(Curl(Https(port, "/metrics"), CaOption() + " -u prometheus:secret").status, 200);
+
+  const CurlResult wrong = Curl(Https(port, "/metrics"), CaOption() + " -u prometheus:Secret");
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_NE(wrong.headers.find("WWW-Authenticate: Basic realm=\"bird_call_exporter\""),
+            std::string::npos)
+      << wrong.headers;
+  EXPECT_EQ(wrong.body.find("bird_"), std::string::npos);
+
+  const CurlResult missing = Curl(Https(port, "/metrics"), CaOption());
+  EXPECT_EQ(missing.status, 401);
+  EXPECT_NE(missing.headers.find("WWW-Authenticate: Basic"), std::string::npos);
+  EXPECT_EQ(Curl(Https(port, "/metrics"), CaOption() + " -u admin:secret").status, 401);
+  EXPECT_EQ(Curl(Https(port, "/"), CaOption()).status, 401);
+  EXPECT_EQ(Curl(Https(port, "/-/ready"), CaOption()).status, 401);
+  EXPECT_EQ(Curl(Https(port, "/nonexistent"), CaOption()).status, 401);
+  EXPECT_EQ(Curl(Https(port, "/"), CaOption() + " -u prometheus:secret").status, 200);
+
+  const CurlResult healthy = Curl(Https(port, "/-/healthy"), CaOption());
+  EXPECT_EQ(healthy.status, 200) << healthy.error;
+  EXPECT_EQ(healthy.body, "Healthy\n");
+}
+
+TEST_F(WebConfigTest, BasicAuthWorksWithoutTls) {
+  const int port = Start("basic_auth_users:\n  prometheus: " + *hash_ + "\n");
+  ASSERT_GT(port, 0) << exporter_->Log();
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  EXPECT_EQ(Curl(base + "/metrics", "-u prometheus:secret").status, 200);
+  EXPECT_EQ(Curl(base + "/metrics", "-u prometheus:wrong").status, 401);
+  EXPECT_EQ(Curl(base + "/metrics").status, 401);
+  EXPECT_EQ(Curl(base + "/-/healthy").status, 200);
+}
+
+TEST_F(WebConfigTest, RequireAndVerifyClientCertWantsACaSignedCertificate) {
+  const int port = Start(TlsConfig() +
+                         "  client_auth_type: RequireAndVerifyClientCert\n"
+                         "  client_ca_file: ca.crt\n");
+  ASSERT_GT(port, 0) << exporter_->Log();
+
+  const CurlResult without = Curl(Https(port, "/metrics"), CaOption());
+  EXPECT_NE(without.exit_code, 0);
+  EXPECT_EQ(without.status, 0) << without.error;
+
+  const CurlResult signed_cert =
+      Curl(Https(port, "/metrics"), CaOption() + " --cert " + Quote(Path("client.crt")) +
+                                        " --key " + Quote(Path("client.key")));
+  EXPECT_EQ(signed_cert.exit_code, 0) << signed_cert.error;
+  EXPECT_EQ(signed_cert.status, 200);
+  EXPECT_NE(signed_cert.body.find("bird_exporter_build_info"), std::string::npos);
+
+  const CurlResult stranger =
+      Curl(Https(port, "/metrics"), CaOption() + " --cert " + Quote(Path("stranger.crt")) +
+                                        " --key " + Quote(Path("stranger.key")));
+  EXPECT_NE(stranger.exit_code, 0);
+  EXPECT_EQ(stranger.status, 0) << stranger.error;
+}
+
+TEST_F(WebConfigTest, VerifyClientCertIfGivenRejectsOnlyBadCertificates) {
+  const int port = Start(TlsConfig() +
+                         "  client_auth_type: VerifyClientCertIfGiven\n"
+                         "  client_ca_file: ca.crt\n");
+  ASSERT_GT(port, 0) << exporter_->Log();
+  EXPECT_EQ(Curl(Https(port, "/-/healthy"), CaOption()).status, 200);
+  EXPECT_EQ(Curl(Https(port, "/-/healthy"), CaOption() + " --cert " + Quote(Path("client.crt")) +
+                                                " --key " + Quote(Path("client.key")))
+                .status,
+            200);
+  EXPECT_EQ(Curl(Https(port, "/-/healthy"), CaOption() + " --cert " + Quote(Path("stranger.crt")) +
+                                                " --key " + Quote(Path("stranger.key")))
+                .status,
+            0);
+}
+
+TEST_F(WebConfigTest, MinVersionTls13RefusesTls12Clients) {
+  const int port = Start(TlsConfig() + "  min_version: TLS13\n");
+  ASSERT_GT(port, 0) << exporter_->Log();
+  EXPECT_EQ(Curl(Https(port, "/-/healthy"), CaOption()).status, 200);
+  const CurlResult old = Curl(Https(port, "/-/healthy"), CaOption() + " --tls-max 1.2");
+  EXPECT_EQ(old.exit_code, 35) << old.error;  // CURLE_SSL_CONNECT_ERROR
+  EXPECT_EQ(old.status, 0);
+  // TLS12 (the default) still takes TLS 1.2 clients.
+  ExporterProcess default_version(EXPORTER_BINARY,
+                                  {"--demo", "--web.listen-address=127.0.0.1:0",
+                                   "--web.config.file=" + WriteWebConfig(TlsConfig())},
+                                  {}, *dir_);
+  const int port12 = default_version.WaitForPort(seconds(15));
+  ASSERT_GT(port12, 0) << default_version.Log();
+  EXPECT_EQ(Curl(Https(port12, "/-/healthy"), CaOption() + " --tls-max 1.2").status, 200);
+  EXPECT_NE(Curl(Https(port12, "/-/healthy"), CaOption() + " --tls-max 1.1").exit_code, 0);
+}
+
+// The decrypted side of the TLS relay is a loopback port; a local process that connects to it
+// directly (around TLS and client certificates) gets 403 on every path.
+TEST_F(WebConfigTest, LoopbackRelayPortRefusesDirectConnections) {
+  const int port = Start(TlsConfig() +
+                         "  client_auth_type: RequireAndVerifyClientCert\n"
+                         "  client_ca_file: ca.crt\n");
+  ASSERT_GT(port, 0) << exporter_->Log();
+  // The exporter's listening TCP sockets: the public port, the demo simulator's and the relay's.
+  std::set<std::string> inodes;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(exporter_->pid()) + "/fd")) {
+    std::error_code error;
+    const std::string target = std::filesystem::read_symlink(entry.path(), error).string();
+    std::smatch match;
+    if (std::regex_match(target, match, std::regex("socket:\\[(\\d+)\\]"))) inodes.insert(match[1]);
+  }
+  std::smatch sim;
+  const std::string log = exporter_->Log();
+  ASSERT_TRUE(std::regex_search(log, sim, std::regex("url=http://127.0.0.1:(\\d+)"))) << log;
+  const int simulator_port = std::stoi(sim[1]);
+  std::vector<int> relay_ports;
+  std::ifstream tcp("/proc/" + std::to_string(exporter_->pid()) + "/net/tcp");
+  for (std::string line; std::getline(tcp, line);) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+    fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+        timeout >> inode;
+    if (state != "0A" || inodes.count(inode) == 0) continue;  // 0A: LISTEN
+    const int local_port = std::stoi(local.substr(local.find(':') + 1), nullptr, 16);
+    if (local_port != port && local_port != simulator_port) relay_ports.push_back(local_port);
+  }
+  ASSERT_EQ(relay_ports.size(), 1u);
+  const std::string relay = "http://127.0.0.1:" + std::to_string(relay_ports[0]);
+  const CurlResult direct = Curl(relay + "/metrics");
+  EXPECT_EQ(direct.status, 403) << direct.error;
+  EXPECT_EQ(direct.body.find("bird_"), std::string::npos);
+  EXPECT_EQ(Curl(relay + "/-/healthy").status, 403);
+}
+
+TEST_F(WebConfigTest, InvalidWebConfigStopsStartUpWithExitCodeOne) {
+  const std::string path = WriteWebConfig(TlsConfig() + "  min_version: TLS11\n");
+  const CommandResult run =
+      RunCommand("timeout 30 " + std::string(EXPORTER_BINARY) +
+                 " --demo --web.listen-address=127.0.0.1:0 --web.config.file=" + Quote(path));
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_NE(run.output.find("level=error"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("web config: tls_server_config.min_version (line 4): expected TLS12 "
+                            "or TLS13"),
+            std::string::npos)
+      << run.output;
+  EXPECT_EQ(run.output.find("msg=\"listening\""), std::string::npos) << run.output;
+
+  const CommandResult missing_file = RunCommand("timeout 30 " + std::string(EXPORTER_BINARY) +
+                                                " --demo --web.listen-address=127.0.0.1:0 " +
+                                                "--web.config.file=" + Quote(Path("absent.yml")));
+  EXPECT_EQ(missing_file.exit_code, 1) << missing_file.output;
+  EXPECT_NE(missing_file.output.find("web config: cannot read " + Path("absent.yml")),
+            std::string::npos)
+      << missing_file.output;
+}
+
+TEST_F(WebConfigTest, KeyOfAnotherCertificateStopsStartUp) {
+  const std::string path =
+      WriteWebConfig("tls_server_config:\n  cert_file: server.crt\n  key_file: client.key\n");
+  const CommandResult run =
+      RunCommand("timeout 30 " + std::string(EXPORTER_BINARY) +
+                 " --demo --web.listen-address=127.0.0.1:0 --web.config.file=" + Quote(path));
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_NE(run.output.find("msg=\"cannot start the HTTP server\" error=\"web config: "
+                            "tls_server_config.key_file: cannot load " +
+                            Path("client.key") + ": "),
+            std::string::npos)
+      << run.output;
+  EXPECT_NE(run.output.find("key values mismatch"), std::string::npos) << run.output;
+}
+
+}  // namespace
+}  // namespace bird_exporter::testing
