@@ -116,26 +116,6 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
     return 1;
   }
 
-  ServerSettings server_settings;
-  server_settings.listen_address = flags.listen_address;
-  server_settings.telemetry_path = flags.telemetry_path;
-  server_settings.landing_note = landing_note;
-  server_settings.web_config = std::move(web_config);
-  std::unique_ptr<HttpServer> server;
-  try {
-    server = std::make_unique<HttpServer>(
-        server_settings, std::vector<std::weak_ptr<prometheus::Collectable>>{registry, process},
-        [&poller]() -> std::string {
-          return poller.Ready() ? "" : "not every channel has been polled successfully yet";
-        });
-  } catch (const ServerError& e) {
-    spdlog::error("cannot start the HTTP server error={}", LogQuote(e.what()));
-    return 1;
-  }
-  const auto ports = server->ListeningPorts();
-  spdlog::info("listening address={} port={} telemetry_path={}", flags.listen_address,
-               ports.empty() ? 0 : ports.front(), flags.telemetry_path);
-
   exporter_metrics.ConfigReloaded(true, ToUnixSeconds(std::chrono::system_clock::now()));
   // One path for SIGHUP and POST /-/reload: a new configuration is checked completely before any
   // part of it is applied; a bad one leaves the running one in place.
@@ -165,6 +145,28 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
     spdlog::info("configuration reloaded file={} {}", flags.config_file, SummarizeConfig(next));
     return "";
   };
+
+  ServerSettings server_settings;
+  server_settings.listen_address = flags.listen_address;
+  server_settings.telemetry_path = flags.telemetry_path;
+  server_settings.landing_note = landing_note;
+  server_settings.web_config = std::move(web_config);
+  server_settings.reload = reload;
+  std::unique_ptr<HttpServer> server;
+  try {
+    server = std::make_unique<HttpServer>(
+        server_settings, std::vector<std::weak_ptr<prometheus::Collectable>>{registry, process},
+        [&poller]() -> std::string {
+          return poller.Ready() ? "" : "not every channel has been polled successfully yet";
+        });
+  } catch (const ServerError& e) {
+    spdlog::error("cannot start the HTTP server error={}", LogQuote(e.what()));
+    return 1;
+  }
+  const auto ports = server->ListeningPorts();
+  spdlog::info("listening address={} port={} telemetry_path={}", flags.listen_address,
+               ports.empty() ? 0 : ports.front(), flags.telemetry_path);
+
 
   std::jthread poll_thread([&poller](std::stop_token stop) { poller.Run(stop); });
 

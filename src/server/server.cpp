@@ -38,6 +38,44 @@ class FunctionHandler : public CivetHandler {
   std::function<bool(mg_connection*)> guard_;
 };
 
+// /-/reload changes state, so only POST does it (as in Prometheus and blackbox_exporter).
+class ReloadHandler : public CivetHandler {
+ public:
+  ReloadHandler(std::function<bool(mg_connection*)> guard, std::function<std::string()> reload)
+      : guard_(std::move(guard)), reload_(std::move(reload)) {}
+  bool handlePost(CivetServer*, mg_connection* conn) override {
+    if (!guard_(conn)) return true;
+    const std::string error = reload_ ? reload_() : "reload is not available";
+    if (error.empty()) {
+      Respond(conn, 200, "OK", "text/plain", "Reloaded\n");
+    } else {
+      Respond(conn, 500, "Internal Server Error", "text/plain",
+              "failed to reload the configuration: " + error + "\n");
+    }
+    return true;
+  }
+  bool handleGet(CivetServer*, mg_connection* conn) override { return NotAllowed(conn); }
+  bool handleHead(CivetServer*, mg_connection* conn) override { return NotAllowed(conn); }
+  bool handlePut(CivetServer*, mg_connection* conn) override { return NotAllowed(conn); }
+  bool handleDelete(CivetServer*, mg_connection* conn) override { return NotAllowed(conn); }
+  bool handlePatch(CivetServer*, mg_connection* conn) override { return NotAllowed(conn); }
+
+ private:
+  bool NotAllowed(mg_connection* conn) {
+    if (!guard_(conn)) return true;
+    const std::string body = "Only POST is allowed on /-/reload\n";
+    mg_printf(conn,
+              "HTTP/1.1 405 Method Not Allowed\r\nAllow: POST\r\nContent-Type: text/plain\r\n"
+              "Content-Length: %zu\r\n\r\n",
+              body.size());
+    mg_write(conn, body.data(), body.size());
+    return true;
+  }
+
+  std::function<bool(mg_connection*)> guard_;
+  std::function<std::string()> reload_;
+};
+
 // civetweb reports why it could not start through log_message; the messages of the thread that
 // is starting a server are collected here.
 thread_local std::vector<std::string>* start_messages = nullptr;
@@ -203,7 +241,10 @@ HttpServer::HttpServer(ServerSettings settings,
   server_->addHandler(settings_.telemetry_path, metrics.get());
   server_->addHandler("/-/healthy", healthy.get());
   server_->addHandler("/-/ready", ready.get());
+  auto reload = std::make_unique<ReloadHandler>(guard, settings_.reload);
+  server_->addHandler("/-/reload", reload.get());
   server_->addHandler("/", landing.get());
+  handlers_.push_back(std::move(reload));
   handlers_.push_back(std::move(metrics));
   handlers_.push_back(std::move(healthy));
   handlers_.push_back(std::move(ready));

@@ -27,6 +27,8 @@ struct ServerSettings {
   std::string landing_note;  // extra line on the landing page (e.g. demo mode)
   // --web.config.file: TLS and basic auth. The default is plain HTTP without authentication.
   WebConfig web_config;
+  // POST /-/reload: reloads the configuration; returns an empty string on success, else why not.
+  std::function<std::string()> reload;
 };
 
 class ServerError : public std::runtime_error {

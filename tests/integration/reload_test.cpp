@@ -1,6 +1,7 @@
 // Configuration reload against the fake Bird API: channels added start polling, removed ones
 // stop and their series disappear, the counted-call state is kept, a bad file is refused, and
 // the access key can be rotated through access_key_file without a restart.
+#include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -19,6 +20,26 @@ using std::chrono::seconds;
 
 constexpr const char* kOldKey = "reload-old-key-Qw3";
 constexpr const char* kNewKey = "reload-new-key-Zr8";
+
+size_t Append(char* data, size_t size, size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+// A request with any method; returns the status and fills `body`.
+long Request(const std::string& method, const std::string& url, std::string& body) {
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method == "POST") curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
+  long status = 0;
+  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(curl);
+  return status;
+}
 
 class ReloadTest : public ::testing::Test {
  protected:
@@ -157,6 +178,31 @@ TEST_F(ReloadTest, RotatesTheAccessKeyWithoutARestart) {
   AddEndedCalls("ch-1", 4);
   ASSERT_TRUE(WaitFor([&] { return Calls("support") == 4; }, seconds(20))) << exporter_->Log();
   EXPECT_EQ(SumSamples(exporter_->Scrape(), "bird_exporter_channel_up"), 1);
+}
+
+TEST_F(ReloadTest, PostReloadSharesThePathOfSighupAndRefusesOtherMethods) {
+  AddEndedCalls("ch-1", 2);
+  AddEndedCalls("ch-2", 3);
+  WriteConfig({{"ch-1", "support"}});
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Calls("support") == 2; }, seconds(20)));
+
+  std::string body;
+  EXPECT_EQ(Request("GET", exporter_->Url("/-/reload"), body), 405);
+  body.clear();
+  EXPECT_EQ(Request("PUT", exporter_->Url("/-/reload"), body), 405);
+
+  WriteConfig({{"ch-1", "support"}, {"ch-2", "sales"}});
+  body.clear();
+  EXPECT_EQ(Request("POST", exporter_->Url("/-/reload"), body), 200) << body;
+  ASSERT_TRUE(WaitFor([&] { return Calls("sales") == 3; }, seconds(20)));
+
+  WriteConfig({{"ch-1", "support"}}, "  colour: blue\n");
+  body.clear();
+  EXPECT_EQ(Request("POST", exporter_->Url("/-/reload"), body), 500);
+  EXPECT_NE(body.find("poll.colour (line 7): unknown key"), std::string::npos) << body;
+  EXPECT_EQ(Scalar("bird_exporter_config_last_reload_successful"), 0);
+  EXPECT_EQ(Calls("support"), 2);
 }
 
 }  // namespace
