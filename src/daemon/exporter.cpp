@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include <prometheus/registry.h>
@@ -117,22 +118,43 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
   }
 
   exporter_metrics.ConfigReloaded(true, ToUnixSeconds(std::chrono::system_clock::now()));
+  std::unique_ptr<HttpServer> server;
   // One path for SIGHUP and POST /-/reload: a new configuration is checked completely before any
   // part of it is applied; a bad one leaves the running one in place.
   std::mutex reload_mutex;
   Config current = config;
   auto reload = [&]() -> std::string {
     std::lock_guard lock(reload_mutex);
-    if (flags.demo) return "reload is not available in demo mode";
-    Config next;
+    // The demo has no configuration file; only its web config can be reloaded.
+    std::optional<Config> loaded;
     try {
-      next = LoadConfigFile(flags.config_file);
+      if (!flags.demo) loaded = LoadConfigFile(flags.config_file);
     } catch (const ConfigError& e) {
       exporter_metrics.ConfigReloaded(false, 0);
       spdlog::error("configuration reload failed, keeping the running configuration error={}",
                     LogQuote(e.what()));
       return e.what();
     }
+    // The web config is checked and applied first: it is the only part that can still fail
+    // (a key that does not match its certificate), and then nothing has changed yet.
+    if (!flags.web_config_file.empty()) {
+      try {
+        const WebConfig web = LoadWebConfigFile(flags.web_config_file);
+        if (server) server->ReloadWebConfig(web);
+      } catch (const std::runtime_error& e) {
+        exporter_metrics.ConfigReloaded(false, 0);
+        spdlog::error("web configuration reload failed, keeping the running configuration "
+                      "error={}",
+                      LogQuote(e.what()));
+        return e.what();
+      }
+    }
+    if (!loaded) {
+      exporter_metrics.ConfigReloaded(true, ToUnixSeconds(std::chrono::system_clock::now()));
+      spdlog::info("web configuration reloaded");
+      return "";
+    }
+    Config& next = *loaded;
     if (next.state_file != current.state_file) {
       spdlog::warn("state_file changed; the new path is used after a restart");
       next.state_file = current.state_file;
@@ -152,7 +174,6 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
   server_settings.landing_note = landing_note;
   server_settings.web_config = std::move(web_config);
   server_settings.reload = reload;
-  std::unique_ptr<HttpServer> server;
   try {
     server = std::make_unique<HttpServer>(
         server_settings, std::vector<std::weak_ptr<prometheus::Collectable>>{registry, process},

@@ -143,7 +143,9 @@ HttpServer::HttpServer(ServerSettings settings,
                        ReadinessCheck readiness)
     : settings_(std::move(settings)),
       collectables_(std::move(collectables)),
-      readiness_(std::move(readiness)) {
+      readiness_(std::move(readiness)),
+      auth_(std::make_shared<AuthState>()) {
+  auth_->web_config = settings_.web_config;
   if (settings_.telemetry_path.empty() || settings_.telemetry_path.front() != '/' ||
       settings_.telemetry_path == "/" || settings_.telemetry_path.rfind("/-/", 0) == 0) {
     throw ServerError("--web.telemetry-path: must start with / and not be / or under /-/, got \"" +
@@ -263,14 +265,30 @@ bool HttpServer::FromTlsFront(mg_connection* conn) {
 }
 
 bool HttpServer::Authorize(mg_connection* conn) {
-  if (!settings_.web_config.BasicAuthEnabled()) return true;
+  std::shared_ptr<AuthState> auth;
+  {
+    std::lock_guard lock(auth_mutex_);
+    auth = auth_;
+  }
+  if (!auth->web_config.BasicAuthEnabled()) return true;
   const char* header = mg_get_header(conn, "Authorization");
-  if (CheckBasicAuth(settings_.web_config, header == nullptr ? "" : header, &auth_cache_)) {
+  if (CheckBasicAuth(auth->web_config, header == nullptr ? "" : header, &auth->cache)) {
     return true;
   }
   Respond(conn, 401, "Unauthorized", "text/plain", "Unauthorized\n",
           "WWW-Authenticate: Basic realm=\"bird_call_exporter\"\r\n");
   return false;
+}
+
+void HttpServer::ReloadWebConfig(const WebConfig& web_config) {
+  if (web_config.tls_enabled != static_cast<bool>(tls_front_)) {
+    throw ServerError("web config: switching TLS on or off needs a restart");
+  }
+  if (tls_front_) tls_front_->Reload(web_config.tls);
+  auto next = std::make_shared<AuthState>();
+  next->web_config = web_config;
+  std::lock_guard lock(auth_mutex_);
+  auth_ = std::move(next);
 }
 
 HttpServer::~HttpServer() {

@@ -61,6 +61,11 @@ class HttpServer {
 
   std::vector<int> ListeningPorts() const;
 
+  // Applies a reloaded web config: new basic-auth users and TLS certificates take effect for new
+  // requests and connections. Switching TLS on or off needs a restart. Throws ServerError and
+  // keeps the running web config on failure.
+  void ReloadWebConfig(const WebConfig& web_config);
+
  private:
   // True when the request may proceed; otherwise the 403 or 401 has been sent.
   bool FromTlsFront(mg_connection* conn);
@@ -69,7 +74,14 @@ class HttpServer {
   ServerSettings settings_;
   std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
   ReadinessCheck readiness_;
-  BasicAuthCache auth_cache_;
+  // The basic-auth part of the web config, replaced whole on reload (with a fresh cache, so an
+  // old password stops working at once).
+  struct AuthState {
+    WebConfig web_config;
+    BasicAuthCache cache;
+  };
+  mutable std::mutex auth_mutex_;
+  std::shared_ptr<AuthState> auth_;
   std::vector<std::unique_ptr<CivetHandler>> handlers_;
   std::unique_ptr<CivetServer> server_;
   std::unique_ptr<TlsFront> tls_front_;  // set with tls_server_config

@@ -260,7 +260,12 @@ void TlsFront::State::Pump(SSL* ssl, int client_fd, int backend_fd) {
 void TlsFront::State::Relay(int client_fd) {
   SetTimeouts(client_fd, settings.handshake_timeout);
   SetNoDelay(client_fd);
-  SSL* ssl = SSL_new(ctx);
+  SSL* ssl = nullptr;
+  {
+    // SSL_new takes its own reference on the context, so a reload may free the old one.
+    const std::lock_guard<std::mutex> lock(mutex);
+    ssl = SSL_new(ctx);
+  }
   if (ssl != nullptr && SSL_set_fd(ssl, client_fd) == 1 && SSL_accept(ssl) == 1) {
     SetTimeouts(client_fd, settings.idle_timeout);
     const int backend_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -354,6 +359,19 @@ TlsFront::TlsFront(TlsFrontSettings settings) : state_(std::make_shared<State>()
     throw ServerError(std::string("cannot create a pipe: ") + std::strerror(errno));
   }
   acceptor_ = std::thread([state = state_] { state->Accept(state); });
+}
+
+void TlsFront::Reload(const TlsServerConfig& tls) {
+  ERR_clear_error();
+  SSL_CTX* next = MakeContext(tls);
+  SSL_CTX* previous = nullptr;
+  {
+    const std::lock_guard<std::mutex> lock(state_->mutex);
+    previous = state_->ctx;
+    state_->ctx = next;
+    state_->settings.tls = tls;
+  }
+  SSL_CTX_free(previous);
 }
 
 TlsFront::~TlsFront() {

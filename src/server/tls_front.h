@@ -36,6 +36,9 @@ class TlsFront {
   TlsFront& operator=(const TlsFront&) = delete;
 
   int port() const;
+  // Loads new certificate, key and client-auth settings; connections accepted afterwards use
+  // them, open ones keep theirs. Throws ServerError and keeps the old ones on failure.
+  void Reload(const TlsServerConfig& tls);
   // True when `address`:`port` is the local end of one of this front's open connections to the
   // backend, i.e. a request civetweb sees as coming from there was relayed by this front.
   bool IsOwnBackendConnection(std::string_view address, int port) const;

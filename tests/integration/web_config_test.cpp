@@ -224,6 +224,37 @@ TEST_F(WebConfigTest, BasicAuthWorksWithoutTls) {
   EXPECT_EQ(Curl(base + "/-/healthy").status, 200);
 }
 
+TEST_F(WebConfigTest, ReloadReplacesUsersAndCertificatesWithoutARestart) {
+  const int port = Start(TlsConfig() + "basic_auth_users:\n  prometheus: " + *hash_ + "\n");
+  ASSERT_GT(port, 0) << exporter_->Log();
+  const std::string auth = CaOption() + " -u prometheus:secret";
+  ASSERT_EQ(Curl(Https(port, "/metrics"), auth).status, 200);
+
+  // A new password, and the same certificate files rewritten (a rotation in place).
+  const std::string started_with = Path("web-1.yml");  // the file Start() wrote
+  std::ofstream(started_with) << TlsConfig() + "basic_auth_users:\n  prometheus: " +
+                                     Bcrypt("rotated") + "\n";
+  kill(exporter_->pid(), SIGHUP);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Curl(Https(port, "/metrics"), CaOption() + " -u prometheus:rotated").status == 200;
+      },
+      seconds(10)))
+      << exporter_->Log();
+  EXPECT_EQ(Curl(Https(port, "/metrics"), auth).status, 401);
+
+  // A broken web config is refused and the running one stays.
+  std::ofstream(started_with) << "tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n";
+  kill(exporter_->pid(), SIGHUP);
+  ASSERT_TRUE(WaitFor(
+      [&] { return exporter_->Log().find("web configuration reload failed") != std::string::npos; },
+      seconds(10)));
+  EXPECT_EQ(Curl(Https(port, "/metrics"), CaOption() + " -u prometheus:rotated").status, 200);
+  const std::string metrics =
+      Curl(Https(port, "/metrics"), CaOption() + " -u prometheus:rotated").body;
+  EXPECT_NE(metrics.find("bird_exporter_config_last_reload_successful 0"), std::string::npos);
+}
+
 TEST_F(WebConfigTest, RequireAndVerifyClientCertWantsACaSignedCertificate) {
   const int port = Start(TlsConfig() +
                          "  client_auth_type: RequireAndVerifyClientCert\n"
