@@ -15,6 +15,8 @@ namespace {
 
 constexpr std::string_view kListEndpoint = "list_calls";
 constexpr std::string_view kInsightsEndpoint = "call_insights";
+constexpr std::string_view kGetCallEndpoint = "get_call";
+constexpr int kFallbackPageSize = 100;
 
 bool IsRetryableStatus(int status) { return status == 0 || status == 429 || status >= 500; }
 
@@ -117,6 +119,7 @@ BirdClient::Attempted BirdClient::Send(const ChannelRef& channel, std::string_vi
   Attempted last{ApiOutcome::kFailed, 0, {}};
   for (int attempt = 0; attempt <= settings.max_retries; ++attempt) {
     if (!limiter_.Acquire(channel.workspace_id, stop)) return {ApiOutcome::kStopped, 0, {}};
+    observer_.OnBudget(channel.workspace_name, limiter_.CurrentRate(channel.workspace_id));
     const auto started = std::chrono::steady_clock::now();
     HttpResponse response = transport_.Get(request);
     const double seconds =
@@ -136,6 +139,8 @@ BirdClient::Attempted BirdClient::Send(const ChannelRef& channel, std::string_vi
       }
     } else if (response.status == 404 && endpoint == kInsightsEndpoint) {
       return {ApiOutcome::kNotFound, 404, "insights not available yet"};
+    } else if (response.status == 404 && endpoint == kGetCallEndpoint) {
+      return {ApiOutcome::kNotFound, 404, "call not found"};
     } else if (response.status == 401 || response.status == 403) {
       return {ApiOutcome::kUnauthorized, response.status,
               "HTTP " + code + ": the access key was refused"};
@@ -149,10 +154,17 @@ BirdClient::Attempted BirdClient::Send(const ChannelRef& channel, std::string_vi
 
     std::chrono::milliseconds delay = BackoffDelay(attempt, settings.initial_backoff,
                                                    settings.max_backoff, UnitRandom());
+    std::optional<std::chrono::milliseconds> retry_after;
     if (auto it = response.headers.find("retry-after"); it != response.headers.end()) {
-      if (auto retry_after = ParseRetryAfter(it->second, std::chrono::system_clock::now())) {
-        delay = std::min(*retry_after, settings.max_retry_after);
+      if (auto parsed = ParseRetryAfter(it->second, std::chrono::system_clock::now())) {
+        retry_after = std::min(*parsed, settings.max_retry_after);
+        delay = *retry_after;
       }
+    }
+    if (response.status == 429) {
+      const double rate = limiter_.OnRateLimited(channel.workspace_id, retry_after);
+      observer_.OnRateLimited(channel.workspace_name);
+      observer_.OnBudget(channel.workspace_name, rate);
     }
     spdlog::warn("bird request failed, retrying endpoint={} workspace={} channel={} error={} "
                  "attempt={} retry_in={}ms",
@@ -167,16 +179,50 @@ BirdClient::Attempted BirdClient::Send(const ChannelRef& channel, std::string_vi
   return last;
 }
 
-ListCallsResult BirdClient::ListCalls(const ChannelRef& channel, const std::string& page_token,
+int BirdClient::PageSize(const ClientSettings& settings) const {
+  return std::min(settings.page_size, page_size_cap_.load());
+}
+
+ListCallsResult BirdClient::ListCalls(const ChannelRef& channel, const ListQuery& query,
                                       std::stop_token stop) {
   const ClientSettings settings = Settings();
-  std::string url = settings.base_url + "/workspaces/" + UrlEncode(channel.workspace_id) +
-                    "/channels/" + UrlEncode(channel.channel_id) +
-                    "/calls?limit=" + std::to_string(settings.page_size);
-  if (!page_token.empty()) url += "&pageToken=" + UrlEncode(page_token);
   ListCallsResult result;
-  const Attempted sent = Send(channel, kListEndpoint, url, settings, stop,
-                              [&result](const std::string& body) { result.page = ParseCallPage(body); });
+  for (;;) {
+    const int page_size = PageSize(settings);
+    std::string url = settings.base_url + "/workspaces/" + UrlEncode(channel.workspace_id) +
+                      "/channels/" + UrlEncode(channel.channel_id) +
+                      "/calls?limit=" + std::to_string(page_size);
+    if (!query.status.empty()) url += "&status=" + UrlEncode(query.status);
+    if (!query.page_token.empty()) url += "&pageToken=" + UrlEncode(query.page_token);
+    result = ListCallsResult{};
+    const Attempted sent =
+        Send(channel, kListEndpoint, url, settings, stop,
+             [&result](const std::string& body) { result.page = ParseCallPage(body); });
+    result.outcome = sent.outcome;
+    result.http_status = sent.http_status;
+    result.error = sent.error;
+    // A validation error on a first page larger than 100 most likely refuses the `limit`.
+    const bool limit_refused = (sent.http_status == 422 || sent.http_status == 400) &&
+                               page_size > kFallbackPageSize && query.page_token.empty() &&
+                               query.status.empty();
+    if (!limit_refused) return result;
+    page_size_cap_ = kFallbackPageSize;
+    spdlog::warn("bird refused a list page of {} calls, using pages of {} from now on "
+                 "workspace={} channel={} code={}",
+                 page_size, kFallbackPageSize, channel.workspace_name, channel.channel_name,
+                 sent.http_status);
+  }
+}
+
+CallResult BirdClient::GetCall(const ChannelRef& channel, const std::string& call_id,
+                               std::stop_token stop) {
+  const ClientSettings settings = Settings();
+  const std::string url = settings.base_url + "/workspaces/" + UrlEncode(channel.workspace_id) +
+                          "/channels/" + UrlEncode(channel.channel_id) + "/calls/" +
+                          UrlEncode(call_id);
+  CallResult result;
+  const Attempted sent = Send(channel, kGetCallEndpoint, url, settings, stop,
+                              [&result](const std::string& body) { result.call = ParseSingleCall(body); });
   result.outcome = sent.outcome;
   result.http_status = sent.http_status;
   result.error = sent.error;

@@ -2,7 +2,9 @@
 // with backoff and parsing. It reports every request to an ApiObserver; it never counts calls.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <stop_token>
@@ -37,6 +39,20 @@ struct ListCallsResult {
   std::string error;  // human-readable reason when not kOk; never contains the access key
 };
 
+struct CallResult {
+  ApiOutcome outcome = ApiOutcome::kFailed;
+  Call call;
+  int http_status = 0;
+  std::string error;
+};
+
+// What one list request asks for. `status` empty: every call; else only calls in that status
+// (Bird's `status` query parameter).
+struct ListQuery {
+  std::string page_token;
+  std::string status;
+};
+
 struct InsightsResult {
   ApiOutcome outcome = ApiOutcome::kFailed;
   CallInsights insights;
@@ -48,8 +64,11 @@ struct InsightsResult {
 class BirdApi {
  public:
   virtual ~BirdApi() = default;
-  virtual ListCallsResult ListCalls(const ChannelRef& channel, const std::string& page_token,
+  virtual ListCallsResult ListCalls(const ChannelRef& channel, const ListQuery& query,
                                     std::stop_token stop) = 0;
+  // GET .../calls/{callId}; kNotFound when Bird does not know the call.
+  virtual CallResult GetCall(const ChannelRef& channel, const std::string& call_id,
+                             std::stop_token stop) = 0;
   virtual InsightsResult GetInsights(const ChannelRef& channel, const std::string& call_id,
                                      std::stop_token stop) = 0;
 };
@@ -62,6 +81,10 @@ class ApiObserver {
   virtual void OnApiRequest(const std::string& workspace, std::string_view endpoint,
                             const std::string& code, double seconds) = 0;
   virtual void OnParseError(std::string_view endpoint) = 0;
+  // The workspace's request budget after a change or a request (requests per second).
+  virtual void OnBudget(const std::string& /*workspace*/, double /*rate*/) {}
+  // Bird answered 429 for the workspace.
+  virtual void OnRateLimited(const std::string& /*workspace*/) {}
 };
 
 struct ClientSettings {
@@ -92,8 +115,10 @@ class BirdClient : public BirdApi {
   BirdClient(ClientSettings settings, HttpTransport& transport, WorkspaceRateLimiter& limiter,
              ApiObserver& observer);
 
-  ListCallsResult ListCalls(const ChannelRef& channel, const std::string& page_token,
+  ListCallsResult ListCalls(const ChannelRef& channel, const ListQuery& query,
                             std::stop_token stop) override;
+  CallResult GetCall(const ChannelRef& channel, const std::string& call_id,
+                     std::stop_token stop) override;
   InsightsResult GetInsights(const ChannelRef& channel, const std::string& call_id,
                              std::stop_token stop) override;
 
@@ -112,9 +137,12 @@ class BirdClient : public BirdApi {
                  const ClientSettings& settings, std::stop_token stop, Parse&& parse);
   ClientSettings Settings() const;
   double UnitRandom();
+  int PageSize(const ClientSettings& settings) const;
 
   mutable std::mutex settings_mutex_;
   ClientSettings settings_;
+  // Lowered to 100 when Bird refuses a larger `limit` (some API generations cap pages at 100).
+  std::atomic<int> page_size_cap_{1000};
   HttpTransport& transport_;
   WorkspaceRateLimiter& limiter_;
   ApiObserver& observer_;

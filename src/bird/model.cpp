@@ -366,6 +366,8 @@ bool IsTerminal(CallStatus s) {
 
 // --- Bodies -------------------------------------------------------------------------------
 
+Call ParseSingleCall(std::string_view body) { return ParseCall(ParseJsonObject(body), "call"); }
+
 CallPage ParseCallPage(std::string_view body) {
   const json doc = ParseJsonObject(body);
   const json* results = Member(doc, "results");

@@ -104,6 +104,8 @@ class ParseError : public std::runtime_error {
 
 // Pure parsers. Throw ParseError with a short reason (never echoing the whole body).
 CallPage ParseCallPage(std::string_view body);
+// GET .../calls/{callId}: one ChannelCall object.
+Call ParseSingleCall(std::string_view body);
 CallInsights ParseCallInsights(std::string_view body);
 
 }  // namespace bird_exporter

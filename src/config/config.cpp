@@ -318,7 +318,8 @@ class Parser {
 
   void ParsePoll(const Field& field, PollSettings& poll) const {
     const Mapping m =
-        MappingOf(field, {"interval", "initial_lookback", "insights_grace_period", "max_call_age"});
+        MappingOf(field, {"interval", "initial_lookback", "insights_grace_period", "max_call_age",
+                          "list_overlap", "insights", "poor_mos_threshold"});
     const Field* interval = m.Find("interval");
     const Field* max_age = m.Find("max_call_age");
     if (interval) poll.interval = PositiveDuration(*interval);
@@ -327,6 +328,28 @@ class Parser {
       poll.insights_grace_period = DurationValue(*f);
     }
     if (max_age) poll.max_call_age = DurationValue(*max_age);
+    if (const Field* f = m.Find("list_overlap")) {
+      poll.list_overlap = DurationValue(*f);
+      if (poll.list_overlap > std::chrono::minutes(10)) Fail(*f, "must be at most 10m");
+    }
+    if (const Field* f = m.Find("insights")) {
+      const std::string mode = String(*f);
+      if (mode == "all") {
+        poll.insights = InsightsMode::kAll;
+      } else if (mode == "poor") {
+        poll.insights = InsightsMode::kPoor;
+      } else if (mode == "none") {
+        poll.insights = InsightsMode::kNone;
+      } else {
+        Fail(*f, "must be one of all, poor, none (got \"" + mode + "\")");
+      }
+    }
+    if (const Field* f = m.Find("poor_mos_threshold")) {
+      poll.poor_mos_threshold = Number(*f);
+      if (!(poll.poor_mos_threshold >= 1 && poll.poor_mos_threshold <= 5)) {
+        Fail(*f, "must be between 1 and 5");
+      }
+    }
     // Calls are followed for at most max_call_age; less than one interval would give them up
     // before the next poll could look at them again.
     if (poll.max_call_age < poll.interval) {
@@ -408,6 +431,18 @@ Config LoadConfigFile(const std::string& path) {
   return ParseConfig(text, env, ReadWholeFile);
 }
 
+std::string_view ToString(InsightsMode mode) {
+  switch (mode) {
+    case InsightsMode::kAll:
+      return "all";
+    case InsightsMode::kPoor:
+      return "poor";
+    case InsightsMode::kNone:
+      return "none";
+  }
+  return "all";
+}
+
 std::string SummarizeConfig(const Config& config) {
   const BirdSettings& bird = config.bird;
   size_t channels = 0;
@@ -423,6 +458,9 @@ std::string SummarizeConfig(const Config& config) {
       << " poll.initial_lookback=" << FormatDuration(config.poll.initial_lookback)
       << " poll.insights_grace_period=" << FormatDuration(config.poll.insights_grace_period)
       << " poll.max_call_age=" << FormatDuration(config.poll.max_call_age)
+      << " poll.list_overlap=" << FormatDuration(config.poll.list_overlap)
+      << " poll.insights=" << ToString(config.poll.insights)
+      << " poll.poor_mos_threshold=" << config.poll.poor_mos_threshold
       << " state_file=" << (config.state_file.empty() ? "(none)" : config.state_file)
       << " workspaces=" << config.workspaces.size() << " channels=" << channels;
   // The key is never printed on purpose; this also covers it leaking in through another field.

@@ -18,14 +18,24 @@ struct BirdSettings {
   std::string access_key;       // resolved secret (from access_key or access_key_file)
   std::string access_key_file;  // path, when the key came from a file
   Duration request_timeout = std::chrono::seconds(10);
-  double max_requests_per_second = 40;  // per workspace
+  double max_requests_per_second = 20;  // per workspace: the ceiling of the adaptive budget
   int max_concurrent_requests = 8;
   int max_retries = 3;  // retries after the first attempt, per request
-  int page_size = 100;  // `limit` sent on list requests (1-1000)
+  int page_size = 1000;  // `limit` sent on list requests (1-1000)
 };
+
+// Which ended calls get an insights request: every call, only answered calls whose list MOS is
+// below poll.poor_mos_threshold or missing, or none (counted from the call list alone).
+enum class InsightsMode { kAll, kPoor, kNone };
+std::string_view ToString(InsightsMode mode);
 
 struct PollSettings {
   Duration interval = std::chrono::seconds(30);
+  // Each poll lists back to shortly before the newest call the previous poll saw: late list
+  // entries and clock differences within this margin are still found.
+  Duration list_overlap = std::chrono::seconds(10);
+  InsightsMode insights = InsightsMode::kAll;
+  double poor_mos_threshold = 3.6;
   Duration initial_lookback = std::chrono::minutes(10);
   Duration insights_grace_period = std::chrono::minutes(15);
   Duration max_call_age = std::chrono::hours(6);

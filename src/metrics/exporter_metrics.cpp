@@ -34,6 +34,21 @@ ExporterMetrics::ExporterMetrics(prometheus::Registry& registry)
       insights_pending_(RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_insights_pending")),
       insights_unavailable_(RegisterFamily(prometheus::BuildCounter(), registry,
                                   "bird_exporter_insights_unavailable_total")),
+      insights_mode_(
+          RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_insights_mode")),
+      insights_delay_(
+          RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_insights_delay_seconds")
+              .Add({})),
+      tracked_calls_(RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_calls_followed")),
+      late_calls_(RegisterFamily(prometheus::BuildCounter(), registry,
+                                 "bird_exporter_calls_found_late_total")),
+      abandoned_calls_(RegisterFamily(prometheus::BuildCounter(), registry,
+                                      "bird_exporter_calls_abandoned_total")),
+      channel_behind_(RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_channel_behind")),
+      budget_(RegisterFamily(prometheus::BuildGauge(), registry,
+                             "bird_exporter_api_budget_requests_per_second")),
+      rate_limited_(RegisterFamily(prometheus::BuildCounter(), registry,
+                                   "bird_exporter_api_rate_limited_total")),
       state_errors_(RegisterFamily(prometheus::BuildCounter(), registry, "bird_exporter_state_errors_total")),
       state_calls_(RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_state_calls").Add({})),
       poll_duration_(
@@ -48,7 +63,7 @@ ExporterMetrics::ExporterMetrics(prometheus::Registry& registry)
   // Both operations exist from the start so rate() works on the first failure.
   state_errors_.Add({{"operation", "load"}});
   state_errors_.Add({{"operation", "write"}});
-  for (const char* endpoint : {"list_calls", "call_insights"}) {
+  for (const char* endpoint : {"list_calls", "get_call", "call_insights"}) {
     parse_errors_.Add({{"endpoint", endpoint}});
   }
 }
@@ -66,6 +81,38 @@ void ExporterMetrics::OnApiRequest(const std::string& workspace, std::string_vie
 
 void ExporterMetrics::OnParseError(std::string_view endpoint) {
   parse_errors_.Add({{"endpoint", std::string(endpoint)}}).Increment();
+}
+
+void ExporterMetrics::OnBudget(const std::string& workspace, double rate) {
+  budget_.Add({{"workspace", workspace}}).Set(rate);
+}
+
+void ExporterMetrics::OnRateLimited(const std::string& workspace) {
+  rate_limited_.Add({{"workspace", workspace}}).Increment();
+}
+
+void ExporterMetrics::SetInsightsMode(std::string_view mode) {
+  for (const char* m : {"all", "poor", "none"}) {
+    insights_mode_.Add({{"mode", m}}).Set(mode == m ? 1 : 0);
+  }
+}
+
+void ExporterMetrics::SetInsightsDelay(double seconds) { insights_delay_.Set(seconds); }
+
+void ExporterMetrics::SetTrackedCalls(const ChannelLabels& channel, double count) {
+  tracked_calls_.Add(ChannelLabelSet(channel)).Set(count);
+}
+
+void ExporterMetrics::AddLateCalls(const ChannelLabels& channel, double count) {
+  late_calls_.Add(ChannelLabelSet(channel)).Increment(count);
+}
+
+void ExporterMetrics::AddAbandonedCalls(const ChannelLabels& channel, double count) {
+  abandoned_calls_.Add(ChannelLabelSet(channel)).Increment(count);
+}
+
+void ExporterMetrics::SetChannelBehind(const ChannelLabels& channel, bool behind) {
+  channel_behind_.Add(ChannelLabelSet(channel)).Set(behind ? 1 : 0);
 }
 
 void ExporterMetrics::SetChannelUp(const ChannelLabels& channel, bool up) {
@@ -102,7 +149,13 @@ void ExporterMetrics::RemoveChannel(const ChannelLabels& channel, bool workspace
   RemoveMatching(channel_up_, match);
   RemoveMatching(last_poll_success_, match);
   RemoveMatching(insights_unavailable_, match);
+  RemoveMatching(tracked_calls_, match);
+  RemoveMatching(late_calls_, match);
+  RemoveMatching(abandoned_calls_, match);
+  RemoveMatching(channel_behind_, match);
   if (workspace_gone) {
+    RemoveMatching(budget_, {{"workspace", channel.workspace}});
+    RemoveMatching(rate_limited_, {{"workspace", channel.workspace}});
     RemoveMatching(insights_pending_, {{"workspace", channel.workspace}});
     RemoveMatching(api_requests_, {{"workspace", channel.workspace}});
   }

@@ -23,11 +23,19 @@ class ExporterMetrics : public ApiObserver {
   void OnApiRequest(const std::string& workspace, std::string_view endpoint,
                     const std::string& code, double seconds) override;
   void OnParseError(std::string_view endpoint) override;
+  void OnBudget(const std::string& workspace, double rate) override;
+  void OnRateLimited(const std::string& workspace) override;
 
   void SetChannelUp(const ChannelLabels& channel, bool up);
   void SetLastPollSuccess(const ChannelLabels& channel, double unix_seconds);
   void SetInsightsPending(const std::string& workspace, double count);
   void AddInsightsUnavailable(const ChannelLabels& channel, double count);
+  void SetInsightsMode(std::string_view mode);
+  void SetInsightsDelay(double seconds);
+  void SetTrackedCalls(const ChannelLabels& channel, double count);
+  void AddLateCalls(const ChannelLabels& channel, double count);
+  void AddAbandonedCalls(const ChannelLabels& channel, double count);
+  void SetChannelBehind(const ChannelLabels& channel, bool behind);
   void StateError(std::string_view operation);  // "load" or "write"
   void SetStateCalls(double count);
   void SetPollDuration(double seconds);
@@ -44,6 +52,14 @@ class ExporterMetrics : public ApiObserver {
   prometheus::Family<prometheus::Gauge>& last_poll_success_;
   prometheus::Family<prometheus::Gauge>& insights_pending_;
   prometheus::Family<prometheus::Counter>& insights_unavailable_;
+  prometheus::Family<prometheus::Gauge>& insights_mode_;
+  prometheus::Gauge& insights_delay_;
+  prometheus::Family<prometheus::Gauge>& tracked_calls_;
+  prometheus::Family<prometheus::Counter>& late_calls_;
+  prometheus::Family<prometheus::Counter>& abandoned_calls_;
+  prometheus::Family<prometheus::Gauge>& channel_behind_;
+  prometheus::Family<prometheus::Gauge>& budget_;
+  prometheus::Family<prometheus::Counter>& rate_limited_;
   prometheus::Family<prometheus::Counter>& state_errors_;
   prometheus::Gauge& state_calls_;
   prometheus::Gauge& poll_duration_;

@@ -120,8 +120,8 @@ std::vector<MetricSpec> BuildSpecs() {
        base,
        kIntervalBuckets},
       {"bird_calls_active", MetricType::Gauge,
-       "Calls in a non-terminal Bird `status` (accepted, scheduled, starting, ringing, ongoing) at "
-       "the last successful poll of the channel.",
+       "Calls followed in a non-terminal Bird `status` (accepted, scheduled, starting, ringing, "
+       "ongoing) after the last successful poll of the channel.",
        {"workspace", "channel", "direction", "status"},
        {}},
       {"bird_call_last_mos", MetricType::Gauge,
@@ -140,7 +140,7 @@ std::vector<MetricSpec> BuildSpecs() {
        {}},
       // The exporter itself.
       {"bird_exporter_api_requests_total", MetricType::Counter,
-       "Requests to the Bird API by endpoint (list_calls|call_insights) and HTTP status code "
+       "Requests to the Bird API by endpoint (list_calls|get_call|call_insights) and HTTP status code "
        "(`error` for transport failures: timeout, reset, TLS).",
        {"workspace", "endpoint", "code"},
        {}},
@@ -162,8 +162,47 @@ std::vector<MetricSpec> BuildSpecs() {
        {"workspace", "channel"},
        {}},
       {"bird_exporter_insights_pending", MetricType::Gauge,
-       "Ended calls not yet counted because their insights are not available yet (404) or "
-       "could not be fetched.",
+       "Ended calls not yet counted because their insights are not available yet (404), could "
+       "not be fetched yet within the request budget, or their final record is still to be read.",
+       {"workspace"},
+       {}},
+      {"bird_exporter_insights_mode", MetricType::Gauge,
+       "1 for the configured poll.insights mode: all (insights for every ended call), poor (only "
+       "for answered calls whose list `qualityInsights.mos` is low or missing) or none.",
+       {"mode"},
+       {}},
+      {"bird_exporter_insights_delay_seconds", MetricType::Gauge,
+       "How long after a call's `endedAt` the first insights request is sent: learnt from Bird, "
+       "so that about 2% of first requests find no insights yet (at most 60 s).",
+       {},
+       {}},
+      {"bird_exporter_calls_followed", MetricType::Gauge,
+       "Calls the exporter follows by id: seen open, or ended and waiting for their insights or "
+       "final record.",
+       {"workspace", "channel"},
+       {}},
+      {"bird_exporter_calls_found_late_total", MetricType::Counter,
+       "Calls counted when their `createdAt` was already older than poll.max_call_age (a call "
+       "that lasted longer, or ended while the exporter was down).",
+       {"workspace", "channel"},
+       {}},
+      {"bird_exporter_calls_abandoned_total", MetricType::Counter,
+       "Calls no longer followed because they were still open 24 h (or 4 x poll.max_call_age, "
+       "if longer) after their `createdAt`; they are never counted.",
+       {"workspace", "channel"},
+       {}},
+      {"bird_exporter_channel_behind", MetricType::Gauge,
+       "1 while a poll hit its page cap and calls of the channel are still to be listed from the "
+       "saved cursor, else 0.",
+       {"workspace", "channel"},
+       {}},
+      {"bird_exporter_api_budget_requests_per_second", MetricType::Gauge,
+       "Current request budget of the workspace: bird.max_requests_per_second, halved on each "
+       "429 and recovered additively (a twentieth of the ceiling per second).",
+       {"workspace"},
+       {}},
+      {"bird_exporter_api_rate_limited_total", MetricType::Counter,
+       "Bird API answers 429 Too Many Requests.",
        {"workspace"},
        {}},
       {"bird_exporter_insights_unavailable_total", MetricType::Counter,

@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <map>
 #include <thread>
-#include <unordered_set>
+
 #include "log/logging.h"
 
 namespace bird_exporter {
 namespace {
+
+using std::chrono::milliseconds;
 
 // Runs fn(0..count-1) on at most `max_threads` threads; every HTTP request of a cycle runs on
 // one of these, so they also bound the number of requests in flight.
@@ -39,22 +41,54 @@ SystemTime EndOf(const Call& call, SystemTime fallback) {
   return fallback;
 }
 
+// Open statuses followed through a status-filtered list, the most common first.
+constexpr CallStatus kFollowedStatuses[] = {CallStatus::kOngoing, CallStatus::kRinging,
+                                            CallStatus::kStarting, CallStatus::kAccepted,
+                                            CallStatus::kScheduled};
+
+// Asking again for insights Bird has not published yet: 2 s, 4 s, ... up to a minute.
+milliseconds InsightsRetryDelay(int attempts) {
+  return std::min<milliseconds>(std::chrono::seconds(60),
+                                std::chrono::seconds(2) * (1 << std::clamp(attempts, 0, 5)));
+}
+
+// Bounds of the learnt insights delay: a first attempt that finds nothing moves it up by a
+// second, one that finds the insights moves it down by 20 ms, so about 2% of first attempts
+// miss.
+constexpr long long kInsightsDelayMaxMs = 60000;
+constexpr long long kInsightsDelayUpMs = 1000;
+constexpr long long kInsightsDelayDownMs = 20;
+
+bool IsClientError(int status) { return status == 400 || status == 404 || status == 422; }
+
 }  // namespace
 
-struct Poller::ChannelCycle {
-  const ChannelRef* ref = nullptr;
-  ChannelKey key;
-  bool list_ok = false;
-  std::atomic<bool> unauthorized_logged{false};
-  std::vector<Call> ended_uncounted;
-  ActiveCallCounts active;
-  std::optional<SystemTime> oldest_active_created;
+struct Poller::Job {
+  enum class Kind { kGetCall, kInsights };
+  Kind kind = Kind::kGetCall;
+  std::string call_id;
+  CallResult call_result;
+  InsightsResult insights_result;
 };
 
-struct Poller::InsightsJob {
-  std::size_t channel_index = 0;
-  Call call;
-  InsightsResult result;
+struct Poller::ChannelCycle {
+  struct Count {
+    Call call;
+    std::optional<CallInsights> insights;
+  };
+
+  const ChannelRef* ref = nullptr;
+  ChannelKey key;
+  ChannelState st;  // working copy, committed with the poll
+  bool list_ok = false;
+  bool filter_unsupported = false;
+  std::atomic<bool> unauthorized_logged{false};
+  std::set<std::string> seen;  // looked at this poll
+  std::vector<Job> jobs;
+  std::vector<Count> to_count;
+  std::set<std::string> counting;
+  double insights_unavailable = 0;
+  double abandoned = 0;
 };
 
 Poller::Poller(PollerSettings settings, std::vector<ChannelRef> channels, BirdApi& api,
@@ -74,8 +108,8 @@ void Poller::ApplySettings(PollerSettings settings) {
   settings_ = std::move(settings);
   window_settings_.initial_lookback = settings_.poll.initial_lookback;
   window_settings_.max_call_age = settings_.poll.max_call_age;
-  window_settings_.overlap =
-      std::max<std::chrono::milliseconds>(std::chrono::minutes(2), settings_.poll.interval);
+  window_settings_.overlap = settings_.poll.list_overlap;
+  exporter_metrics_.SetInsightsMode(ToString(settings_.poll.insights));
 }
 
 void Poller::Reconfigure(PollerSettings settings, std::vector<ChannelRef> channels) {
@@ -108,7 +142,10 @@ void Poller::ApplyPendingConfiguration() {
     const bool id_kept = std::any_of(next.begin(), next.end(), [&](const ChannelRef& n) {
       return n.workspace_id == old.workspace_id && n.channel_id == old.channel_id;
     });
-    if (!id_kept) state_.window_start.erase({old.workspace_id, old.channel_id});
+    if (!id_kept) {
+      std::lock_guard lock(state_mutex_);
+      state_.channels.erase({old.workspace_id, old.channel_id});
+    }
     std::lock_guard lock(ready_mutex_);
     polled_ok_.erase({old.workspace_id, old.channel_id});
     spdlog::info("channel removed from polling workspace={} channel={}", old.workspace_name,
@@ -128,11 +165,14 @@ void Poller::ApplyPendingConfiguration() {
 
 void Poller::LoadState() {
   if (state_file_ == nullptr) return;
+  std::size_t tracked = 0;
   try {
     if (auto loaded = state_file_->Load()) {
+      std::lock_guard lock(state_mutex_);
       state_ = std::move(*loaded);
-      spdlog::info("state loaded path={} counted_calls={} channels={}", state_file_->path(),
-                   state_.counted.size(), state_.window_start.size());
+      for (const auto& [key, channel] : state_.channels) tracked += channel.tracked.size();
+      spdlog::info("state loaded path={} counted_calls={} followed_calls={} channels={}",
+                   state_file_->path(), state_.counted.size(), tracked, state_.channels.size());
     } else {
       spdlog::info("no state file yet, starting fresh path={}", state_file_->path());
     }
@@ -141,13 +181,16 @@ void Poller::LoadState() {
     spdlog::error("state file unreadable, starting fresh; it is replaced at the next save "
                   "path={} error={}",
                   state_file_->path(), LogQuote(e.what()));
+    std::lock_guard lock(state_mutex_);
     state_ = State{};
   }
   exporter_metrics_.SetStateCalls(static_cast<double>(state_.counted.size()));
 }
 
 void Poller::SaveState() const {
-  if (state_file_ != nullptr) state_file_->Save(state_);
+  if (state_file_ == nullptr) return;
+  std::lock_guard lock(state_mutex_);
+  state_file_->Save(state_);
 }
 
 bool Poller::Ready() const {
@@ -158,60 +201,425 @@ bool Poller::Ready() const {
   return true;
 }
 
-void Poller::ListChannel(ChannelCycle& cycle, std::stop_token stop, SystemTime now) {
-  const ChannelRef& ref = *cycle.ref;
-  std::optional<SystemTime> saved;
-  if (auto it = state_.window_start.find(cycle.key); it != state_.window_start.end()) {
-    saved = it->second;
-  }
-  const SystemTime window_start = ListWindowStart(saved, now, window_settings_);
+std::size_t Poller::TrackedCalls(const ChannelKey& channel) const {
+  std::lock_guard lock(state_mutex_);
+  auto it = state_.channels.find(channel);
+  return it == state_.channels.end() ? 0 : it->second.tracked.size();
+}
 
-  std::unordered_set<std::string> seen;
+milliseconds Poller::InsightsDelay() const { return milliseconds(insights_delay_ms_.load()); }
+
+void Poller::LearnInsightsDelay(bool first_attempt_found) {
+  long long current = insights_delay_ms_.load();
+  long long next = first_attempt_found ? std::max(0LL, current - kInsightsDelayDownMs)
+                                       : std::min(kInsightsDelayMaxMs, current + kInsightsDelayUpMs);
+  insights_delay_ms_.compare_exchange_strong(current, next);
+}
+
+bool Poller::WantsInsights(const Call& call) const {
+  switch (settings_.poll.insights) {
+    case InsightsMode::kAll:
+      return true;
+    case InsightsMode::kNone:
+      return false;
+    case InsightsMode::kPoor:
+      return call.status == CallStatus::kCompleted &&
+             (!call.mos || *call.mos < settings_.poll.poor_mos_threshold);
+  }
+  return true;
+}
+
+milliseconds Poller::RecheckDelay(const Call& call, SystemTime now) const {
+  const SystemTime created = call.created_at.value_or(now);
+  return bird_exporter::RecheckDelay(std::chrono::duration_cast<milliseconds>(now - created),
+                                     settings_.poll.interval);
+}
+
+// A call known to have ended: counted at once from the list record when no insights are
+// wanted (it is then in cycle.counting), else kept until its insights arrive.
+void Poller::Ended(ChannelCycle& cycle, TrackedCall& t, SystemTime now) {
+  if (!WantsInsights(t.call)) {
+    if (cycle.counting.insert(t.call.id).second) cycle.to_count.push_back({t.call, std::nullopt});
+    return;
+  }
+  const bool schedule = !t.ended;
+  t.ended = true;
+  t.confirmed = true;
+  if (schedule) {
+    t.ended_noticed = now;
+    t.insights_attempts = 0;
+    t.insights_due = std::max(now, EndOf(t.call, now) + InsightsDelay());
+  }
+}
+
+void Poller::Observe(ChannelCycle& cycle, Call call, SystemTime now) {
+  if (call.id.empty() || state_.IsCounted(call.id) || cycle.counting.count(call.id) > 0) return;
+  auto it = cycle.st.tracked.find(call.id);
+  if (it == cycle.st.tracked.end()) {
+    // Calls from before the channel was first polled, or too old to be remembered as counted,
+    // are not ours; a call already followed is always.
+    const SystemTime created = call.created_at.value_or(now);
+    if (created < std::max(cycle.st.since, now - settings_.poll.max_call_age)) return;
+    it = cycle.st.tracked.emplace(call.id, TrackedCall{}).first;
+  }
+  cycle.seen.insert(call.id);
+  TrackedCall& t = it->second;
+  if (IsTerminal(call.status)) {
+    const bool already = t.ended && t.confirmed;
+    t.call = std::move(call);
+    if (!already) Ended(cycle, t, now);
+    if (cycle.counting.count(t.call.id) > 0) cycle.st.tracked.erase(it);
+    return;
+  }
+  // Open (again): follow it.
+  t.call = std::move(call);
+  t.ended = false;
+  t.confirmed = false;
+  t.next_check = now + RecheckDelay(t.call, now);
+}
+
+bool Poller::ListHead(ChannelCycle& cycle, std::stop_token stop, SystemTime now, int& pages) {
+  const ChannelRef& ref = *cycle.ref;
+  const SystemTime bound = ListWindowStart(cycle.st.window_start, now, window_settings_);
+  std::optional<SystemTime> newest;
   std::string token;
-  for (int page = 0; page < settings_.max_pages_per_poll; ++page) {
-    ListCallsResult result = api_.ListCalls(ref, token, stop);
-    if (result.outcome == ApiOutcome::kStopped) return;
+  bool done = false;
+  while (pages < settings_.max_pages_per_poll) {
+    ListCallsResult result = api_.ListCalls(ref, ListQuery{token, {}}, stop);
+    if (result.outcome == ApiOutcome::kStopped) return false;
     if (result.outcome == ApiOutcome::kUnauthorized) {
       spdlog::error("bird refused the access key: check bird.access_key / access_key_file and "
                     "that the key may view /workspaces/{}/channels/** workspace={} channel={} "
                     "code={}",
                     ref.workspace_id, ref.workspace_name, ref.channel_name, result.http_status);
       cycle.unauthorized_logged = true;
-      return;
+      return false;
     }
     if (result.outcome != ApiOutcome::kOk) {
       spdlog::warn("listing calls failed, channel skipped this poll workspace={} channel={} "
                    "error={}",
                    ref.workspace_name, ref.channel_name, LogQuote(result.error));
-      return;
+      return false;
     }
+    ++pages;
     // The list is newest first, so the first call older than the window ends the walk.
-    bool reached_window_start = false;
+    bool reached = false;
     for (Call& call : result.page.calls) {
-      if (call.created_at && *call.created_at < window_start) {
-        reached_window_start = true;
-        continue;
+      if (call.created_at) {
+        if (!newest || *call.created_at > *newest) newest = call.created_at;
+        if (*call.created_at < bound) reached = true;
       }
-      if (!seen.insert(call.id).second) continue;
-      if (!IsTerminal(call.status)) {
-        ++cycle.active[{std::string(ToString(call.direction)), std::string(ToString(call.status))}];
-        const SystemTime created = call.created_at.value_or(now);
-        if (!cycle.oldest_active_created || created < *cycle.oldest_active_created) {
-          cycle.oldest_active_created = created;
-        }
-      } else if (!state_.IsCounted(call.id)) {
-        cycle.ended_uncounted.push_back(std::move(call));
-      }
+      Observe(cycle, std::move(call), now);
     }
     token = result.page.next_page_token;
-    if (token.empty() || reached_window_start) {
-      cycle.list_ok = true;
-      return;
+    if (token.empty() || reached) {
+      done = true;
+      break;
     }
   }
-  spdlog::warn("page limit reached while listing calls workspace={} channel={} pages={}",
-               ref.workspace_name, ref.channel_name, settings_.max_pages_per_poll);
+  if (!done) {
+    cycle.st.gaps.push_back({token, bound});
+    spdlog::warn("page limit reached while listing calls, the channel is behind and the next "
+                 "polls resume from the cursor workspace={} channel={} pages={}",
+                 ref.workspace_name, ref.channel_name, settings_.max_pages_per_poll);
+  }
+  cycle.st.window_start = NextWindowStart(bound, newest, now, window_settings_);
+  return true;
+}
+
+void Poller::ListGaps(ChannelCycle& cycle, std::stop_token stop, SystemTime now, int& pages) {
+  const ChannelRef& ref = *cycle.ref;
+  auto& gaps = cycle.st.gaps;
+  for (auto gap = gaps.begin(); gap != gaps.end() && pages < settings_.max_pages_per_poll;) {
+    gap->lower = std::max(gap->lower, now - settings_.poll.max_call_age);
+    bool done = false;
+    bool failed = false;
+    while (pages < settings_.max_pages_per_poll) {
+      ListCallsResult result = api_.ListCalls(ref, ListQuery{gap->page_token, {}}, stop);
+      if (result.outcome != ApiOutcome::kOk) {
+        if (result.outcome == ApiOutcome::kFailed && IsClientError(result.http_status) &&
+            !gap->page_token.empty()) {
+          // A cursor Bird no longer accepts: list the gap again from the top.
+          spdlog::warn("bird refused a saved cursor, listing the missed calls again from the "
+                       "newest workspace={} channel={} code={}",
+                       ref.workspace_name, ref.channel_name, result.http_status);
+          gap->page_token.clear();
+        }
+        failed = true;
+        break;
+      }
+      ++pages;
+      bool reached = false;
+      for (Call& call : result.page.calls) {
+        if (call.created_at && *call.created_at < gap->lower) reached = true;
+        Observe(cycle, std::move(call), now);
+      }
+      gap->page_token = result.page.next_page_token;
+      if (gap->page_token.empty() || reached) {
+        done = true;
+        break;
+      }
+    }
+    if (done) {
+      gap = gaps.erase(gap);
+      continue;
+    }
+    if (failed) break;
+    ++gap;
+  }
+}
+
+bool Poller::ListStatus(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
+                        CallStatus status, const std::vector<std::string>& due) {
+  const ChannelRef& ref = *cycle.ref;
+  std::optional<SystemTime> oldest_due;
+  for (const auto& id : due) {
+    auto it = cycle.st.tracked.find(id);
+    if (it == cycle.st.tracked.end()) continue;
+    const SystemTime created = it->second.call.created_at.value_or(now);
+    if (!oldest_due || created < *oldest_due) oldest_due = created;
+  }
+  std::optional<SystemTime> covered;  // oldest creation time listed so far
+  bool complete = false;
+  std::string token;
+  for (int pages = 0; pages < settings_.max_pages_per_poll; ++pages) {
+    ListCallsResult result =
+        api_.ListCalls(ref, ListQuery{token, std::string(ToString(status))}, stop);
+    if (result.outcome != ApiOutcome::kOk) {
+      if (result.outcome == ApiOutcome::kFailed && IsClientError(result.http_status)) {
+        cycle.filter_unsupported = true;
+      }
+      return cycle.filter_unsupported ? false : true;  // a passing failure: next poll
+    }
+    bool honoured = true;
+    for (Call& call : result.page.calls) {
+      if (call.status != status) honoured = false;
+      if (call.created_at && (!covered || *call.created_at < *covered)) covered = call.created_at;
+      Observe(cycle, std::move(call), now);
+    }
+    if (!honoured) {
+      cycle.filter_unsupported = true;
+      return false;
+    }
+    token = result.page.next_page_token;
+    if (token.empty()) {
+      complete = true;
+      break;
+    }
+    if (covered && oldest_due && *covered < *oldest_due) break;
+  }
+  for (const auto& id : due) {
+    if (cycle.seen.count(id) > 0) continue;
+    auto it = cycle.st.tracked.find(id);
+    if (it == cycle.st.tracked.end() || it->second.ended) continue;
+    TrackedCall& t = it->second;
+    const SystemTime created = t.call.created_at.value_or(now);
+    if (!complete && !(covered && created > *covered)) continue;  // not reached: next poll
+    if (status != CallStatus::kOngoing) {
+      // Gone from its status: ongoing now, or ended. Its record tells.
+      cycle.jobs.push_back({Job::Kind::kGetCall, id, {}, {}});
+      continue;
+    }
+    // Gone from the ongoing calls: it has ended. With insights wanted, they bring the final
+    // call fields too, so no request is spent on the record.
+    t.ended = true;
+    t.confirmed = false;
+    t.ended_noticed = now;
+    t.insights_attempts = 0;
+    t.insights_due = now;
+    if (settings_.poll.insights == InsightsMode::kAll) t.insights_due += InsightsDelay();
+  }
+  return true;
+}
+
+void Poller::FollowTracked(ChannelCycle& cycle, std::stop_token stop, SystemTime now) {
+  const ChannelRef& ref = *cycle.ref;
+  auto& tracked = cycle.st.tracked;
+  const auto give_up_age =
+      std::max<milliseconds>(std::chrono::hours(24), settings_.poll.max_call_age * 4);
+  std::map<CallStatus, std::vector<std::string>> due;
+  for (auto it = tracked.begin(); it != tracked.end();) {
+    TrackedCall& t = it->second;
+    if (!t.ended && t.call.created_at && now - *t.call.created_at > give_up_age) {
+      spdlog::warn("call still open after {}h, no longer followed workspace={} channel={} "
+                   "call_id={} status={}",
+                   std::chrono::duration_cast<std::chrono::hours>(give_up_age).count(),
+                   ref.workspace_name, ref.channel_name, LogQuote(t.call.id),
+                   ToString(t.call.status));
+      cycle.abandoned += 1;
+      it = tracked.erase(it);
+      continue;
+    }
+    if (!t.ended && t.next_check <= now && cycle.seen.count(it->first) == 0) {
+      due[t.call.status].push_back(it->first);
+    }
+    ++it;
+  }
+  const bool filter_ok = status_filter_unsupported_.count(cycle.key) == 0;
+  for (CallStatus status : kFollowedStatuses) {
+    auto found = due.find(status);
+    if (found == due.end()) continue;
+    // A list is worth it from two calls on; one call is cheaper by id.
+    if (filter_ok && !cycle.filter_unsupported && found->second.size() >= 2 &&
+        ListStatus(cycle, stop, now, status, found->second)) {
+      due.erase(found);
+      continue;
+    }
+  }
+  if (cycle.filter_unsupported) {
+    spdlog::warn("bird did not filter the call list by status, following open calls one by "
+                 "one workspace={} channel={}",
+                 ref.workspace_name, ref.channel_name);
+  }
+  std::set<std::string> queued;
+  for (const Job& job : cycle.jobs) queued.insert(job.call_id);
+  for (const auto& [status, ids] : due) {
+    for (const auto& id : ids) {
+      if (cycle.seen.count(id) == 0 && tracked.count(id) > 0 && queued.insert(id).second) {
+        cycle.jobs.push_back({Job::Kind::kGetCall, id, {}, {}});
+      }
+    }
+  }
+  for (auto it = tracked.begin(); it != tracked.end();) {
+    TrackedCall& t = it->second;
+    if (!t.ended || t.insights_due > now) {
+      ++it;
+      continue;
+    }
+    if (t.confirmed && !WantsInsights(t.call)) {
+      // The insights mode changed on reload: what is there is counted now.
+      if (cycle.counting.insert(it->first).second) cycle.to_count.push_back({t.call, std::nullopt});
+      it = tracked.erase(it);
+      continue;
+    }
+    const bool insights = t.confirmed || (settings_.poll.insights == InsightsMode::kAll &&
+                                          t.insights_attempts < 2);
+    if (queued.insert(it->first).second) {
+      cycle.jobs.push_back(
+          {insights ? Job::Kind::kInsights : Job::Kind::kGetCall, it->first, {}, {}});
+    }
+    ++it;
+  }
+}
+
+void Poller::ListPhase(ChannelCycle& cycle, std::stop_token stop, SystemTime now) {
+  if (auto it = state_.channels.find(cycle.key); it != state_.channels.end()) {
+    cycle.st = it->second;
+  } else {
+    cycle.st.window_start = ListWindowStart(std::nullopt, now, window_settings_);
+    cycle.st.since = cycle.st.window_start;
+  }
+  int pages = 0;
+  if (!ListHead(cycle, stop, now, pages)) return;
+  ListGaps(cycle, stop, now, pages);
+  FollowTracked(cycle, stop, now);
   cycle.list_ok = true;
+}
+
+void Poller::RunJob(ChannelCycle& cycle, Job& job, std::stop_token stop) {
+  const ChannelRef& ref = *cycle.ref;
+  if (cycle.unauthorized_logged) {
+    job.call_result.outcome = job.insights_result.outcome = ApiOutcome::kUnauthorized;
+    return;
+  }
+  int http_status = 0;
+  try {
+    if (job.kind == Job::Kind::kGetCall) {
+      job.call_result = api_.GetCall(ref, job.call_id, stop);
+      http_status = job.call_result.http_status;
+    } else {
+      job.insights_result = api_.GetInsights(ref, job.call_id, stop);
+      http_status = job.insights_result.http_status;
+    }
+  } catch (const std::exception& e) {
+    job.call_result.outcome = job.insights_result.outcome = ApiOutcome::kFailed;
+    job.call_result.error = job.insights_result.error = e.what();
+  }
+  const ApiOutcome outcome = job.kind == Job::Kind::kGetCall ? job.call_result.outcome
+                                                             : job.insights_result.outcome;
+  if (outcome == ApiOutcome::kUnauthorized && !cycle.unauthorized_logged.exchange(true)) {
+    spdlog::error("bird refused the access key for a call or its insights: check "
+                  "bird.access_key / access_key_file and the key's permissions workspace={} "
+                  "channel={} code={}",
+                  ref.workspace_name, ref.channel_name, http_status);
+  }
+}
+
+void Poller::ApplyJob(ChannelCycle& cycle, Job& job, SystemTime now) {
+  auto it = cycle.st.tracked.find(job.call_id);
+  if (it == cycle.st.tracked.end()) return;
+  TrackedCall& t = it->second;
+  const auto grace = settings_.poll.insights_grace_period;
+  if (job.kind == Job::Kind::kGetCall) {
+    CallResult& r = job.call_result;
+    if (r.outcome == ApiOutcome::kOk && r.call.id == job.call_id) {
+      cycle.seen.insert(job.call_id);
+      if (IsTerminal(r.call.status)) {
+        t.call = std::move(r.call);
+        Ended(cycle, t, now);
+        if (cycle.counting.count(job.call_id) > 0) cycle.st.tracked.erase(it);
+      } else {
+        t.call = std::move(r.call);
+        t.ended = false;
+        t.confirmed = false;
+        t.next_check = now + RecheckDelay(t.call, now);
+      }
+      return;
+    }
+    if (r.outcome == ApiOutcome::kStopped || r.outcome == ApiOutcome::kUnauthorized) return;
+    // Not known to Bird, or no answer: look again later, within the same bounds.
+    const auto later = r.outcome == ApiOutcome::kNotFound ? RecheckDelay(t.call, now)
+                                                          : settings_.poll.interval;
+    t.next_check = now + later;
+    if (t.ended) t.insights_due = now + later;
+    return;
+  }
+
+  InsightsResult& r = job.insights_result;
+  if (r.outcome == ApiOutcome::kStopped || r.outcome == ApiOutcome::kUnauthorized) return;
+  if (r.outcome == ApiOutcome::kOk) {
+    const CallStatus status = r.insights.call.status;
+    if (status != CallStatus::kUnknown && !IsTerminal(status)) {
+      // Not over after all: follow it again.
+      t.ended = false;
+      t.confirmed = false;
+      t.next_check = now + RecheckDelay(t.call, now);
+      return;
+    }
+    if (!t.confirmed && status == CallStatus::kUnknown) {
+      // Insights without a status, for a call whose end was never seen: its record decides.
+      t.insights_attempts = std::max(t.insights_attempts, 2);
+      t.insights_due = now;
+      return;
+    }
+    if (t.insights_attempts == 0 && t.confirmed) LearnInsightsDelay(true);
+    if (cycle.counting.insert(job.call_id).second) {
+      cycle.to_count.push_back({t.call, std::move(r.insights)});
+    }
+    cycle.st.tracked.erase(it);
+    return;
+  }
+  if (r.outcome == ApiOutcome::kNotFound && t.insights_attempts == 0 && t.confirmed) {
+    LearnInsightsDelay(false);
+  }
+  ++t.insights_attempts;
+  const SystemTime ended = t.confirmed ? EndOf(t.call, t.ended_noticed) : t.ended_noticed;
+  if (now - ended < grace) {
+    t.insights_due = now + InsightsRetryDelay(t.insights_attempts);
+    return;
+  }
+  if (!t.confirmed) {
+    t.insights_due = now;  // the final record first (attempts >= 2 asks for it)
+    t.insights_attempts = std::max(t.insights_attempts, 2);
+    return;
+  }
+  cycle.insights_unavailable += 1;
+  spdlog::warn("insights unavailable after the grace period, counting the call from the "
+               "call list workspace={} channel={} call_id={} last_error={}",
+               cycle.ref->workspace_name, cycle.ref->channel_name, LogQuote(job.call_id),
+               LogQuote(r.error));
+  if (cycle.counting.insert(job.call_id).second) cycle.to_count.push_back({t.call, std::nullopt});
+  cycle.st.tracked.erase(it);
 }
 
 bool Poller::PollOnce(std::stop_token stop) {
@@ -226,98 +634,85 @@ bool Poller::PollOnce(std::stop_token stop) {
   }
   ParallelFor(cycles.size(), settings_.max_concurrent_requests, [&](std::size_t i) {
     try {
-      ListChannel(cycles[i], stop, poll_started);
+      ListPhase(cycles[i], stop, poll_started);
     } catch (const std::exception& e) {
       cycles[i].list_ok = false;
       spdlog::error("unexpected error while listing calls workspace={} channel={} error={}",
-                    cycles[i].ref->workspace_name, cycles[i].ref->channel_name, LogQuote(e.what()));
+                    cycles[i].ref->workspace_name, cycles[i].ref->channel_name,
+                    LogQuote(e.what()));
     }
   });
   if (stop.stop_requested()) return false;
 
-  std::vector<InsightsJob> jobs;
+  std::vector<std::pair<std::size_t, std::size_t>> jobs;  // (channel, job)
   for (std::size_t i = 0; i < cycles.size(); ++i) {
     if (!cycles[i].list_ok) continue;
-    for (Call& call : cycles[i].ended_uncounted) {
-      jobs.push_back({i, std::move(call), {}});
-    }
-    cycles[i].ended_uncounted.clear();
+    for (std::size_t j = 0; j < cycles[i].jobs.size(); ++j) jobs.emplace_back(i, j);
   }
-  ParallelFor(jobs.size(), settings_.max_concurrent_requests, [&](std::size_t j) {
-    InsightsJob& job = jobs[j];
-    ChannelCycle& cycle = cycles[job.channel_index];
-    if (cycle.unauthorized_logged) {
-      job.result.outcome = ApiOutcome::kUnauthorized;
-      return;
-    }
-    try {
-      job.result = api_.GetInsights(*cycle.ref, job.call.id, stop);
-    } catch (const std::exception& e) {
-      job.result.outcome = ApiOutcome::kFailed;
-      job.result.error = e.what();
-    }
-    if (job.result.outcome == ApiOutcome::kUnauthorized && !cycle.unauthorized_logged.exchange(true)) {
-      spdlog::error("bird refused the access key for call insights: check bird.access_key / "
-                    "access_key_file and the key's permissions workspace={} channel={} code={}",
-                    cycle.ref->workspace_name, cycle.ref->channel_name, job.result.http_status);
-    }
+  ParallelFor(jobs.size(), settings_.max_concurrent_requests, [&](std::size_t k) {
+    auto [i, j] = jobs[k];
+    RunJob(cycles[i], cycles[i].jobs[j], stop);
   });
   if (stop.stop_requested()) return false;
 
   const SystemTime now = clock_();
-  if (!Commit(cycles, jobs, poll_started, now)) return true;
+  for (auto& cycle : cycles) {
+    if (!cycle.list_ok) continue;
+    for (Job& job : cycle.jobs) ApplyJob(cycle, job, now);
+  }
+  if (!Commit(cycles, now)) return true;
   exporter_metrics_.SetPollDuration(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - steady_started).count());
   ++completed_cycles_;
   return true;
 }
 
-bool Poller::Commit(std::vector<ChannelCycle>& cycles, std::vector<InsightsJob>& jobs,
-                    SystemTime poll_started, SystemTime now) {
+bool Poller::Commit(std::vector<ChannelCycle>& cycles, SystemTime now) {
   struct Counted {
     std::size_t channel_index;
     CallObservation obs;
   };
+  struct Summary {
+    ActiveCallCounts active;
+    double tracked = 0;
+    double waiting = 0;
+    double late = 0;
+    bool behind = false;
+  };
   std::vector<Counted> counted;
   std::vector<std::string> added_ids;
-  std::map<std::size_t, double> unavailable;
-  std::map<std::string, double> pending_by_workspace;
-  std::map<std::size_t, std::optional<SystemTime>> oldest_open;
-  for (const auto& cycle : cycles) pending_by_workspace[cycle.ref->workspace_name] += 0;
+  std::vector<Summary> summaries(cycles.size());
+  std::map<ChannelKey, std::optional<ChannelState>> previous;
+  const SystemTime late_before = now - settings_.poll.max_call_age;
 
+  std::unique_lock lock(state_mutex_);
   for (std::size_t i = 0; i < cycles.size(); ++i) {
-    oldest_open[i] = cycles[i].oldest_active_created;
-  }
-  for (InsightsJob& job : jobs) {
-    const bool have_insights = job.result.outcome == ApiOutcome::kOk;
-    const bool grace_over = now - EndOf(job.call, now) >= settings_.poll.insights_grace_period;
-    if (!have_insights && !grace_over) {
-      // Not countable yet: the next window must reach back to it.
-      const SystemTime created = job.call.created_at.value_or(now);
-      auto& oldest = oldest_open[job.channel_index];
-      if (!oldest || created < *oldest) oldest = created;
-      pending_by_workspace[cycles[job.channel_index].ref->workspace_name] += 1;
-      continue;
+    ChannelCycle& cycle = cycles[i];
+    if (!cycle.list_ok) continue;
+    Summary& s = summaries[i];
+    for (const auto& [id, t] : cycle.st.tracked) {
+      s.tracked += 1;
+      if (t.ended) {
+        s.waiting += 1;
+      } else {
+        ++s.active[{std::string(ToString(t.call.direction)), std::string(ToString(t.call.status))}];
+      }
     }
-    if (state_.IsCounted(job.call.id)) continue;
-    state_.counted.emplace(job.call.id, job.call.created_at.value_or(now));
-    added_ids.push_back(job.call.id);
-    if (!have_insights) {
-      unavailable[job.channel_index] += 1;
-      spdlog::warn("insights unavailable after the grace period, counting the call from the "
-                   "call list workspace={} channel={} call_id={} last_error={}",
-                   cycles[job.channel_index].ref->workspace_name,
-                   cycles[job.channel_index].ref->channel_name, job.call.id, LogQuote(job.result.error));
+    s.behind = !cycle.st.gaps.empty();
+    for (auto& c : cycle.to_count) {
+      if (state_.IsCounted(c.call.id)) continue;
+      const SystemTime created = c.call.created_at.value_or(now);
+      state_.counted.emplace(c.call.id, created);
+      added_ids.push_back(c.call.id);
+      if (created < late_before) s.late += 1;
+      counted.push_back({i, MapCall(c.call, c.insights ? &*c.insights : nullptr)});
     }
-    counted.push_back(
-        {job.channel_index, MapCall(job.call, have_insights ? &job.result.insights : nullptr)});
-  }
-
-  std::map<ChannelKey, SystemTime> previous_windows = state_.window_start;
-  for (std::size_t i = 0; i < cycles.size(); ++i) {
-    if (!cycles[i].list_ok) continue;
-    state_.window_start[cycles[i].key] =
-        NextWindowStart(poll_started, oldest_open[i], now, window_settings_);
+    auto existing = state_.channels.find(cycle.key);
+    previous[cycle.key] = existing == state_.channels.end()
+                              ? std::nullopt
+                              : std::optional<ChannelState>(std::move(existing->second));
+    state_.channels[cycle.key] = std::move(cycle.st);
+    if (cycle.filter_unsupported) status_filter_unsupported_.insert(cycle.key);
   }
   // Entries older than any window can ever reach again; one overlap of margin for clock moves.
   PruneState(state_, now - settings_.poll.max_call_age - window_settings_.overlap);
@@ -333,12 +728,19 @@ bool Poller::Commit(std::vector<ChannelCycle>& cycles, std::vector<InsightsJob>&
       spdlog::error("cannot save state, calls of this poll are counted later path={} error={}",
                     state_file_->path(), LogQuote(e.what()));
       for (const auto& id : added_ids) state_.counted.erase(id);
-      state_.window_start = std::move(previous_windows);
+      for (auto& [key, channel] : previous) {
+        if (channel) {
+          state_.channels[key] = std::move(*channel);
+        } else {
+          state_.channels.erase(key);
+        }
+      }
       counted.clear();
-      unavailable.clear();
       saved = false;
     }
   }
+  const double state_calls = static_cast<double>(state_.counted.size());
+  lock.unlock();
 
   for (const Counted& c : counted) {
     const ChannelRef& ref = *cycles[c.channel_index].ref;
@@ -346,25 +748,34 @@ bool Poller::Commit(std::vector<ChannelCycle>& cycles, std::vector<InsightsJob>&
     spdlog::debug("call counted workspace={} channel={} status={} insights={}", ref.workspace_name,
                   ref.channel_name, c.obs.status, c.obs.from_insights);
   }
-  for (const auto& [index, count] : unavailable) {
-    exporter_metrics_.AddInsightsUnavailable(LabelsOf(*cycles[index].ref), count);
-  }
+  std::map<std::string, double> waiting_by_workspace;
+  for (const auto& cycle : cycles) waiting_by_workspace[cycle.ref->workspace_name] += 0;
   const double now_seconds = ToUnixSeconds(now);
-  for (auto& cycle : cycles) {
+  for (std::size_t i = 0; i < cycles.size(); ++i) {
+    ChannelCycle& cycle = cycles[i];
     const ChannelLabels labels = LabelsOf(*cycle.ref);
     exporter_metrics_.SetChannelUp(labels, cycle.list_ok);
     if (!cycle.list_ok) continue;
-    call_metrics_.SetActive(labels, cycle.active);
+    const Summary& s = summaries[i];
+    waiting_by_workspace[cycle.ref->workspace_name] += s.waiting;
+    if (saved) {
+      exporter_metrics_.AddInsightsUnavailable(labels, cycle.insights_unavailable);
+      exporter_metrics_.AddLateCalls(labels, s.late);
+      exporter_metrics_.AddAbandonedCalls(labels, cycle.abandoned);
+    }
+    call_metrics_.SetActive(labels, s.active);
+    exporter_metrics_.SetTrackedCalls(labels, s.tracked);
+    exporter_metrics_.SetChannelBehind(labels, s.behind);
     exporter_metrics_.SetLastPollSuccess(labels, now_seconds);
-    std::lock_guard lock(ready_mutex_);
+    std::lock_guard ready(ready_mutex_);
     polled_ok_.insert(cycle.key);
   }
-  for (const auto& [workspace, pending] : pending_by_workspace) {
-    exporter_metrics_.SetInsightsPending(workspace, pending);
+  for (const auto& [workspace, waiting] : waiting_by_workspace) {
+    exporter_metrics_.SetInsightsPending(workspace, waiting);
   }
-  exporter_metrics_.SetStateCalls(static_cast<double>(state_.counted.size()));
-  spdlog::debug("poll committed counted={} pending_insights={}", counted.size(),
-                jobs.size() - counted.size());
+  exporter_metrics_.SetInsightsDelay(static_cast<double>(insights_delay_ms_.load()) / 1000);
+  exporter_metrics_.SetStateCalls(state_calls);
+  spdlog::debug("poll committed counted={}", counted.size());
   return saved;
 }
 
@@ -374,7 +785,8 @@ void Poller::Run(std::stop_token stop) {
     try {
       PollOnce(stop);
     } catch (const std::exception& e) {
-      spdlog::error("poll failed unexpectedly, trying again next interval error={}", LogQuote(e.what()));
+      spdlog::error("poll failed unexpectedly, trying again next interval error={}",
+                    LogQuote(e.what()));
     }
     SleepFor(stop, next - std::chrono::steady_clock::now());
   }

@@ -1,16 +1,19 @@
-// The poll loop: list each channel's calls, fetch insights of ended calls not yet counted,
-// make the newly counted calls durable, then record them. The one catch boundary of the daemon:
-// nothing Bird answers stops it.
+// The poll loop. Each poll lists only the calls created since the previous one (down to a
+// small overlap), follows the calls it saw open by id (through the list of calls in their
+// status, or one by one), fetches insights of ended calls, makes the newly counted calls and
+// the followed ones durable, then records them. The one catch boundary of the daemon: nothing
+// Bird answers stops it.
 #pragma once
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
-#include <utility>
 #include <set>
 #include <stop_token>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bird/client.h"
@@ -26,14 +29,14 @@ namespace bird_exporter {
 struct PollerSettings {
   PollSettings poll;
   int max_concurrent_requests = 8;
-  int max_pages_per_poll = 1000;  // per channel; a runaway cursor cannot loop forever
+  int max_pages_per_poll = 1000;  // per channel and list; a runaway cursor cannot loop forever
 };
 
 class Poller {
  public:
   using WallClock = std::function<SystemTime()>;
 
-  // `state_file` may be null: the counted set then lives in memory only.
+  // `state_file` may be null: the state then lives in memory only.
   Poller(PollerSettings settings, std::vector<ChannelRef> channels, BirdApi& api,
          CallMetrics& call_metrics, ExporterMetrics& exporter_metrics,
          const StateFile* state_file, WallClock clock = [] {
@@ -64,15 +67,32 @@ class Poller {
   // Number of cycles committed so far (for tests and logs).
   int CompletedCycles() const { return completed_cycles_.load(); }
 
+  // Calls followed by id on the channel (open, or ended and waiting), for tests.
+  std::size_t TrackedCalls(const ChannelKey& channel) const;
+
+  // Current estimate of how long after a call ends Bird publishes its insights.
+  std::chrono::milliseconds InsightsDelay() const;
+
  private:
   struct ChannelCycle;
-  struct InsightsJob;
+  struct Job;
 
-  void ListChannel(ChannelCycle& cycle, std::stop_token stop, SystemTime now);
+  void ListPhase(ChannelCycle& cycle, std::stop_token stop, SystemTime now);
+  bool ListHead(ChannelCycle& cycle, std::stop_token stop, SystemTime now, int& pages);
+  void ListGaps(ChannelCycle& cycle, std::stop_token stop, SystemTime now, int& pages);
+  void FollowTracked(ChannelCycle& cycle, std::stop_token stop, SystemTime now);
+  bool ListStatus(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
+                  CallStatus status, const std::vector<std::string>& due);
+  void Observe(ChannelCycle& cycle, Call call, SystemTime now);
+  void Ended(ChannelCycle& cycle, TrackedCall& tracked, SystemTime now);
+  void RunJob(ChannelCycle& cycle, Job& job, std::stop_token stop);
+  void ApplyJob(ChannelCycle& cycle, Job& job, SystemTime now);
   void ApplyPendingConfiguration();
   void ApplySettings(PollerSettings settings);
-  bool Commit(std::vector<ChannelCycle>& cycles, std::vector<InsightsJob>& jobs,
-              SystemTime poll_started, SystemTime now);
+  bool Commit(std::vector<ChannelCycle>& cycles, SystemTime now);
+  bool WantsInsights(const Call& call) const;
+  std::chrono::milliseconds RecheckDelay(const Call& call, SystemTime now) const;
+  void LearnInsightsDelay(bool first_attempt_found);
 
   PollerSettings settings_;
   WindowSettings window_settings_;
@@ -86,7 +106,11 @@ class Poller {
   std::mutex pending_mutex_;
   std::optional<std::pair<PollerSettings, std::vector<ChannelRef>>> pending_;
 
-  State state_;  // only touched by the polling thread
+  State state_;  // only written by the polling thread, in Commit
+  mutable std::mutex state_mutex_;  // guards reads of state_ from other threads (tests)
+  std::atomic<long long> insights_delay_ms_{5000};
+  // Channels whose `status` list filter Bird did not honour: followed one call at a time.
+  std::set<ChannelKey> status_filter_unsupported_;
   mutable std::mutex ready_mutex_;
   std::set<ChannelKey> polled_ok_;
   std::atomic<int> completed_cycles_{0};

@@ -11,11 +11,17 @@ SystemTime ListWindowStart(std::optional<SystemTime> saved, SystemTime now,
   return std::max(*saved, oldest_allowed);
 }
 
-SystemTime NextWindowStart(SystemTime poll_started, std::optional<SystemTime> oldest_open_created,
+SystemTime NextWindowStart(SystemTime this_start, std::optional<SystemTime> newest_created,
                            SystemTime now, const WindowSettings& settings) {
-  SystemTime start = poll_started - settings.overlap;
-  if (oldest_open_created) start = std::min(start, *oldest_open_created);
-  return std::max(start, now - settings.max_call_age);
+  if (!newest_created) return this_start;
+  const SystemTime newest = std::min(*newest_created, now);
+  return std::max(this_start, newest - settings.overlap);
+}
+
+std::chrono::milliseconds RecheckDelay(std::chrono::milliseconds age,
+                                       std::chrono::milliseconds interval) {
+  const auto tenth = std::max(age, std::chrono::milliseconds(0)) / 10;
+  return std::min(std::max(interval, tenth), std::max(interval, kMaxRecheckDelay));
 }
 
 }  // namespace bird_exporter

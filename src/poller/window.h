@@ -1,4 +1,5 @@
-// How far back each poll lists a channel's calls. Pure: the clock is passed in.
+// How far back each poll lists a channel's calls, and how often an open call is looked at
+// again. Pure: the clock is passed in.
 #pragma once
 
 #include <chrono>
@@ -11,19 +12,28 @@ namespace bird_exporter {
 struct WindowSettings {
   std::chrono::milliseconds initial_lookback{std::chrono::minutes(10)};
   std::chrono::milliseconds max_call_age{std::chrono::hours(6)};
-  // Each list re-reads calls created shortly before the previous poll started, to absorb clock
-  // skew with Bird and calls that reach the list late. Duplicates are dropped by call id.
-  std::chrono::milliseconds overlap{std::chrono::minutes(2)};
+  // Each list re-reads calls created shortly before the newest call the previous poll saw, to
+  // absorb calls that reach the list late. Duplicates are dropped by call id.
+  std::chrono::milliseconds overlap{std::chrono::seconds(10)};
 };
 
-// Start of this poll's window: the saved position (never older than max_call_age), or
+// The longest wait between two looks at an open call's status.
+inline constexpr std::chrono::milliseconds kMaxRecheckDelay = std::chrono::minutes(10);
+
+// Where this poll's listing stops: the saved position (never older than max_call_age), or
 // now - initial_lookback for a channel polled for the first time.
 SystemTime ListWindowStart(std::optional<SystemTime> saved, SystemTime now,
                            const WindowSettings& settings);
 
-// Start of the next poll's window: it must reach back to the oldest call still open (active, or
-// ended and waiting for insights) and to shortly before this poll started.
-SystemTime NextWindowStart(SystemTime poll_started, std::optional<SystemTime> oldest_open_created,
+// Where the next poll's listing stops: `overlap` before the newest call this poll listed (a
+// call dated in the future counts as now), and never before this poll's own stop.
+SystemTime NextWindowStart(SystemTime this_start, std::optional<SystemTime> newest_created,
                            SystemTime now, const WindowSettings& settings);
+
+// How long until an open call of age `age` is looked at again: max(interval, age / 10), at
+// most kMaxRecheckDelay. Its end is then found within that delay, so a call of several hours
+// costs tens of looks, not one per poll.
+std::chrono::milliseconds RecheckDelay(std::chrono::milliseconds age,
+                                       std::chrono::milliseconds interval);
 
 }  // namespace bird_exporter

@@ -5,7 +5,9 @@
 namespace bird_exporter {
 namespace {
 
-constexpr int kStateVersion = 1;
+constexpr int kStateVersion = 2;
+
+using nlohmann::json;
 
 long long ToUnixMillis(SystemTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -15,31 +17,160 @@ SystemTime FromUnixMillis(long long ms) {
   return SystemTime(std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
 }
 
+[[noreturn]] void Malformed(const std::string& what) {
+  throw StateError("state file: malformed " + what);
+}
+
+void PutTime(json& j, const char* key, const std::optional<SystemTime>& t) {
+  if (t) j[key] = ToUnixMillis(*t);
+}
+
+std::optional<SystemTime> GetTime(const json& j, const char* key) {
+  const auto it = j.find(key);
+  if (it == j.end()) return std::nullopt;
+  if (!it->is_number_integer()) Malformed(std::string("time ") + key);
+  return FromUnixMillis(it->get<long long>());
+}
+
+SystemTime RequiredTime(const json& j, const char* key) {
+  auto t = GetTime(j, key);
+  if (!t) Malformed(std::string("entry without ") + key);
+  return *t;
+}
+
+std::string GetString(const json& j, const char* key) {
+  const auto it = j.find(key);
+  if (it == j.end()) return {};
+  if (!it->is_string()) Malformed(std::string("string ") + key);
+  return it->get<std::string>();
+}
+
+json CallToJson(const Call& c) {
+  json j = {{"id", c.id},
+            {"status", ToString(c.status)},
+            {"direction", ToString(c.direction)},
+            {"type", ToString(c.type)},
+            {"hangup_source", ToString(c.hangup_source)}};
+  if (!c.channel_id.empty()) j["channel_id"] = c.channel_id;
+  if (!c.parent_id.empty()) j["parent_id"] = c.parent_id;
+  if (c.duration_seconds) j["duration"] = *c.duration_seconds;
+  if (c.hangup_cause_code) j["hangup_cause_code"] = *c.hangup_cause_code;
+  if (!c.hangup_sip_code.empty()) j["hangup_sip_code"] = c.hangup_sip_code;
+  PutTime(j, "created_ms", c.created_at);
+  PutTime(j, "updated_ms", c.updated_at);
+  PutTime(j, "answered_ms", c.answered_at);
+  PutTime(j, "ended_ms", c.ended_at);
+  if (c.mos) j["mos"] = *c.mos;
+  if (c.pdd_seconds) j["pdd"] = *c.pdd_seconds;
+  return j;
+}
+
+Call CallFromJson(const json& j) {
+  if (!j.is_object()) Malformed("call");
+  Call c;
+  c.id = GetString(j, "id");
+  if (c.id.empty()) Malformed("call without id");
+  c.channel_id = GetString(j, "channel_id");
+  c.parent_id = GetString(j, "parent_id");
+  c.status = ParseCallStatus(GetString(j, "status"));
+  c.direction = ParseDirection(GetString(j, "direction"));
+  c.type = ParseCallType(GetString(j, "type"));
+  c.hangup_source = ParseHangupSource(GetString(j, "hangup_source"));
+  c.hangup_sip_code = GetString(j, "hangup_sip_code");
+  if (auto it = j.find("duration"); it != j.end()) {
+    if (!it->is_number_integer()) Malformed("call duration");
+    c.duration_seconds = it->get<std::int64_t>();
+  }
+  if (auto it = j.find("hangup_cause_code"); it != j.end()) {
+    if (!it->is_number_integer()) Malformed("call hangup_cause_code");
+    c.hangup_cause_code = it->get<int>();
+  }
+  c.created_at = GetTime(j, "created_ms");
+  c.updated_at = GetTime(j, "updated_ms");
+  c.answered_at = GetTime(j, "answered_ms");
+  c.ended_at = GetTime(j, "ended_ms");
+  for (const char* key : {"mos", "pdd"}) {
+    if (auto it = j.find(key); it != j.end()) {
+      if (!it->is_number()) Malformed(std::string("call ") + key);
+      (std::string_view(key) == "mos" ? c.mos : c.pdd_seconds) = it->get<double>();
+    }
+  }
+  return c;
+}
+
+json TrackedToJson(const TrackedCall& t) {
+  json j = {{"call", CallToJson(t.call)}, {"next_check_ms", ToUnixMillis(t.next_check)}};
+  if (t.ended) {
+    j["ended"] = true;
+    j["confirmed"] = t.confirmed;
+    j["ended_noticed_ms"] = ToUnixMillis(t.ended_noticed);
+    j["insights_due_ms"] = ToUnixMillis(t.insights_due);
+    j["insights_attempts"] = t.insights_attempts;
+  }
+  return j;
+}
+
+TrackedCall TrackedFromJson(const json& j) {
+  if (!j.is_object() || !j.contains("call")) Malformed("tracked call");
+  TrackedCall t;
+  t.call = CallFromJson(j["call"]);
+  t.next_check = RequiredTime(j, "next_check_ms");
+  if (auto it = j.find("ended"); it != j.end()) {
+    if (!it->is_boolean()) Malformed("tracked call ended");
+    t.ended = it->get<bool>();
+  }
+  if (t.ended) {
+    const auto confirmed = j.find("confirmed");
+    const auto attempts = j.find("insights_attempts");
+    if (confirmed == j.end() || !confirmed->is_boolean() || attempts == j.end() ||
+        !attempts->is_number_integer()) {
+      Malformed("ended tracked call");
+    }
+    t.confirmed = confirmed->get<bool>();
+    t.insights_attempts = attempts->get<int>();
+    t.ended_noticed = RequiredTime(j, "ended_noticed_ms");
+    t.insights_due = RequiredTime(j, "insights_due_ms");
+  }
+  return t;
+}
+
 }  // namespace
 
 std::string SerializeState(const State& state) {
-  nlohmann::json doc;
+  json doc;
   doc["version"] = kStateVersion;
-  nlohmann::json channels = nlohmann::json::array();
-  for (const auto& [key, start] : state.window_start) {
-    channels.push_back(
-        {{"workspace_id", key.first}, {"channel_id", key.second}, {"window_start_ms", ToUnixMillis(start)}});
+  json channels = json::array();
+  for (const auto& [key, channel] : state.channels) {
+    json gaps = json::array();
+    for (const ListGap& gap : channel.gaps) {
+      gaps.push_back({{"page_token", gap.page_token}, {"lower_ms", ToUnixMillis(gap.lower)}});
+    }
+    json tracked = json::array();
+    for (const auto& [id, t] : channel.tracked) tracked.push_back(TrackedToJson(t));
+    channels.push_back({{"workspace_id", key.first},
+                        {"channel_id", key.second},
+                        {"window_start_ms", ToUnixMillis(channel.window_start)},
+                        {"since_ms", ToUnixMillis(channel.since)},
+                        {"gaps", std::move(gaps)},
+                        {"tracked", std::move(tracked)}});
   }
   doc["channels"] = std::move(channels);
-  nlohmann::json counted = nlohmann::json::object();
+  json counted = json::object();
   for (const auto& [id, created] : state.counted) counted[id] = ToUnixMillis(created);
   doc["counted"] = std::move(counted);
   return doc.dump();
 }
 
 State ParseState(std::string_view text) {
-  const nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+  const json doc = json::parse(text, nullptr, false);
   if (doc.is_discarded()) throw StateError("state file is not valid JSON");
   if (!doc.is_object()) throw StateError("state file is not a JSON object");
   const auto version = doc.find("version");
-  if (version == doc.end() || !version->is_number_integer() || *version != kStateVersion) {
+  if (version == doc.end() || !version->is_number_integer() ||
+      (*version != 1 && *version != kStateVersion)) {
     throw StateError("state file has an unsupported version");
   }
+  const bool v1 = *version == 1;
   State state;
   const auto channels = doc.find("channels");
   if (channels == doc.end() || !channels->is_array()) {
@@ -52,9 +183,30 @@ State ParseState(std::string_view text) {
         !channel["window_start_ms"].is_number_integer()) {
       throw StateError("state file: malformed channel entry");
     }
-    state.window_start[{channel["workspace_id"].get<std::string>(),
-                        channel["channel_id"].get<std::string>()}] =
-        FromUnixMillis(channel["window_start_ms"].get<long long>());
+    ChannelState& cs = state.channels[{channel["workspace_id"].get<std::string>(),
+                                       channel["channel_id"].get<std::string>()}];
+    cs.window_start = FromUnixMillis(channel["window_start_ms"].get<long long>());
+    // Version 1 kept the window open back to the oldest open call, so listing down to it once
+    // finds every call it was following.
+    cs.since = v1 ? cs.window_start : RequiredTime(channel, "since_ms");
+    if (v1) continue;
+    const auto gaps = channel.find("gaps");
+    const auto tracked = channel.find("tracked");
+    if (gaps == channel.end() || !gaps->is_array() || tracked == channel.end() ||
+        !tracked->is_array()) {
+      throw StateError("state file: malformed channel entry");
+    }
+    for (const auto& gap : *gaps) {
+      if (!gap.is_object() || !gap.contains("page_token") || !gap["page_token"].is_string()) {
+        Malformed("gap");
+      }
+      cs.gaps.push_back({gap["page_token"].get<std::string>(), RequiredTime(gap, "lower_ms")});
+    }
+    for (const auto& entry : *tracked) {
+      TrackedCall t = TrackedFromJson(entry);
+      const std::string id = t.call.id;
+      cs.tracked.emplace(id, std::move(t));
+    }
   }
   const auto counted = doc.find("counted");
   if (counted == doc.end() || !counted->is_object()) {

@@ -1,5 +1,6 @@
-// The durable record of what has been counted: the ids of counted calls and, per channel, where
-// the next poll starts listing. Pure (de)serialisation; the file I/O lives in state_file.h.
+// The durable record of what has been counted and what is being followed: the ids of counted
+// calls, the calls still open (or ended and waiting for insights), and per channel where the
+// next poll stops listing. Pure (de)serialisation; the file I/O lives in state_file.h.
 #pragma once
 
 #include <cstddef>
@@ -9,18 +10,46 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
+#include "bird/model.h"
 #include "bird/rfc3339.h"
 
 namespace bird_exporter {
 
 using ChannelKey = std::pair<std::string, std::string>;  // (workspace id, channel id)
 
+// A call the exporter follows by id until it is counted.
+struct TrackedCall {
+  Call call;                // the latest record Bird returned for it
+  SystemTime next_check{};  // when its status is due to be looked at again (open calls)
+  // Known or believed to have ended: seen in a terminal status (`confirmed`), or gone from the
+  // list of calls in its status. Waiting for insights, or for its final record.
+  bool ended = false;
+  bool confirmed = false;
+  SystemTime ended_noticed{};  // when the exporter learnt it had ended
+  SystemTime insights_due{};
+  int insights_attempts = 0;
+};
+
+// Calls not listed yet because a poll hit its page cap: resume from `page_token` (Bird's
+// cursor) and list down to calls created before `lower`.
+struct ListGap {
+  std::string page_token;
+  SystemTime lower{};
+};
+
+struct ChannelState {
+  SystemTime window_start{};  // the next poll lists down to calls created before this
+  SystemTime since{};         // calls created earlier and never followed are not counted
+  std::vector<ListGap> gaps;
+  std::map<std::string, TrackedCall> tracked;  // by call id
+};
+
 struct State {
   // Call id -> createdAt of counted calls (createdAt decides when an entry can be pruned).
   std::unordered_map<std::string, SystemTime> counted;
-  // Oldest createdAt the next list of the channel must reach.
-  std::map<ChannelKey, SystemTime> window_start;
+  std::map<ChannelKey, ChannelState> channels;
 
   bool IsCounted(const std::string& call_id) const { return counted.count(call_id) > 0; }
 };
@@ -31,7 +60,8 @@ class StateError : public std::runtime_error {
 };
 
 std::string SerializeState(const State& state);
-// Throws StateError on anything that is not a state document this version can read.
+// Throws StateError on anything that is not a state document this version can read. Reads
+// version 2 and the version 1 files of earlier releases (no followed calls).
 State ParseState(std::string_view text);
 
 // Drops counted calls created before `oldest_kept`: no list window reaches them any more, so

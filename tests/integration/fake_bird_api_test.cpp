@@ -23,6 +23,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::StartsWith;
 using namespace std::chrono_literals;
 
@@ -538,6 +539,37 @@ TEST_F(FakeBirdApiTest, FaultsAreFifoPerEndpointThenAny) {
   EXPECT_EQ(Get(CallsUrl()).status, 502);
   EXPECT_EQ(api_.PendingFaults(), 0);
   EXPECT_EQ(Get(CallsUrl()).status, 200);
+}
+
+TEST_F(FakeBirdApiTest, ServesOneCallById) {
+  FakeCall call = MakeCall(1, At(1));
+  call.status = "ongoing";
+  api_.UpsertCall(call);
+  const HttpResponse response = Get(CallsUrl() + "/" + CallId(1));
+  ASSERT_EQ(response.status, 200) << response.body;
+  const auto body = nlohmann::json::parse(response.body);
+  EXPECT_EQ(body.at("id"), CallId(1));
+  EXPECT_EQ(body.at("status"), "ongoing");
+  EXPECT_EQ(Get(CallsUrl() + "/" + CallId(2)).status, 404);
+  EXPECT_EQ(api_.Requests().back().endpoint, "get_call");
+}
+
+TEST_F(FakeBirdApiTest, FiltersTheListByStatus) {
+  for (int i = 1; i <= 4; ++i) {
+    FakeCall call = MakeCall(i, At(i));
+    call.status = i % 2 == 0 ? "ongoing" : "completed";
+    api_.UpsertCall(call);
+  }
+  auto ids = [&](const std::string& query) {
+    std::vector<std::string> out;
+    const auto body = nlohmann::json::parse(Get(CallsUrl(query)).body);
+    for (const auto& record : body.at("results")) out.push_back(record.at("id"));
+    return out;
+  };
+  EXPECT_THAT(ids("status=ongoing"), ElementsAre(CallId(4), CallId(2)));
+  EXPECT_THAT(ids("status=ongoing&status=completed"),
+              ElementsAre(CallId(4), CallId(3), CallId(2), CallId(1)));
+  EXPECT_THAT(ids("status=busy"), IsEmpty());
 }
 
 TEST_F(FakeBirdApiTest, AuthIsCheckedBeforeFaults) {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <deque>
+#include <set>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
@@ -247,6 +248,9 @@ Route Classify(std::string_view path) {
   if (!channel_prefix) return route;
   if (s.size() == 5) {
     route.endpoint = "list_calls";
+  } else if (s.size() == 6 && !s[5].empty()) {
+    route.endpoint = "get_call";
+    route.call_id = s[5];
   } else if (s.size() == 7 && !s[5].empty() && s[6] == "insights") {
     route.endpoint = "call_insights";
     route.call_id = s[5];
@@ -504,6 +508,7 @@ class FakeBirdApi::Impl {
   Response Answer(const Route& route, const std::string& query) {
     if (route.endpoint == "list_calls") return ListCalls(route, query);
     if (route.endpoint == "call_insights") return CallInsights(route);
+    if (route.endpoint == "get_call") return GetCallRecord(route);
     return ErrorResponse(404, "NotFound", "no such resource");
   }
 
@@ -522,11 +527,19 @@ class FakeBirdApi::Impl {
       if (!after) return ErrorResponse(422, "InvalidParameters", "invalid pageToken");
     }
 
+    std::set<std::string> statuses;
+    for (std::size_t i = 0;; ++i) {
+      const auto status = QueryParam(query, "status", i);
+      if (!status) break;
+      statuses.insert(*status);
+    }
+
     std::lock_guard lock(mutex_);
     const int page_size = std::min(limit, max_page_size_);
     std::vector<const FakeCall*> matching;
     for (const auto& [id, call] : calls_) {
       if (call.workspace_id != route.workspace_id || call.channel_id != route.channel_id) continue;
+      if (!statuses.empty() && statuses.count(call.status) == 0) continue;
       if (after &&
           !ComesBefore(after->created_ms, after->id, ToUnixMillis(call.created_at), call.id)) {
         continue;
@@ -546,6 +559,16 @@ class FakeBirdApi::Impl {
       body["nextPageToken"] = EncodeCursor({ToUnixMillis(last.created_at), last.id});
     }
     return JsonResponse(200, body);
+  }
+
+  Response GetCallRecord(const Route& route) {
+    std::lock_guard lock(mutex_);
+    const auto it = calls_.find(route.call_id);
+    if (it == calls_.end() || it->second.workspace_id != route.workspace_id ||
+        it->second.channel_id != route.channel_id) {
+      return ErrorResponse(404, "NotFound", "call not found");
+    }
+    return JsonResponse(200, ListRecord(it->second));
   }
 
   Response CallInsights(const Route& route) {

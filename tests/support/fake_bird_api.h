@@ -57,7 +57,7 @@ struct RecordedRequest {
   std::string authorization;
   std::string accept;
   std::string user_agent;
-  std::string endpoint;  // "list_calls", "call_insights" or "other"
+  std::string endpoint;  // "list_calls", "get_call", "call_insights" or "other"
   int status = 0;
   std::chrono::steady_clock::time_point received_at;
   std::chrono::steady_clock::time_point answered_at;
@@ -80,7 +80,8 @@ class FakeBirdApi {
   std::optional<FakeCall> GetCall(const std::string& id) const;
   std::vector<FakeCall> Calls() const;
 
-  // The next `count` requests to `endpoint` ("list_calls", "call_insights", or "" for any)
+  // The next `count` requests to `endpoint` ("list_calls", "get_call", "call_insights", or ""
+  // for any)
   // get `fault` instead of (or, for kSlow, before) the real answer.
   void InjectFaults(const std::string& endpoint, Fault fault, int count);
   int PendingFaults() const;

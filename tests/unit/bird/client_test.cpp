@@ -114,6 +114,22 @@ class RecordingObserver : public ApiObserver {
     std::lock_guard lock(mutex_);
     parse_errors_.emplace_back(endpoint);
   }
+  void OnBudget(const std::string&, double rate) override {
+    std::lock_guard lock(mutex_);
+    budget_ = rate;
+  }
+  void OnRateLimited(const std::string& workspace) override {
+    std::lock_guard lock(mutex_);
+    rate_limited_.push_back(workspace);
+  }
+  double budget() const {
+    std::lock_guard lock(mutex_);
+    return budget_;
+  }
+  std::vector<std::string> rate_limited() const {
+    std::lock_guard lock(mutex_);
+    return rate_limited_;
+  }
 
   std::vector<std::string> Codes() const {
     std::lock_guard lock(mutex_);
@@ -134,6 +150,8 @@ class RecordingObserver : public ApiObserver {
   mutable std::mutex mutex_;
   std::vector<Request> requests_;
   std::vector<std::string> parse_errors_;
+  std::vector<std::string> rate_limited_;
+  double budget_ = 0;
 };
 
 ClientSettings FastSettings() {
@@ -161,7 +179,7 @@ class BirdClientTest : public ::testing::Test {
 
   ListCallsResult List(const std::string& page_token = "") {
     if (!client_) Client();
-    return client_->ListCalls(kChannel, page_token, stop_.get_token());
+    return client_->ListCalls(kChannel, ListQuery{page_token, {}}, stop_.get_token());
   }
   InsightsResult Insights() {
     if (!client_) Client();
@@ -176,6 +194,68 @@ class BirdClientTest : public ::testing::Test {
 };
 
 // --- Requests -------------------------------------------------------------------------------
+
+TEST_F(BirdClientTest, GetsOneCallById) {
+  transport_.Push(Response(200, R"({"id":"382ef429-78ba-416d-899e-657d39d194ea",
+      "status":"completed","direction":"incoming","type":"sip","duration":12,
+      "createdAt":"2026-11-21T12:00:00Z","qualityInsights":{"mos":"4.10"}})"));
+  Client();
+  const CallResult result = client_->GetCall(kChannel, kCallId, stop_.get_token());
+  ASSERT_EQ(result.outcome, ApiOutcome::kOk);
+  EXPECT_EQ(result.call.id, kCallId);
+  EXPECT_EQ(result.call.status, CallStatus::kCompleted);
+  EXPECT_EQ(result.call.mos, 4.1);
+  EXPECT_EQ(transport_.requests()[0].url,
+            std::string("https://api.bird.test/workspaces/ws-1/channels/ch-1/calls/") + kCallId);
+  EXPECT_EQ(observer_.requests()[0].endpoint, "get_call");
+}
+
+TEST_F(BirdClientTest, AnUnknownCallIsNotFoundWithoutRetries) {
+  transport_.Push(Response(404, R"({"code":"NotFound","message":"call not found"})"));
+  Client();
+  EXPECT_EQ(client_->GetCall(kChannel, kCallId, stop_.get_token()).outcome,
+            ApiOutcome::kNotFound);
+  EXPECT_EQ(transport_.request_count(), 1);
+}
+
+TEST_F(BirdClientTest, ListsCallsInOneStatus) {
+  transport_.Push(Response(200, ReadFixture("list_calls_last_page.json")));
+  Client();
+  client_->ListCalls(kChannel, ListQuery{"tok", "ongoing"}, stop_.get_token());
+  EXPECT_EQ(transport_.requests()[0].url,
+            "https://api.bird.test/workspaces/ws-1/channels/ch-1/calls?limit=100&status=ongoing"
+            "&pageToken=tok");
+}
+
+TEST_F(BirdClientTest, ARateLimitHalvesTheWorkspaceBudget) {
+  WorkspaceRateLimiter limiter(40);
+  BirdClient client(FastSettings(), transport_, limiter, observer_);
+  transport_.Push(Response(429, ""));
+  transport_.Push(Response(200, ReadFixture("list_calls_last_page.json")));
+  EXPECT_EQ(client.ListCalls(kChannel, {}, stop_.get_token()).outcome, ApiOutcome::kOk);
+  EXPECT_THAT(observer_.rate_limited(), ElementsAre("main"));
+  EXPECT_GE(limiter.CurrentRate("ws-1"), 20);
+  EXPECT_LT(limiter.CurrentRate("ws-1"), 25);  // recovering, but not yet back at 40
+  EXPECT_GT(observer_.budget(), 19);
+  EXPECT_LT(observer_.budget(), 25);
+}
+
+TEST_F(BirdClientTest, FallsBackToPagesOf100WhenALargerLimitIsRefused) {
+  ClientSettings settings = FastSettings();
+  settings.page_size = 1000;
+  Client(settings);
+  transport_.Push(Response(422, R"({"code":"InvalidParameters","message":"limit"})"));
+  transport_.Push(Response(200, ReadFixture("list_calls_last_page.json")));
+  transport_.Push(Response(200, ReadFixture("list_calls_last_page.json")));
+  EXPECT_EQ(List().outcome, ApiOutcome::kOk);
+  EXPECT_EQ(List().outcome, ApiOutcome::kOk);
+  const auto requests = transport_.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_THAT(requests[0].url, HasSubstr("limit=1000"));
+  EXPECT_THAT(requests[1].url, HasSubstr("limit=100"));
+  EXPECT_THAT(requests[1].url, Not(HasSubstr("limit=1000")));
+  EXPECT_THAT(requests[2].url, Not(HasSubstr("limit=1000")));
+}
 
 TEST_F(BirdClientTest, SendsAccessKeyAcceptAndUserAgent) {
   transport_.Push(Response(200, ReadFixture("list_calls_last_page.json")));

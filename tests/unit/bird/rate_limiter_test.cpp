@@ -198,5 +198,90 @@ TEST(WorkspaceRateLimiterTest, RefusesWhenAlreadyStopped) {
   EXPECT_FALSE(limiter.Acquire("ws", source.get_token()));
 }
 
+// --- Adaptive budget (AIMD) --------------------------------------------------------------------
+
+TEST(AdaptiveRateTest, HalvesOnARateLimitAndRecoversLinearlyToTheCeiling) {
+  const auto t0 = TokenBucket::Clock::time_point{} + seconds(100);
+  AdaptiveRate rate(20);
+  EXPECT_EQ(rate.Rate(t0), 20);
+  EXPECT_EQ(rate.Decrease(t0), 10);
+  EXPECT_DOUBLE_EQ(rate.Rate(t0 + seconds(5)), 15);  // a twentieth of the ceiling per second
+  EXPECT_DOUBLE_EQ(rate.Rate(t0 + seconds(10)), 20);
+  EXPECT_DOUBLE_EQ(rate.Rate(t0 + seconds(60)), 20);
+}
+
+TEST(AdaptiveRateTest, CountsABurstOfRateLimitsWithinASecondAsOne) {
+  const auto t0 = TokenBucket::Clock::time_point{} + seconds(100);
+  AdaptiveRate rate(20);
+  EXPECT_EQ(rate.Decrease(t0), 10);
+  EXPECT_NEAR(rate.Decrease(t0 + milliseconds(100)), 10.1, 1e-9);
+  EXPECT_NEAR(rate.Decrease(t0 + milliseconds(900)), 10.9, 1e-9);
+  EXPECT_NEAR(rate.Decrease(t0 + milliseconds(1500)), 11.5 / 2, 1e-9);
+}
+
+TEST(AdaptiveRateTest, NeverDropsBelowHalfARequestPerSecond) {
+  const auto t0 = TokenBucket::Clock::time_point{} + seconds(100);
+  AdaptiveRate rate(2);
+  for (int i = 0; i < 20; ++i) rate.Decrease(t0 + seconds(i));
+  EXPECT_NEAR(rate.Rate(t0 + seconds(19)), 0.5, 1e-9);
+  AdaptiveRate tiny(0.2);  // a ceiling below the floor is the floor
+  EXPECT_NEAR(tiny.Decrease(t0), 0.2, 1e-9);
+}
+
+TEST(AdaptiveRateTest, ANewCeilingClampsTheCurrentRate) {
+  const auto t0 = TokenBucket::Clock::time_point{} + seconds(100);
+  AdaptiveRate rate(50);
+  rate.SetCeiling(20, t0);
+  EXPECT_EQ(rate.Rate(t0), 20);
+  rate.Decrease(t0);
+  rate.SetCeiling(50, t0);
+  EXPECT_EQ(rate.Rate(t0), 10);  // a higher ceiling is reached by recovery, not at once
+  EXPECT_DOUBLE_EQ(rate.Rate(t0 + seconds(4)), 20);
+}
+
+class FakeSteadyClock {
+ public:
+  TokenBucket::Clock::time_point now = TokenBucket::Clock::time_point{} + seconds(1000);
+  std::function<TokenBucket::Clock::time_point()> Fn() {
+    return [this] { return now; };
+  }
+};
+
+TEST(WorkspaceRateLimiterTest, ARateLimitWithRetryAfterHoldsOnlyThatWorkspace) {
+  FakeSteadyClock clock;
+  WorkspaceRateLimiter limiter(10, clock.Fn());
+  EXPECT_EQ(limiter.TryAcquire("ws"), TokenBucket::Clock::duration::zero());
+  EXPECT_EQ(limiter.OnRateLimited("ws", milliseconds(2000)), 5);
+  clock.now += seconds(1);
+  EXPECT_EQ(limiter.TryAcquire("ws"), seconds(1));
+  EXPECT_EQ(limiter.TryAcquire("other"), TokenBucket::Clock::duration::zero());
+  EXPECT_EQ(limiter.CurrentRate("other"), 10);
+  clock.now += seconds(1);
+  EXPECT_EQ(limiter.TryAcquire("ws"), TokenBucket::Clock::duration::zero());
+  EXPECT_DOUBLE_EQ(limiter.CurrentRate("ws"), 6);
+}
+
+TEST(WorkspaceRateLimiterTest, NeverStartsMoreThanTheCeilingInAnySecondThroughA429Storm) {
+  FakeSteadyClock clock;
+  const auto t0 = clock.now;
+  WorkspaceRateLimiter limiter(20, clock.Fn());
+  std::vector<double> starts;
+  for (int ms = 0; ms < 40000; ++ms) {
+    clock.now = t0 + milliseconds(ms);
+    // Greedy: as many requests as the limiter lets through. Seconds 5-15 answer 429 to all.
+    while (limiter.TryAcquire("ws") == TokenBucket::Clock::duration::zero()) {
+      starts.push_back(ms / 1000.0);
+      if (ms >= 5000 && ms < 15000) limiter.OnRateLimited("ws", std::nullopt);
+    }
+  }
+  auto in_window = [&](double from) {
+    return std::count_if(starts.begin(), starts.end(),
+                         [&](double t) { return t >= from && t < from + 1; });
+  };
+  for (double from = 0; from < 39; from += 0.001) ASSERT_LE(in_window(from), 20) << from;
+  EXPECT_LE(in_window(14), 2);    // the storm drove the budget down
+  EXPECT_GE(in_window(38.5), 19);  // and it recovered to the ceiling afterwards
+}
+
 }  // namespace
 }  // namespace bird_exporter

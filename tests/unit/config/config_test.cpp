@@ -79,6 +79,9 @@ poll:
   initial_lookback: 1h
   insights_grace_period: 20m
   max_call_age: 1d
+  list_overlap: 30s
+  insights: poor
+  poor_mos_threshold: 3.8
 state_file: /var/lib/bird_call_exporter/state.json
 workspaces:
   - id: 2d7c0b1e-aaaa-4bbb-8ccc-000000000001
@@ -102,6 +105,9 @@ workspaces:
   EXPECT_EQ(c.poll.initial_lookback, hours(1));
   EXPECT_EQ(c.poll.insights_grace_period, minutes(20));
   EXPECT_EQ(c.poll.max_call_age, hours(24));
+  EXPECT_EQ(c.poll.list_overlap, seconds(30));
+  EXPECT_EQ(c.poll.insights, InsightsMode::kPoor);
+  EXPECT_EQ(c.poll.poor_mos_threshold, 3.8);
   EXPECT_EQ(c.state_file, "/var/lib/bird_call_exporter/state.json");
   ASSERT_EQ(c.workspaces.size(), 2u);
   EXPECT_EQ(c.workspaces[0].id, "2d7c0b1e-aaaa-4bbb-8ccc-000000000001");
@@ -122,10 +128,13 @@ TEST(ParseConfig, AppliesDefaultsToMinimalConfig) {
   const PollSettings poll_defaults;
   EXPECT_EQ(c.bird.base_url, "https://api.bird.com");
   EXPECT_EQ(c.bird.request_timeout, seconds(10));
-  EXPECT_EQ(c.bird.max_requests_per_second, 40);
+  EXPECT_EQ(c.bird.max_requests_per_second, 20);
   EXPECT_EQ(c.bird.max_concurrent_requests, 8);
   EXPECT_EQ(c.bird.max_retries, 3);
-  EXPECT_EQ(c.bird.page_size, 100);
+  EXPECT_EQ(c.bird.page_size, 1000);
+  EXPECT_EQ(c.poll.list_overlap, seconds(10));
+  EXPECT_EQ(c.poll.insights, InsightsMode::kAll);
+  EXPECT_EQ(c.poll.poor_mos_threshold, 3.6);
   EXPECT_EQ(c.poll.interval, seconds(30));
   EXPECT_EQ(c.poll.initial_lookback, minutes(10));
   EXPECT_EQ(c.poll.insights_grace_period, minutes(15));
@@ -419,7 +428,15 @@ INSTANTIATE_TEST_SUITE_P(
                   "config: poll.max_call_age (line 5): must be at least poll.interval (1m)"},
         ErrorCase{"IntervalAboveDefaultMaxCallAge",
                   "bird:\n" + kKey + "poll:\n  interval: 6h1ms\n" + kWorkspaces,
-                  "config: poll.interval (line 4): must not exceed poll.max_call_age (6h)"}),
+                  "config: poll.interval (line 4): must not exceed poll.max_call_age (6h)"},
+        ErrorCase{"OverlapTooLong", "bird:\n" + kKey + "poll:\n  list_overlap: 11m\n" + kWorkspaces,
+                  "config: poll.list_overlap (line 4): must be at most 10m"},
+        ErrorCase{"UnknownInsightsMode",
+                  "bird:\n" + kKey + "poll:\n  insights: some\n" + kWorkspaces,
+                  "config: poll.insights (line 4): must be one of all, poor, none (got \"some\")"},
+        ErrorCase{"MosThresholdOutOfRange",
+                  "bird:\n" + kKey + "poll:\n  poor_mos_threshold: 6\n" + kWorkspaces,
+                  "config: poll.poor_mos_threshold (line 4): must be between 1 and 5"}),
     CaseName);
 
 INSTANTIATE_TEST_SUITE_P(
@@ -535,9 +552,10 @@ TEST(SummarizeConfig, ListsSettingsWithKeyRedacted) {
                          "workspaces:\n  - id: ws-1\n    channels: [{id: a}, {id: b}]\n");
   EXPECT_EQ(SummarizeConfig(c),
             "base_url=https://api.bird.com access_key=<redacted> request_timeout=10s "
-            "max_requests_per_second=40 max_concurrent_requests=8 max_retries=3 page_size=100 "
+            "max_requests_per_second=20 max_concurrent_requests=8 max_retries=3 page_size=1000 "
             "poll.interval=30s poll.initial_lookback=10m poll.insights_grace_period=15m "
-            "poll.max_call_age=6h state_file=/x workspaces=1 channels=2");
+            "poll.max_call_age=6h poll.list_overlap=10s poll.insights=all "
+            "poll.poor_mos_threshold=3.6 state_file=/x workspaces=1 channels=2");
 }
 
 TEST(SummarizeConfig, ShowsKeyFilePathButNotKey) {

@@ -8,11 +8,13 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 
 namespace bird_exporter {
 namespace {
 
 using std::chrono::hours;
+using std::chrono::milliseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
 
@@ -29,13 +31,33 @@ class InMemoryBird : public BirdApi {
   int insights_failures = 0;
   bool unauthorized = false;
   int list_requests = 0;
+  int status_list_requests = 0;  // list requests with a status filter
+  int get_call_requests = 0;
   int insights_requests = 0;
+  bool ignore_status_filter = false;  // a Bird that lists every call whatever the filter
+  std::vector<std::string> list_tokens;  // page token of every unfiltered list request
 
   void Add(const std::string& channel, Call call) { calls[channel].push_back(std::move(call)); }
 
-  ListCallsResult ListCalls(const ChannelRef& channel, const std::string& page_token,
+  Call* Find(const std::string& channel, const std::string& id) {
+    for (Call& call : calls[channel]) {
+      if (call.id == id) return &call;
+    }
+    return nullptr;
+  }
+
+  // The poller lists channels and asks for insights from several threads at once.
+  std::mutex mutex;
+
+  ListCallsResult ListCalls(const ChannelRef& channel, const ListQuery& query,
                             std::stop_token) override {
+    std::lock_guard lock(mutex);
     ++list_requests;
+    if (!query.status.empty()) {
+      ++status_list_requests;
+    } else {
+      list_tokens.push_back(query.page_token);
+    }
     ListCallsResult result;
     if (unauthorized) {
       result.outcome = ApiOutcome::kUnauthorized;
@@ -47,23 +69,45 @@ class InMemoryBird : public BirdApi {
       result.outcome = ApiOutcome::kFailed;
       return result;
     }
-    auto all = calls[channel.channel_id];
-    std::sort(all.begin(), all.end(),
-              [](const Call& a, const Call& b) { return *a.created_at > *b.created_at; });
-    const std::size_t offset = page_token.empty() ? 0 : std::stoul(page_token);
+    std::vector<Call> all;
+    for (const Call& call : calls[channel.channel_id]) {
+      if (query.status.empty() || ignore_status_filter || ToString(call.status) == query.status) {
+        all.push_back(call);
+      }
+    }
+    std::stable_sort(all.begin(), all.end(),
+                     [](const Call& a, const Call& b) { return *a.created_at > *b.created_at; });
+    const std::size_t offset = query.page_token.empty() ? 0 : std::stoul(query.page_token);
     for (std::size_t i = offset; i < all.size() && i < offset + page_size; ++i) {
       result.page.calls.push_back(all[i]);
     }
     if (offset + page_size < all.size()) {
       result.page.next_page_token = std::to_string(offset + page_size);
     }
-    if (endless_pages) result.page.next_page_token = page_token.empty() ? "0" : page_token;
+    if (endless_pages) {
+      result.page.next_page_token = query.page_token.empty() ? "0" : query.page_token;
+    }
     result.outcome = ApiOutcome::kOk;
+    return result;
+  }
+
+  CallResult GetCall(const ChannelRef& channel, const std::string& call_id,
+                     std::stop_token) override {
+    std::lock_guard lock(mutex);
+    ++get_call_requests;
+    CallResult result;
+    if (Call* call = Find(channel.channel_id, call_id)) {
+      result.outcome = ApiOutcome::kOk;
+      result.call = *call;
+    } else {
+      result.outcome = ApiOutcome::kNotFound;
+    }
     return result;
   }
 
   InsightsResult GetInsights(const ChannelRef&, const std::string& call_id,
                              std::stop_token) override {
+    std::lock_guard lock(mutex);
     ++insights_requests;
     InsightsResult result;
     if (insights_failures > 0) {
@@ -103,6 +147,12 @@ class InMemoryBird : public BirdApi {
     insights[call.id] = ins;
   }
 };
+
+// Built apart: GCC 12 warns wrongly (-Wrestrict) about "literal" + std::to_string() inlined.
+std::string Name(std::string prefix, int n) {
+  prefix += std::to_string(n);
+  return prefix;
+}
 
 Call MakeCall(const std::string& id, SystemTime created, CallStatus status) {
   Call call;
@@ -170,7 +220,7 @@ class PollerTest : public ::testing::Test {
 
 TEST_F(PollerTest, CountsEveryEndedCallOnceAcrossPagesAndPolls) {
   for (int i = 0; i < 7; ++i) {
-    Call call = MakeCall("a" + std::to_string(i), kStart - minutes(5) + seconds(i), CallStatus::kCompleted);
+    Call call = MakeCall(Name("a", i), kStart - minutes(5) + seconds(i), CallStatus::kCompleted);
     bird_.ReadyInsights(call);
     bird_.Add("ch1", call);
   }
@@ -261,7 +311,7 @@ TEST_F(PollerTest, CountsFromTheListAfterTheGracePeriod) {
 
 TEST_F(PollerTest, FailedInsightsAreRetriedNextPollWithoutLoss) {
   for (int i = 0; i < 3; ++i) {
-    Call call = MakeCall("c" + std::to_string(i), kStart - minutes(1), CallStatus::kCompleted);
+    Call call = MakeCall(Name("c", i), kStart - minutes(1), CallStatus::kCompleted);
     bird_.ReadyInsights(call);
     bird_.Add("ch1", call);
   }
@@ -298,7 +348,7 @@ TEST_F(PollerTest, AnOutageAfterTheFirstPollLosesNothing) {
   Poll(*poller);
   bird_.list_failures = 1000;
   for (int i = 0; i < 20; ++i) {
-    Call call = MakeCall("o" + std::to_string(i), now_ + minutes(i), CallStatus::kCompleted);
+    Call call = MakeCall(Name("o", i), now_ + minutes(i), CallStatus::kCompleted);
     bird_.ReadyInsights(call);
     bird_.Add("ch2", call);
   }
@@ -338,6 +388,250 @@ TEST_F(PollerTest, AnEndlessCursorStopsAtThePageCapAndStillCounts) {
   EXPECT_EQ(SumOf(registry_, "bird_exporter_channel_up"), 2);
 }
 
+// Ends every open call of the channel created at least `talk` ago (insights ready at once).
+void EndOpenCalls(InMemoryBird& bird, const std::string& channel, SystemTime now,
+                  std::chrono::seconds talk, const std::string& except = "") {
+  for (Call& call : bird.calls[channel]) {
+    if (IsTerminal(call.status) || call.id == except || *call.created_at > now - talk) continue;
+    call.status = CallStatus::kCompleted;
+    call.ended_at = *call.created_at + talk;
+    call.duration_seconds = talk.count() - 5;
+    bird.ReadyInsights(call);
+  }
+}
+
+TEST_F(PollerTest, ASixHourCallOnABusyChannelIsCountedOnceForTensOfRequests) {
+  bird_.page_size = 100;
+  auto poller = MakePoller();
+  bird_.Add("ch1", MakeCall("marathon", now_, CallStatus::kOngoing));
+  int short_calls = 0;
+  const SystemTime end_at = kStart + hours(6);
+  while (now_ < end_at) {
+    for (int k = 0; k < 5; ++k) {  // ten calls a minute, each one minute long
+      bird_.Add("ch1", MakeCall(Name("s", short_calls++), now_ - seconds(k),
+                                CallStatus::kOngoing));
+    }
+    Poll(*poller);
+    now_ += seconds(30);
+    EndOpenCalls(bird_, "ch1", now_, seconds(50), "marathon");
+  }
+  EXPECT_EQ(Calls(), short_calls - 10);  // the last minute's calls are still open
+  bird_.End("ch1", "marathon", now_ - seconds(10));
+  for (int i = 0; i < 25; ++i) {  // its end is found within the 10 minute bound
+    now_ += seconds(30);
+    EndOpenCalls(bird_, "ch1", now_, seconds(50));
+    Poll(*poller);
+  }
+  EXPECT_EQ(Calls(), short_calls + 1);
+  EXPECT_EQ(bird_.insights_requests, short_calls + 1);  // one per call, none wasted
+  // The short calls end within reach of each poll's first page; only the long one is
+  // followed by id, less and less often as it ages.
+  const int follow = bird_.get_call_requests + bird_.status_list_requests;
+  EXPECT_GE(follow, 20);
+  EXPECT_LE(follow, 80);
+  EXPECT_EQ(SumOf(registry_, "bird_exporter_calls_followed"), 0);
+  // It outlived poll.max_call_age (6h): counted all the same, and reported as found late.
+  EXPECT_EQ(SumOf(registry_, "bird_exporter_calls_found_late_total"), 1);
+}
+
+TEST_F(PollerTest, ListsOnlySinceThePreviousPollNotBackToTheOldestOpenCall) {
+  bird_.page_size = 10;
+  auto poller = MakePoller();
+  bird_.Add("ch1", MakeCall("long", now_ - seconds(1), CallStatus::kOngoing));
+  int n = 0;
+  for (int poll = 0; poll < 100; ++poll) {
+    for (int k = 0; k < 20; ++k) {  // 20 calls per poll, ended at once
+      Call call = MakeCall(Name("c", n++), now_ - milliseconds(k * 100),
+                           CallStatus::kCompleted);
+      call.ended_at = call.created_at;
+      bird_.ReadyInsights(call);
+      bird_.Add("ch1", call);
+    }
+    const int before = bird_.list_requests;
+    Poll(*poller);
+    // 20 new calls and, in the 10 s overlap, the previous poll's 20, 10 a page, plus one page
+    // for the empty channel: however old the open call gets.
+    EXPECT_LE(bird_.list_requests - before, 5 + 1) << "poll " << poll;
+    now_ += seconds(30);
+  }
+  EXPECT_EQ(Calls(), n);
+}
+
+TEST_F(PollerTest, ACallOlderThanMaxCallAgeWhenItEndsIsCountedAndReportedLate) {
+  settings_.poll.max_call_age = hours(1);
+  auto poller = MakePoller();
+  bird_.Add("ch1", MakeCall("late", now_ - seconds(5), CallStatus::kOngoing));
+  for (int i = 0; i < 18; ++i) {  // three hours
+    Poll(*poller);
+    now_ += minutes(10);
+  }
+  EXPECT_EQ(Calls(), 0);
+  EXPECT_EQ(SumOf(registry_, "bird_exporter_calls_followed"), 1);
+  bird_.End("ch1", "late", now_ - minutes(1));
+  Poll(*poller);
+  now_ += minutes(10);
+  Poll(*poller);
+  EXPECT_EQ(Calls(), 1);
+  EXPECT_EQ(SumOf(registry_, "bird_exporter_calls_found_late_total"), 1);
+  now_ += minutes(10);
+  Poll(*poller);
+  EXPECT_EQ(Calls(), 1);
+}
+
+TEST_F(PollerTest, AtThePageCapTheNextPollsResumeFromTheCursorAndLoseNothing) {
+  settings_.poll.initial_lookback = hours(1);
+  settings_.max_pages_per_poll = 3;
+  bird_.page_size = 2;
+  for (int i = 0; i < 20; ++i) {
+    Call call = MakeCall(Name("p", i), kStart - minutes(50) + minutes(2 * i),
+                         CallStatus::kCompleted);
+    bird_.ReadyInsights(call);
+    bird_.Add("ch1", call);
+  }
+  auto poller = MakePoller();
+  Poll(*poller);
+  EXPECT_EQ(Calls(), 6);
+  EXPECT_EQ(SumOf(registry_, "bird_exporter_channel_behind"), 1);
+  for (int i = 0; i < 6; ++i) {
+    now_ += seconds(30);
+    Poll(*poller);
+  }
+  EXPECT_EQ(Calls(), 20);
+  EXPECT_EQ(SumOf(registry_, "bird_exporter_channel_behind"), 0);
+  // The second poll went on from where the first one stopped, not from the newest call.
+  EXPECT_NE(std::find(bird_.list_tokens.begin(), bird_.list_tokens.end(), "6"),
+            bird_.list_tokens.end());
+  EXPECT_EQ(bird_.insights_requests, 20);
+}
+
+TEST_F(PollerTest, FollowsManyOpenCallsThroughTheStatusFilteredList) {
+  bird_.page_size = 5;
+  for (int i = 0; i < 10; ++i) {
+    bird_.Add("ch1", MakeCall(Name("open", i), kStart - minutes(8) + seconds(i),
+                              CallStatus::kOngoing));
+  }
+  for (int i = 0; i < 20; ++i) {
+    Call call = MakeCall(Name("done", i), kStart - minutes(2) + seconds(i),
+                         CallStatus::kCompleted);
+    bird_.ReadyInsights(call);
+    bird_.Add("ch1", call);
+  }
+  auto poller = MakePoller();
+  Poll(*poller);
+  EXPECT_EQ(Calls(), 20);
+  EXPECT_EQ(SumOf(registry_, "bird_calls_active"), 10);
+  now_ += minutes(5);
+  Poll(*poller);
+  EXPECT_EQ(bird_.status_list_requests, 2);  // 10 ongoing calls, pages of 5
+  for (int i = 0; i < 3; ++i) bird_.End("ch1", Name("open", i), now_ - seconds(2));
+  now_ += minutes(5);
+  Poll(*poller);  // they left the ongoing list: insights are asked once the delay has passed
+  now_ += seconds(30);
+  Poll(*poller);
+  EXPECT_EQ(Calls(), 23);
+  EXPECT_EQ(SumOf(registry_, "bird_calls_active"), 7);
+  EXPECT_EQ(bird_.get_call_requests, 0);
+  EXPECT_EQ(bird_.insights_requests, 23);
+}
+
+TEST_F(PollerTest, FallsBackToOneByOneWhenBirdIgnoresTheStatusFilter) {
+  bird_.page_size = 5;
+  for (int i = 0; i < 4; ++i) {
+    bird_.Add("ch1", MakeCall(Name("open", i), kStart - minutes(8) + seconds(i),
+                              CallStatus::kOngoing));
+  }
+  for (int i = 0; i < 20; ++i) {
+    Call call = MakeCall(Name("done", i), kStart - minutes(2) + seconds(i),
+                         CallStatus::kCompleted);
+    bird_.ReadyInsights(call);
+    bird_.Add("ch1", call);
+  }
+  bird_.ignore_status_filter = true;
+  auto poller = MakePoller();
+  Poll(*poller);
+  bird_.End("ch1", "open0", kStart + seconds(10));
+  now_ += minutes(5);
+  Poll(*poller);
+  EXPECT_EQ(bird_.status_list_requests, 1);  // learnt once that the filter is not honoured
+  now_ += minutes(5);
+  Poll(*poller);
+  EXPECT_EQ(bird_.status_list_requests, 1);
+  EXPECT_GE(bird_.get_call_requests, 3);
+  EXPECT_EQ(Calls(), 21);
+}
+
+TEST_F(PollerTest, InsightsModeNoneCountsFromTheListWithoutInsightsRequests) {
+  settings_.poll.insights = InsightsMode::kNone;
+  for (int i = 0; i < 6; ++i) {
+    Call call = MakeCall(Name("n", i), kStart - minutes(3) + seconds(i),
+                         i < 4 ? CallStatus::kCompleted : CallStatus::kBusy);
+    call.pdd_seconds = 1.2;
+    if (i < 3) call.mos = 4.1;  // one answered call without a list MOS
+    bird_.ReadyInsights(call);
+    bird_.Add("ch1", call);
+  }
+  bird_.Add("ch1", MakeCall("open", kStart - minutes(1), CallStatus::kOngoing));
+  auto poller = MakePoller();
+  Poll(*poller);
+  EXPECT_EQ(Calls(), 6);
+  bird_.End("ch1", "open", kStart + seconds(20));
+  bird_.Find("ch1", "open")->mos = 3.0;
+  now_ += seconds(30);
+  Poll(*poller);
+  EXPECT_EQ(Calls(), 7);
+  EXPECT_EQ(bird_.insights_requests, 0);
+  EXPECT_EQ(SumOf(registry_, "bird_call_mos"), 4);
+  EXPECT_EQ(SumOf(registry_, "bird_call_pdd_seconds"), 6);
+  EXPECT_EQ(SumOf(registry_, "bird_exporter_insights_unavailable_total"), 0);
+}
+
+TEST_F(PollerTest, InsightsModePoorAsksOnlyForAnsweredCallsWithALowOrMissingMos) {
+  settings_.poll.insights = InsightsMode::kPoor;
+  const std::vector<std::optional<double>> list_mos = {4.4, 3.2, std::nullopt, 4.0, 3.59};
+  for (std::size_t i = 0; i < list_mos.size(); ++i) {
+    Call call = MakeCall(Name("q", i), kStart - minutes(3) + seconds(i),
+                         CallStatus::kCompleted);
+    call.mos = list_mos[i];
+    bird_.ReadyInsights(call);
+    bird_.Add("ch1", call);
+  }
+  Call busy = MakeCall("busy", kStart - minutes(2), CallStatus::kBusy);
+  bird_.ReadyInsights(busy);
+  bird_.Add("ch1", busy);
+  auto poller = MakePoller();
+  Poll(*poller);
+  EXPECT_EQ(Calls(), 6);
+  EXPECT_EQ(bird_.insights_requests, 3);  // 3.2, missing, 3.59
+  // MOS from insights (4.4 in this fake) for those three, from the list for 4.4 and 4.0.
+  EXPECT_EQ(SumOf(registry_, "bird_call_mos"), 5);
+  EXPECT_EQ(SumOf(registry_, "bird_exporter_insights_mode"), 1);
+}
+
+TEST_F(PollerTest, LearnsHowLongBirdTakesToPublishInsights) {
+  auto poller = MakePoller();
+  EXPECT_EQ(poller->InsightsDelay(), seconds(5));
+  // Insights appear 8 s after each call ends; calls end between two polls 1 s apart.
+  settings_.poll.interval = seconds(1);
+  poller = MakePoller();
+  std::map<std::string, SystemTime> ready_at;
+  int n = 0;
+  for (int tick = 0; tick < 600; ++tick) {
+    Call call = MakeCall(Name("d", n++), now_ - seconds(40), CallStatus::kCompleted);
+    call.ended_at = now_ - milliseconds(500);
+    ready_at[call.id] = *call.ended_at + seconds(8);
+    bird_.Add("ch1", call);
+    for (const auto& [id, at] : ready_at) {
+      if (at <= now_ && bird_.insights.count(id) == 0) bird_.ReadyInsights(*bird_.Find("ch1", id));
+    }
+    Poll(*poller);
+    now_ += seconds(1);
+  }
+  EXPECT_GE(poller->InsightsDelay(), seconds(7));
+  EXPECT_LE(poller->InsightsDelay(), seconds(10));
+  // Misses are rare once learnt: well under 1.2 insights requests per counted call.
+  EXPECT_LT(bird_.insights_requests, Calls() * 1.2);
+}
+
 class PollerStateTest : public PollerTest {
  protected:
   void SetUp() override {
@@ -353,7 +647,7 @@ class PollerStateTest : public PollerTest {
 TEST_F(PollerStateTest, ARestartNeverCountsACallTwiceAndCatchesUpOnDowntime) {
   StateFile file(path_);
   for (int i = 0; i < 5; ++i) {
-    Call call = MakeCall("r" + std::to_string(i), kStart - minutes(3), CallStatus::kCompleted);
+    Call call = MakeCall(Name("r", i), kStart - minutes(3), CallStatus::kCompleted);
     bird_.ReadyInsights(call);
     bird_.Add("ch1", call);
   }
@@ -380,6 +674,45 @@ TEST_F(PollerStateTest, ARestartNeverCountsACallTwiceAndCatchesUpOnDowntime) {
   std::stop_source stop;
   ASSERT_TRUE(restarted.PollOnce(stop.get_token()));
   EXPECT_EQ(SumOf(fresh, "bird_calls_total"), 2);  // "during" and "live", not the first five
+}
+
+TEST_F(PollerStateTest, AFollowedCallThatEndsWhileTheExporterIsDownIsCountedAfterRestart) {
+  StateFile file(path_);
+  bird_.Add("ch1", MakeCall("followed", kStart - minutes(5), CallStatus::kOngoing));
+  for (int i = 0; i < 4; ++i) {
+    Call call = MakeCall(Name("seen", i), kStart - minutes(1), CallStatus::kCompleted);
+    bird_.ReadyInsights(call);
+    bird_.Add("ch1", call);
+  }
+  {
+    auto poller = MakePoller(&file);
+    Poll(*poller);
+    EXPECT_EQ(poller->TrackedCalls({"ws", "ch1"}), 1u);
+  }
+  EXPECT_EQ(Calls(), 4);
+  // Down for two hours; the followed call ends meanwhile, and many newer calls come and go.
+  now_ += hours(2);
+  bird_.End("ch1", "followed", now_ - minutes(30));
+  for (int i = 0; i < 30; ++i) {
+    Call call = MakeCall(Name("new", i), now_ - minutes(90) + minutes(i),
+                         CallStatus::kCompleted);
+    bird_.ReadyInsights(call);
+    bird_.Add("ch1", call);
+  }
+  for (int run = 0; run < 2; ++run) {
+    prometheus::Registry fresh;
+    ExporterMetrics fresh_exporter(fresh);
+    CallMetrics fresh_calls(fresh);
+    Poller restarted(settings_, {{"ws", "prod", "ch1", "support"}}, bird_, fresh_calls,
+                     fresh_exporter, &file, [this] { return now_; });
+    restarted.LoadState();
+    std::stop_source stop;
+    ASSERT_TRUE(restarted.PollOnce(stop.get_token()));
+    // The first restart counts the 30 new calls and the followed one; the second, nothing.
+    EXPECT_EQ(SumOf(fresh, "bird_calls_total"), run == 0 ? 31 : 0);
+    EXPECT_EQ(restarted.TrackedCalls({"ws", "ch1"}), 0u);
+    now_ += seconds(30);
+  }
 }
 
 TEST_F(PollerStateTest, ACorruptStateFileIsCountedAndReplaced) {

@@ -29,7 +29,7 @@ TEST(WindowTest, HasDocumentedDefaults) {
   const WindowSettings defaults;
   EXPECT_EQ(defaults.initial_lookback, minutes(10));
   EXPECT_EQ(defaults.max_call_age, hours(6));
-  EXPECT_EQ(defaults.overlap, minutes(2));
+  EXPECT_EQ(defaults.overlap, seconds(10));
 }
 
 // --- This poll's window -----------------------------------------------------------------------
@@ -60,46 +60,58 @@ TEST(ListWindowStartTest, BoundsSavedPositionByMaxCallAge) {
 
 // --- Next poll's window -----------------------------------------------------------------------
 
-TEST(NextWindowStartTest, OverlapsThePollStartWhenNoCallIsOpen) {
-  const SystemTime poll_started = kNow - seconds(3);
-  EXPECT_EQ(NextWindowStart(poll_started, std::nullopt, kNow, Settings()),
-            poll_started - minutes(2));
+TEST(NextWindowStartTest, OverlapsTheNewestListedCall) {
+  const SystemTime start = kNow - minutes(5);
+  EXPECT_EQ(NextWindowStart(start, kNow - seconds(30), kNow, Settings()),
+            kNow - seconds(30) - minutes(2));
 }
 
-TEST(NextWindowStartTest, ReachesBackToOldestOpenCall) {
-  const SystemTime poll_started = kNow - seconds(3);
-  EXPECT_EQ(NextWindowStart(poll_started, kNow - minutes(30), kNow, Settings()),
-            kNow - minutes(30));
-  EXPECT_EQ(NextWindowStart(poll_started, kNow - hours(5) - milliseconds(250), kNow, Settings()),
-            kNow - hours(5) - milliseconds(250));
+TEST(NextWindowStartTest, StaysWhenNothingWasListed) {
+  const SystemTime start = kNow - minutes(5);
+  EXPECT_EQ(NextWindowStart(start, std::nullopt, kNow, Settings()), start);
 }
 
-TEST(NextWindowStartTest, KeepsOverlapWhenOpenCallIsRecent) {
-  const SystemTime poll_started = kNow - seconds(3);
-  EXPECT_EQ(NextWindowStart(poll_started, kNow - minutes(1), kNow, Settings()),
-            poll_started - minutes(2));
-  EXPECT_EQ(NextWindowStart(poll_started, poll_started - minutes(2), kNow, Settings()),
-            poll_started - minutes(2));
+TEST(NextWindowStartTest, NeverMovesBackward) {
+  const SystemTime start = kNow - minutes(1);
+  // The newest listed call is older than this poll's stop (a quiet channel).
+  EXPECT_EQ(NextWindowStart(start, kNow - hours(2), kNow, Settings()), start);
 }
 
-TEST(NextWindowStartTest, BoundsOldestOpenCallByMaxCallAge) {
-  const SystemTime poll_started = kNow - seconds(3);
-  EXPECT_EQ(NextWindowStart(poll_started, kNow - hours(9), kNow, Settings()), kNow - hours(6));
-  EXPECT_EQ(NextWindowStart(poll_started, kNow - hours(6) - milliseconds(1), kNow, Settings()),
-            kNow - hours(6));
+TEST(NextWindowStartTest, DoesNotReachBackToOpenCallsAnyMore) {
+  // Whatever is open is followed by id; the window only depends on the newest call.
+  const SystemTime start = kNow - hours(5);
+  EXPECT_EQ(NextWindowStart(start, kNow - seconds(1), kNow, Settings()),
+            kNow - seconds(1) - minutes(2));
 }
 
-TEST(NextWindowStartTest, BoundsOverlapByMaxCallAge) {
-  WindowSettings settings = Settings();
-  settings.max_call_age = minutes(1);
-  const SystemTime poll_started = kNow - seconds(3);
-  EXPECT_EQ(NextWindowStart(poll_started, std::nullopt, kNow, settings), kNow - minutes(1));
+TEST(NextWindowStartTest, ACallDatedInTheFutureCountsAsNow) {
+  const SystemTime start = kNow - minutes(5);
+  EXPECT_EQ(NextWindowStart(start, kNow + hours(3), kNow, Settings()), kNow - minutes(2));
 }
 
-TEST(NextWindowStartTest, MeasuresMaxCallAgeFromNowNotFromPollStart) {
-  // A long poll: the bound moves with the clock.
-  const SystemTime poll_started = kNow - minutes(20);
-  EXPECT_EQ(NextWindowStart(poll_started, kNow - hours(8), kNow, Settings()), kNow - hours(6));
+TEST(RecheckDelayTest, IsTheIntervalForYoungCalls) {
+  EXPECT_EQ(RecheckDelay(seconds(5), seconds(1)), seconds(1));
+  EXPECT_EQ(RecheckDelay(minutes(4), seconds(30)), seconds(30));
+  EXPECT_EQ(RecheckDelay(milliseconds(-500), seconds(30)), seconds(30));
+}
+
+TEST(RecheckDelayTest, IsATenthOfTheAgeForOlderCalls) {
+  EXPECT_EQ(RecheckDelay(minutes(20), seconds(30)), minutes(2));
+  EXPECT_EQ(RecheckDelay(seconds(100), seconds(1)), seconds(10));
+}
+
+TEST(RecheckDelayTest, IsCappedAtTenMinutes) {
+  EXPECT_EQ(RecheckDelay(hours(6), seconds(30)), minutes(10));
+  EXPECT_EQ(RecheckDelay(hours(6), minutes(15)), minutes(15));  // never below the interval
+}
+
+TEST(RecheckDelayTest, ASixHourCallIsLookedAtTensOfTimes) {
+  for (const auto interval : {seconds(1), seconds(30)}) {
+    int looks = 0;
+    for (milliseconds age(0); age < hours(6); age += RecheckDelay(age, interval)) ++looks;
+    EXPECT_LE(looks, 110) << interval.count();
+    EXPECT_GE(looks, 30) << interval.count();
+  }
 }
 
 }  // namespace

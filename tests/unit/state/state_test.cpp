@@ -34,15 +34,85 @@ State SampleState() {
   state.counted["382ef429-78ba-416d-899e-657d39d194ea"] = AtMillis(1698253274645);
   state.counted["c85a0f13-2e7b-4d96-9a4c-0b1f3e8d5a72"] = AtMillis(1732211500062);
   state.counted["e4027b9d-6a15-4c3e-8f0b-d9c1a6e2f457"] = AtMillis(1732210811500);
-  state.window_start[{"ws-1", "ch-a"}] = AtMillis(1732211000000);
-  state.window_start[{"ws-1", "ch-b"}] = AtMillis(1732211000123);
-  state.window_start[{"ws-2", "ch-a"}] = AtMillis(-5);  // before the epoch still round-trips
+  state.channels[{"ws-1", "ch-a"}].window_start = AtMillis(1732211000000);
+  state.channels[{"ws-1", "ch-a"}].since = AtMillis(1732210000000);
+  state.channels[{"ws-1", "ch-b"}].window_start = AtMillis(1732211000123);
+  state.channels[{"ws-2", "ch-a"}].window_start = AtMillis(-5);  // before the epoch round-trips
+  ChannelState& busy = state.channels[{"ws-1", "ch-b"}];
+  busy.gaps.push_back({"WzE3MzIyMTEwMDAwMDAsImlkIl0=", AtMillis(1732200000000)});
+  TrackedCall open;
+  open.call.id = "0f6c1e1a-8b9d-4c47-a1f2-3e4d5c6b7a80";
+  open.call.status = CallStatus::kOngoing;
+  open.call.direction = Direction::kIncoming;
+  open.call.type = CallType::kSip;
+  open.call.created_at = AtMillis(1732210000001);
+  open.call.answered_at = AtMillis(1732210004001);
+  open.next_check = AtMillis(1732211030000);
+  busy.tracked[open.call.id] = open;
+  TrackedCall ended;
+  ended.call.id = "ended-1";
+  ended.call.status = CallStatus::kCompleted;
+  ended.call.direction = Direction::kOutgoing;
+  ended.call.type = CallType::kPstn;
+  ended.call.hangup_source = HangupSource::kCallee;
+  ended.call.hangup_cause_code = 16;
+  ended.call.hangup_sip_code = "200";
+  ended.call.duration_seconds = 1234;
+  ended.call.created_at = AtMillis(1732210000002);
+  ended.call.ended_at = AtMillis(1732211000002);
+  ended.call.mos = 4.21;
+  ended.call.pdd_seconds = 1.5;
+  ended.ended = true;
+  ended.confirmed = true;
+  ended.ended_noticed = AtMillis(1732211000500);
+  ended.insights_due = AtMillis(1732211005500);
+  ended.insights_attempts = 2;
+  busy.tracked[ended.call.id] = ended;
   return state;
+}
+
+void ExpectSameCall(const Call& a, const Call& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.status, b.status);
+  EXPECT_EQ(a.direction, b.direction);
+  EXPECT_EQ(a.type, b.type);
+  EXPECT_EQ(a.hangup_source, b.hangup_source);
+  EXPECT_EQ(a.hangup_cause_code, b.hangup_cause_code);
+  EXPECT_EQ(a.hangup_sip_code, b.hangup_sip_code);
+  EXPECT_EQ(a.duration_seconds, b.duration_seconds);
+  EXPECT_EQ(a.created_at, b.created_at);
+  EXPECT_EQ(a.answered_at, b.answered_at);
+  EXPECT_EQ(a.ended_at, b.ended_at);
+  EXPECT_EQ(a.mos, b.mos);
+  EXPECT_EQ(a.pdd_seconds, b.pdd_seconds);
 }
 
 void ExpectSameState(const State& actual, const State& expected) {
   EXPECT_EQ(actual.counted, expected.counted);
-  EXPECT_EQ(actual.window_start, expected.window_start);
+  ASSERT_EQ(actual.channels.size(), expected.channels.size());
+  for (const auto& [key, want] : expected.channels) {
+    const ChannelState& got = actual.channels.at(key);
+    EXPECT_EQ(got.window_start, want.window_start);
+    EXPECT_EQ(got.since, want.since);
+    ASSERT_EQ(got.gaps.size(), want.gaps.size());
+    for (std::size_t i = 0; i < want.gaps.size(); ++i) {
+      EXPECT_EQ(got.gaps[i].page_token, want.gaps[i].page_token);
+      EXPECT_EQ(got.gaps[i].lower, want.gaps[i].lower);
+    }
+    ASSERT_EQ(got.tracked.size(), want.tracked.size());
+    for (const auto& [id, t] : want.tracked) {
+      const TrackedCall& g = got.tracked.at(id);
+      ExpectSameCall(g.call, t.call);
+      EXPECT_EQ(g.next_check, t.next_check);
+      EXPECT_EQ(g.ended, t.ended);
+      EXPECT_EQ(g.confirmed, t.confirmed);
+      if (t.ended) {
+        EXPECT_EQ(g.ended_noticed, t.ended_noticed);
+        EXPECT_EQ(g.insights_due, t.insights_due);
+        EXPECT_EQ(g.insights_attempts, t.insights_attempts);
+      }
+    }
+  }
 }
 
 // --- Serialisation --------------------------------------------------------------------------
@@ -55,7 +125,7 @@ TEST(StateTest, RoundTripsThroughText) {
 TEST(StateTest, RoundTripsEmptyState) {
   const State parsed = ParseState(SerializeState(State{}));
   EXPECT_TRUE(parsed.counted.empty());
-  EXPECT_TRUE(parsed.window_start.empty());
+  EXPECT_TRUE(parsed.channels.empty());
 }
 
 TEST(StateTest, KeepsMillisecondPrecision) {
@@ -73,10 +143,19 @@ TEST(StateTest, ReadsDocumentedLayout) {
           "counted":{"id-1":1732210811500,"id-2":0}})");
   EXPECT_THAT(state.counted, UnorderedElementsAre(Pair("id-1", AtMillis(1732210811500)),
                                                   Pair("id-2", AtMillis(0))));
-  EXPECT_THAT(state.window_start,
-              UnorderedElementsAre(Pair(ChannelKey{"w", "c"}, AtMillis(1732211000000))));
+  ASSERT_EQ(state.channels.size(), 1u);
+  const ChannelState& channel = state.channels.at({"w", "c"});
+  EXPECT_EQ(channel.window_start, AtMillis(1732211000000));
+  // A version 1 file followed nothing by id: listing down to its window once finds every call
+  // it still had open.
+  EXPECT_EQ(channel.since, AtMillis(1732211000000));
+  EXPECT_TRUE(channel.tracked.empty());
   EXPECT_TRUE(state.IsCounted("id-1"));
   EXPECT_FALSE(state.IsCounted("id-3"));
+}
+
+TEST(StateTest, WritesVersion2) {
+  EXPECT_NE(SerializeState(SampleState()).find(R"("version":2)"), std::string::npos);
 }
 
 struct BadStateCase {
@@ -101,7 +180,24 @@ INSTANTIATE_TEST_SUITE_P(
         BadStateCase{"Truncated", R"({"version":1,"channels":[)"}, BadStateCase{"Array", "[]"},
         BadStateCase{"Number", "1"},
         BadStateCase{"MissingVersion", R"({"channels":[],"counted":{}})"},
-        BadStateCase{"WrongVersion", R"({"version":2,"channels":[],"counted":{}})"},
+        BadStateCase{"WrongVersion", R"({"version":3,"channels":[],"counted":{}})"},
+        BadStateCase{"V2ChannelWithoutTracked",
+                     R"({"version":2,"channels":[{"workspace_id":"w","channel_id":"c",
+                         "window_start_ms":1,"since_ms":1,"gaps":[]}],"counted":{}})"},
+        BadStateCase{"V2TrackedWithoutId",
+                     R"({"version":2,"channels":[{"workspace_id":"w","channel_id":"c",
+                         "window_start_ms":1,"since_ms":1,"gaps":[],
+                         "tracked":[{"call":{"status":"ongoing"},"next_check_ms":1}]}],
+                         "counted":{}})"},
+        BadStateCase{"V2EndedWithoutSchedule",
+                     R"({"version":2,"channels":[{"workspace_id":"w","channel_id":"c",
+                         "window_start_ms":1,"since_ms":1,"gaps":[],
+                         "tracked":[{"call":{"id":"x"},"next_check_ms":1,"ended":true}]}],
+                         "counted":{}})"},
+        BadStateCase{"V2GapTokenNotString",
+                     R"({"version":2,"channels":[{"workspace_id":"w","channel_id":"c",
+                         "window_start_ms":1,"since_ms":1,"gaps":[{"page_token":1,"lower_ms":1}],
+                         "tracked":[]}],"counted":{}})"},
         BadStateCase{"VersionAsString", R"({"version":"1","channels":[],"counted":{}})"},
         BadStateCase{"VersionAsFloat", R"({"version":1.5,"channels":[],"counted":{}})"},
         BadStateCase{"MissingChannels", R"({"version":1,"counted":{}})"},
@@ -134,12 +230,12 @@ TEST(StateTest, PrunesExactlyTheCallsCreatedBeforeTheCutoff) {
   state.counted["much-older"] = AtMillis(10);
   state.counted["at-cutoff"] = AtMillis(1000);
   state.counted["newer"] = AtMillis(1001);
-  state.window_start[{"w", "c"}] = AtMillis(5);
+  state.channels[{"w", "c"}].window_start = AtMillis(5);
   EXPECT_EQ(PruneState(state, AtMillis(1000)), 2u);
   EXPECT_THAT(state.counted, UnorderedElementsAre(Pair("at-cutoff", AtMillis(1000)),
                                                   Pair("newer", AtMillis(1001))));
   // Channel positions are not pruned.
-  EXPECT_EQ(state.window_start.size(), 1u);
+  EXPECT_EQ(state.channels.size(), 1u);
   EXPECT_EQ(PruneState(state, AtMillis(1000)), 0u);
 }
 
