@@ -179,6 +179,10 @@ BirdClient::Attempted BirdClient::Send(const ChannelRef& channel, std::string_vi
   return last;
 }
 
+double BirdClient::RequestBudget(const ChannelRef& channel) {
+  return limiter_.CurrentRate(channel.workspace_id);
+}
+
 int BirdClient::PageSize(const ClientSettings& settings) const {
   return std::min(settings.page_size, page_size_cap_.load());
 }

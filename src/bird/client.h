@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -71,6 +72,10 @@ class BirdApi {
                              std::stop_token stop) = 0;
   virtual InsightsResult GetInsights(const ChannelRef& channel, const std::string& call_id,
                                      std::stop_token stop) = 0;
+  // Requests per second the workspace may send now; infinity when not limited.
+  virtual double RequestBudget(const ChannelRef& /*channel*/) {
+    return std::numeric_limits<double>::infinity();
+  }
 };
 
 // Receives one event per HTTP attempt; implemented by the exporter's self-metrics.
@@ -121,6 +126,7 @@ class BirdClient : public BirdApi {
                      std::stop_token stop) override;
   InsightsResult GetInsights(const ChannelRef& channel, const std::string& call_id,
                              std::stop_token stop) override;
+  double RequestBudget(const ChannelRef& channel) override;
 
   // Applies to requests started afterwards (configuration reload, key rotation).
   void UpdateSettings(ClientSettings settings);

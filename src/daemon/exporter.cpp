@@ -215,6 +215,8 @@ Config DemoConfig(const std::string& base_url, const std::string& access_key) {
   config.bird.base_url = base_url;
   config.bird.access_key = access_key;
   config.bird.request_timeout = std::chrono::seconds(5);
+  // The simulator's workspaces serve nobody else: most of its 50 requests per second are ours.
+  config.bird.max_requests_per_second = 40;
   config.poll.interval = std::chrono::seconds(5);
   config.poll.initial_lookback = std::chrono::minutes(10);
   config.poll.insights_grace_period = std::chrono::minutes(2);

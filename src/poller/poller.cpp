@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <thread>
 
@@ -248,7 +249,9 @@ void Poller::Ended(ChannelCycle& cycle, TrackedCall& t, SystemTime now) {
   if (schedule) {
     t.ended_noticed = now;
     t.insights_attempts = 0;
-    t.insights_due = std::max(now, EndOf(t.call, now) + InsightsDelay());
+    // From the call's end, but never later than one delay from now: an `endedAt` ahead of this
+    // clock must not hold the call back.
+    t.insights_due = std::clamp(EndOf(t.call, now) + InsightsDelay(), now, now + InsightsDelay());
   }
 }
 
@@ -622,6 +625,42 @@ void Poller::ApplyJob(ChannelCycle& cycle, Job& job, SystemTime now) {
   cycle.st.tracked.erase(it);
 }
 
+// At most what the workspace's request budget allows in one interval, so that a backlog
+// (bird_exporter_insights_pending) is worked off over several polls, each committed on time,
+// instead of one poll that runs for minutes. Calls looked up by id first, then insights, the
+// longest waiting first.
+std::vector<std::pair<std::size_t, std::size_t>> Poller::SelectJobs(
+    std::vector<ChannelCycle>& cycles) {
+  std::map<std::string, std::vector<std::pair<std::size_t, std::size_t>>> by_workspace;
+  std::map<std::string, double> budget;
+  for (std::size_t i = 0; i < cycles.size(); ++i) {
+    if (!cycles[i].list_ok) continue;
+    const std::string& workspace = cycles[i].ref->workspace_id;
+    if (budget.count(workspace) == 0) budget[workspace] = api_.RequestBudget(*cycles[i].ref);
+    for (std::size_t j = 0; j < cycles[i].jobs.size(); ++j) by_workspace[workspace].emplace_back(i, j);
+  }
+  std::vector<std::pair<std::size_t, std::size_t>> selected;
+  const double interval_seconds =
+      std::chrono::duration<double>(settings_.poll.interval).count();
+  for (auto& [workspace, jobs] : by_workspace) {
+    const double allowed = budget[workspace] * interval_seconds;
+    if (std::isfinite(allowed) && allowed < static_cast<double>(jobs.size())) {
+      auto rank = [&](const std::pair<std::size_t, std::size_t>& k) {
+        const Job& job = cycles[k.first].jobs[k.second];
+        const auto& tracked = cycles[k.first].st.tracked;
+        const auto it = tracked.find(job.call_id);
+        const SystemTime due = it == tracked.end() ? SystemTime{} : it->second.insights_due;
+        return std::make_pair(job.kind == Job::Kind::kInsights, due);
+      };
+      std::stable_sort(jobs.begin(), jobs.end(),
+                       [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
+      jobs.resize(static_cast<std::size_t>(std::max(1.0, std::floor(allowed))));
+    }
+    selected.insert(selected.end(), jobs.begin(), jobs.end());
+  }
+  return selected;
+}
+
 bool Poller::PollOnce(std::stop_token stop) {
   ApplyPendingConfiguration();
   const auto steady_started = std::chrono::steady_clock::now();
@@ -644,22 +683,36 @@ bool Poller::PollOnce(std::stop_token stop) {
   });
   if (stop.stop_requested()) return false;
 
-  std::vector<std::pair<std::size_t, std::size_t>> jobs;  // (channel, job)
-  for (std::size_t i = 0; i < cycles.size(); ++i) {
-    if (!cycles[i].list_ok) continue;
-    for (std::size_t j = 0; j < cycles[i].jobs.size(); ++j) jobs.emplace_back(i, j);
-  }
-  ParallelFor(jobs.size(), settings_.max_concurrent_requests, [&](std::size_t k) {
-    auto [i, j] = jobs[k];
-    RunJob(cycles[i], cycles[i].jobs[j], stop);
+  std::vector<std::pair<std::size_t, std::size_t>> jobs = SelectJobs(cycles);  // (channel, job)
+  // Requests not started within one interval wait for the next poll, so that a budget cut
+  // by 429s in the middle of a poll cannot hold its commit back for minutes.
+  const auto deadline = steady_started + std::max<milliseconds>(settings_.poll.interval,
+                                                                 std::chrono::seconds(1));
+  // Each workspace has its own request budget: its requests run on threads of their own, so a
+  // workspace held back by 429s never holds the others back.
+  std::map<std::string, std::vector<std::pair<std::size_t, std::size_t>>> by_workspace;
+  for (const auto& k : jobs) by_workspace[cycles[k.first].ref->workspace_id].push_back(k);
+  std::vector<const std::vector<std::pair<std::size_t, std::size_t>>*> groups;
+  for (const auto& [workspace, group] : by_workspace) groups.push_back(&group);
+  const int max_threads = std::max(1, settings_.max_concurrent_requests);
+  const int parallel_groups = std::min<int>(max_threads, static_cast<int>(groups.size()));
+  const int threads_per_group = std::max(1, max_threads / std::max(1, parallel_groups));
+  ParallelFor(groups.size(), max_threads, [&](std::size_t g) {
+    const auto& group = *groups[g];
+    ParallelFor(group.size(), threads_per_group, [&](std::size_t k) {
+      auto [i, j] = group[k];
+      Job& job = cycles[i].jobs[j];
+      if (std::chrono::steady_clock::now() >= deadline) {
+        job.call_result.outcome = job.insights_result.outcome = ApiOutcome::kStopped;
+        return;
+      }
+      RunJob(cycles[i], job, stop);
+    });
   });
   if (stop.stop_requested()) return false;
 
   const SystemTime now = clock_();
-  for (auto& cycle : cycles) {
-    if (!cycle.list_ok) continue;
-    for (Job& job : cycle.jobs) ApplyJob(cycle, job, now);
-  }
+  for (const auto& [i, j] : jobs) ApplyJob(cycles[i], cycles[i].jobs[j], now);
   if (!Commit(cycles, now)) return true;
   exporter_metrics_.SetPollDuration(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - steady_started).count());

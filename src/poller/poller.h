@@ -85,6 +85,7 @@ class Poller {
                   CallStatus status, const std::vector<std::string>& due);
   void Observe(ChannelCycle& cycle, Call call, SystemTime now);
   void Ended(ChannelCycle& cycle, TrackedCall& tracked, SystemTime now);
+  std::vector<std::pair<std::size_t, std::size_t>> SelectJobs(std::vector<ChannelCycle>& cycles);
   void RunJob(ChannelCycle& cycle, Job& job, std::stop_token stop);
   void ApplyJob(ChannelCycle& cycle, Job& job, SystemTime now);
   void ApplyPendingConfiguration();

@@ -249,8 +249,10 @@ class ExporterE2ETest : public ::testing::Test {
 TEST_F(ExporterE2ETest, CountsExactlyWhatBirdServedAcrossChannelsPagesAndPolls) {
   Truth truth;
   AddStandardMix(truth);
-  // A long call in progress, and two ended calls whose insights are not ready yet.
-  FakeCall long_call = NewCall(kChannels[0], "ongoing", Clock::now() - minutes(9));
+  // A long call in progress, older than most calls of its channel, and two ended calls whose
+  // insights are not ready yet. The long call is followed by id: its end is found within a
+  // tenth of its age (27 s here).
+  FakeCall long_call = NewCall(kChannels[0], "ongoing", Clock::now() - seconds(270));
   fake_.UpsertCall(long_call);
   Truth late_truth;
   FakeCall late1 = EndedCall(kChannels[2], "completed", Clock::now() - minutes(1), late_truth,
@@ -270,7 +272,7 @@ TEST_F(ExporterE2ETest, CountsExactlyWhatBirdServedAcrossChannelsPagesAndPolls) 
   EXPECT_EQ(SumSamples(s, "bird_exporter_channel_up"), 3);
   EXPECT_EQ(HttpGet(exporter.Url("/-/ready")).status, 200);
 
-  // The insights become ready; the long call ends (it was created 9+ minutes ago).
+  // The insights become ready; the long call ends.
   late1.insights_ready = true;
   late2.insights_ready = true;
   fake_.UpsertCall(late1);
