@@ -150,15 +150,10 @@ BirdClient::Attempted BirdClient::Send(const ChannelRef& channel, std::string_vi
       last.error = "HTTP " + code;
     }
     if (!IsRetryableStatus(response.status) && response.status != 200) return last;
-    if (attempt == settings.max_retries) break;
-
-    std::chrono::milliseconds delay = BackoffDelay(attempt, settings.initial_backoff,
-                                                   settings.max_backoff, UnitRandom());
     std::optional<std::chrono::milliseconds> retry_after;
     if (auto it = response.headers.find("retry-after"); it != response.headers.end()) {
       if (auto parsed = ParseRetryAfter(it->second, std::chrono::system_clock::now())) {
         retry_after = std::min(*parsed, settings.max_retry_after);
-        delay = *retry_after;
       }
     }
     if (response.status == 429) {
@@ -166,6 +161,12 @@ BirdClient::Attempted BirdClient::Send(const ChannelRef& channel, std::string_vi
       observer_.OnRateLimited(channel.workspace_name);
       observer_.OnBudget(channel.workspace_name, rate);
     }
+    if (attempt == settings.max_retries) break;
+
+    std::chrono::milliseconds delay = BackoffDelay(attempt, settings.initial_backoff,
+                                                   settings.max_backoff, UnitRandom());
+    if (retry_after) delay = *retry_after;
+
     spdlog::warn("bird request failed, retrying endpoint={} workspace={} channel={} error={} "
                  "attempt={} retry_in={}ms",
                  endpoint, channel.workspace_name, channel.channel_name, LogQuote(last.error), attempt + 1,

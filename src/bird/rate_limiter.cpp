@@ -3,6 +3,13 @@
 #include <algorithm>
 
 namespace bird_exporter {
+namespace {
+
+// Requests are paced 2% under the budget, so that jitter between taking a slot here and the
+// request reaching Bird cannot put one request too many into any second there.
+constexpr double kPacing = 0.98;
+
+}  // namespace
 
 TokenBucket::TokenBucket(double rate_per_second, double capacity)
     : rate_per_second_(rate_per_second), capacity_(capacity), tokens_(capacity) {}
@@ -74,7 +81,7 @@ bool SleepFor(std::stop_token stop, std::chrono::steady_clock::duration duration
 }
 
 WorkspaceRateLimiter::Workspace::Workspace(double ceiling, Clock::time_point now)
-    : rate(ceiling), bucket(ceiling, 1.0) {
+    : rate(ceiling), bucket(ceiling * kPacing, 1.0) {
   rate.Rate(now);
 }
 
@@ -95,7 +102,7 @@ void WorkspaceRateLimiter::SetRate(double ceiling_per_second) {
   const auto now = clock_();
   for (auto& [id, ws] : workspaces_) {
     ws->rate.SetCeiling(ceiling_, now);
-    ws->bucket.SetRate(ws->rate.Rate(now), now);
+    ws->bucket.SetRate(ws->rate.Rate(now) * kPacing, now);
   }
 }
 
@@ -105,7 +112,7 @@ WorkspaceRateLimiter::Clock::duration WorkspaceRateLimiter::TryAcquire(
   const auto now = clock_();
   Workspace& ws = Get(workspace_id, now);
   if (now < ws.hold_until) return ws.hold_until - now;
-  ws.bucket.SetRate(ws.rate.Rate(now), now);
+  ws.bucket.SetRate(ws.rate.Rate(now) * kPacing, now);
   return ws.bucket.TryTake(now);
 }
 
@@ -124,7 +131,7 @@ double WorkspaceRateLimiter::OnRateLimited(const std::string& workspace_id,
   const auto now = clock_();
   Workspace& ws = Get(workspace_id, now);
   const double rate = ws.rate.Decrease(now);
-  ws.bucket.SetRate(rate, now);
+  ws.bucket.SetRate(rate * kPacing, now);
   if (retry_after && *retry_after > std::chrono::milliseconds(0)) {
     ws.hold_until = std::max(ws.hold_until, now + *retry_after);
   }

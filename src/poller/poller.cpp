@@ -606,8 +606,12 @@ void Poller::ApplyJob(ChannelCycle& cycle, Job& job, SystemTime now) {
     LearnInsightsDelay(false);
   }
   ++t.insights_attempts;
-  const SystemTime ended = t.confirmed ? EndOf(t.call, t.ended_noticed) : t.ended_noticed;
-  if (now - ended < grace) {
+  // The grace period runs from when the exporter learnt of the end: a call found long after
+  // it ended (at the first start, after downtime) still gets the whole period.
+  const SystemTime ended =
+      t.confirmed ? std::max(EndOf(t.call, t.ended_noticed), t.ended_noticed) : t.ended_noticed;
+  // Asked at least twice, in two polls, before giving up: one poll's retries can all fail.
+  if (now - ended < grace || t.insights_attempts < 2) {
     t.insights_due = now + InsightsRetryDelay(t.insights_attempts);
     return;
   }

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -478,6 +479,184 @@ TEST_F(ExporterE2ETest, NeverExceedsTheRateLimitOrTheConcurrencyLimit) {
   // The client spaces requests 100 ms apart; one extra allows for loopback scheduling jitter
   // between the client taking a token and the fake seeing the request.
   EXPECT_LE(most_in_one_second, 11u);
+}
+
+// Most requests of any one-second window among the fake's requests under `path_prefix`.
+std::size_t MostInOneSecond(const std::vector<RecordedRequest>& requests,
+                            const std::string& path_prefix) {
+  std::vector<std::chrono::steady_clock::time_point> times;
+  for (const auto& request : requests) {
+    if (request.path.rfind(path_prefix, 0) == 0) times.push_back(request.received_at);
+  }
+  std::sort(times.begin(), times.end());
+  std::size_t most = 0;
+  for (std::size_t i = 0, j = 0; i < times.size(); ++i) {
+    while (times[i] - times[j] >= seconds(1)) ++j;
+    most = std::max(most, i - j + 1);
+  }
+  return most;
+}
+
+TEST_F(ExporterE2ETest, ARateLimitStormHalvesTheBudgetAndBirdNeverSeesMoreThanTheCeiling) {
+  Truth truth;
+  const auto now = Clock::now();
+  for (int i = 0; i < 30; ++i) {
+    fake_.UpsertCall(EndedCall(kChannels[i % 2], "completed", now - seconds(120 + i), truth));
+  }
+  fake_.InjectFaults("call_insights", Fault::kTooManyRequests, 12);
+  ExporterProcess& exporter =
+      Start(WriteConfig("  max_requests_per_second: 10\n  max_concurrent_requests: 4\n"));
+  // The storm drives the budget down: it is read while it lasts or just after.
+  double lowest = 10;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const double budget = SumSamples(exporter.Scrape(), "bird_exporter_api_budget_requests_per_second",
+                                         {"workspace=\"production\""});
+        if (budget > 0) lowest = std::min(lowest, budget);
+        return lowest <= 5;
+      },
+      seconds(30)))
+      << "lowest budget seen " << lowest;
+  ExpectStableTotal(exporter, truth.total());
+  const Samples s = exporter.Scrape();
+  const auto requests = fake_.Requests();
+  const auto answered_429 = std::count_if(requests.begin(), requests.end(),
+                                          [](const auto& r) { return r.status == 429; });
+  EXPECT_EQ(answered_429, 12);
+  EXPECT_EQ(SumSamples(s, "bird_exporter_api_rate_limited_total", {"workspace=\"production\""}),
+            12)
+      << SumSamples(s, "bird_exporter_api_requests_total", {"code=\"429\""});
+  EXPECT_EQ(SumSamples(s, "bird_calls_total"), 30);
+  // Recovered: back at the ceiling, never above it.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return SumSamples(exporter.Scrape(), "bird_exporter_api_budget_requests_per_second",
+                          {"workspace=\"production\""}) == 10;
+      },
+      seconds(30)));
+  EXPECT_LE(MostInOneSecond(fake_.Requests(), "/workspaces/ws-a/"), 10u);
+}
+
+TEST_F(ExporterE2ETest, LongCallsEndingAroundFaultsAndAKillAreCountedExactlyOnce) {
+  Truth truth;
+  AddStandardMix(truth);
+  const auto now = Clock::now();
+  // Newer calls, so that the open ones are past the first pages of each poll's listing.
+  for (const auto& ch : kChannels) {
+    for (int i = 0; i < 15; ++i) {
+      fake_.UpsertCall(EndedCall(ch, "busy", now - seconds(40 + i), truth));
+    }
+  }
+  std::vector<FakeCall> open;
+  for (int i = 0; i < 12; ++i) {
+    FakeCall call = NewCall(kChannels[i % 3], "ongoing", now - seconds(100 + 5 * i));
+    call.answered_at = call.created_at + seconds(3);
+    fake_.UpsertCall(call);
+    open.push_back(call);
+  }
+  const std::string state = dir_ + "/state.json";
+  const std::string config = WriteConfig("  max_concurrent_requests: 4\n", state);
+  auto* exporter = &Start(config);
+  ExpectStableTotal(*exporter, truth.total());
+  EXPECT_EQ(SumSamples(exporter->Scrape(), "bird_exporter_calls_followed"), 12);
+  EXPECT_EQ(SumSamples(exporter->Scrape(), "bird_calls_active", {"status=\"ongoing\""}), 12);
+
+  // Half of them end while Bird misbehaves; the exporter is then killed.
+  fake_.InjectFaults("", Fault::kServerErrorHtml, 3);
+  fake_.InjectFaults("", Fault::kTruncatedBody, 3);
+  fake_.InjectFaults("", Fault::kTooManyRequestsRetryAfter, 2);
+  Truth ended_truth;
+  auto end = [&](const FakeCall& call) {
+    FakeCall ended = EndedCall(kChannels[0], "completed", call.created_at, ended_truth);
+    ended.workspace_id = call.workspace_id;
+    ended.channel_id = call.channel_id;
+    ended.id = call.id;
+    ended.ended_at = Clock::now() - seconds(1);
+    ended.insights = MediaInsights(ended, 4.3, 100, 900);
+    fake_.UpsertCall(ended);
+  };
+  for (int i = 0; i < 6; ++i) end(open[i]);
+  ExpectStableTotal(*exporter, truth.total() + 6, seconds(90));
+  ASSERT_TRUE(exporter->Stop(SIGKILL, seconds(5)).has_value());
+  for (int i = 6; i < 12; ++i) end(open[i]);  // while it is down
+
+  exporter = &Start(config);
+  ExpectStableTotal(*exporter, 6, seconds(90));
+  const Samples s = exporter->Scrape();
+  EXPECT_EQ(SumSamples(s, "bird_exporter_calls_followed"), 0);
+  EXPECT_EQ(SumSamples(s, "bird_calls_active"), 0);
+  EXPECT_EQ(SumSamples(s, "bird_call_mos_count"), 6);  // the six that ended while it was down
+  // Each open call was looked at again a bounded number of times, not once per poll.
+  const auto requests = fake_.Requests();
+  const auto follow = std::count_if(requests.begin(), requests.end(), [](const auto& r) {
+    return r.endpoint == "get_call" ||
+           (r.endpoint == "list_calls" && r.query.find("status=") != std::string::npos);
+  });
+  EXPECT_LT(follow, 12 * 20);
+}
+
+int InsightsRequests(const std::vector<RecordedRequest>& requests) {
+  return static_cast<int>(std::count_if(requests.begin(), requests.end(), [](const auto& r) {
+    return r.endpoint == "call_insights";
+  }));
+}
+
+TEST_F(ExporterE2ETest, InsightsModeAllAsksOnceForEveryCall) {
+  Truth truth;
+  AddStandardMix(truth);
+  ExporterProcess& exporter = Start(WriteConfig("", "", "  insights: all\n"));
+  ExpectStableTotal(exporter, truth.total());
+  const Samples s = exporter.Scrape();
+  EXPECT_EQ(InsightsRequests(fake_.Requests()), truth.total());
+  EXPECT_EQ(SumSamples(s, "bird_call_mos_count"), truth.answered_with_media);
+  EXPECT_EQ(SumSamples(s, "bird_call_quality_ratio_count"), truth.answered_with_media);
+  EXPECT_EQ(SumSamples(s, "bird_call_pdd_seconds_count"), truth.with_pdd);
+  EXPECT_EQ(SumSamples(s, "bird_call_no_inbound_media_total"), truth.no_inbound_media);
+  EXPECT_EQ(SumSamples(s, "bird_exporter_insights_mode", {"mode=\"all\""}), 1);
+}
+
+TEST_F(ExporterE2ETest, InsightsModeNoneCountsEveryCallFromTheListAlone) {
+  Truth truth;
+  AddStandardMix(truth);
+  ExporterProcess& exporter = Start(WriteConfig("", "", "  insights: none\n"));
+  ExpectStableTotal(exporter, truth.total());
+  const Samples s = exporter.Scrape();
+  EXPECT_EQ(InsightsRequests(fake_.Requests()), 0);
+  // The list's qualityInsights.mos of every answered call, one-way audio included.
+  EXPECT_EQ(SumSamples(s, "bird_call_mos_count"),
+            truth.answered_with_media + truth.no_inbound_media);
+  EXPECT_EQ(SumSamples(s, "bird_call_pdd_seconds_count"), truth.with_pdd);
+  EXPECT_EQ(SumSamples(s, "bird_call_duration_seconds_count"), truth.by_status["completed"]);
+  EXPECT_EQ(SumSamples(s, "bird_call_quality_ratio_count"), 0);
+  EXPECT_EQ(SumSamples(s, "bird_call_no_inbound_media_total"), 0);
+  EXPECT_EQ(SumSamples(s, "bird_exporter_insights_pending"), 0);
+  EXPECT_EQ(SumSamples(s, "bird_exporter_insights_mode", {"mode=\"none\""}), 1);
+}
+
+TEST_F(ExporterE2ETest, InsightsModePoorAsksOnlyForAnsweredCallsWithALowOrMissingListMos) {
+  Truth truth;
+  AddStandardMix(truth);
+  // The list shows the same MOS as the insights (3.2, 3.4, ... 4.4); the call without inbound
+  // media has none in the list.
+  int poor = 0;
+  for (FakeCall call : fake_.Calls()) {
+    if (call.status != "completed") continue;
+    const double mos = call.insights["mediaMetrics"]["mos"].get<double>();
+    const bool no_media = call.insights["mediaMetrics"]["inMediaPacketCount"].get<int>() == 0;
+    call.list_mos = no_media ? std::nullopt : std::optional<double>(mos);
+    if (no_media || mos < 3.6) ++poor;
+    fake_.UpsertCall(call);
+  }
+  ASSERT_EQ(poor, 9);  // 3.2 and 3.4, and the one without media, on each of 3 channels
+  ExporterProcess& exporter = Start(WriteConfig("", "", "  insights: poor\n"));
+  ExpectStableTotal(exporter, truth.total());
+  const Samples s = exporter.Scrape();
+  EXPECT_EQ(InsightsRequests(fake_.Requests()), poor);
+  EXPECT_EQ(SumSamples(s, "bird_call_mos_count"), truth.answered_with_media);
+  EXPECT_EQ(SumSamples(s, "bird_call_quality_ratio_count"), 6);  // insights, with media
+  EXPECT_EQ(SumSamples(s, "bird_call_no_inbound_media_total"), truth.no_inbound_media);
+  EXPECT_EQ(SumSamples(s, "bird_call_pdd_seconds_count"), truth.with_pdd);
+  EXPECT_EQ(SumSamples(s, "bird_exporter_insights_mode", {"mode=\"poor\""}), 1);
 }
 
 TEST_F(ExporterE2ETest, ServesLandingHealthReadinessAndValidExposition) {

@@ -298,7 +298,7 @@ TEST_F(PollerTest, CountsFromTheListAfterTheGracePeriod) {
   now_ += minutes(10);
   Poll(*poller);
   EXPECT_EQ(Calls(), 0);
-  now_ += minutes(10);  // the call ended 14m20s + 10m ago > 15m grace
+  now_ += minutes(10);  // the exporter learnt of its end 20m ago > 15m grace
   Poll(*poller);
   EXPECT_EQ(Calls(), 1);
   EXPECT_EQ(SumOf(registry_, "bird_exporter_insights_unavailable_total"), 1);
