@@ -1,5 +1,6 @@
 #include "sim/call_generator.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -108,7 +109,11 @@ milliseconds CallGenerator::InterArrival(const std::string& channel_id,
                                          std::uint64_t sequence) const {
   std::mt19937_64 rng(Mix(Mix(seed_, HashString(channel_id)), sequence * 2 + 1));
   const double mean_seconds = 60.0 / std::max(0.01, scenario_.calls_per_minute);
-  return Seconds(std::max(0.05, std::exponential_distribution<double>(1 / mean_seconds)(rng)));
+  // The shortest gap: 50 ms up to 150 calls a minute, an eighth of the mean gap above that (at
+  // least 1 ms, so a channel's calls never share a millisecond).
+  const double floor_seconds = std::clamp(mean_seconds / 8, 0.001, 0.05);
+  return Seconds(
+      std::max(floor_seconds, std::exponential_distribution<double>(1 / mean_seconds)(rng)));
 }
 
 SimCall CallGenerator::Generate(const std::string& workspace_id, const std::string& channel_id,
@@ -141,7 +146,10 @@ SimCall CallGenerator::Generate(const std::string& workspace_id, const std::stri
     call.final_status = "completed";
     call.answered_at = call.ringing_at + Seconds(uniform(1.5, 12));
     double talk = std::max(3.0, std::exponential_distribution<double>(1 / s.mean_talk_seconds)(rng));
-    if (uniform(0, 1) < s.long_call_share) talk = uniform(180, 480);
+    if (uniform(0, 1) < s.long_call_share) {
+      talk = uniform(std::min(s.long_call_min_seconds, s.long_call_max_seconds),
+                     std::max(s.long_call_min_seconds, s.long_call_max_seconds));
+    }
     call.ended_at = *call.answered_at + Seconds(talk);
     call.hangup_cause_code = 16;
     call.hangup_sip_code = "200";

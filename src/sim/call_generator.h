@@ -50,7 +50,8 @@ class CallGenerator {
  public:
   CallGenerator(std::uint64_t seed, Scenario scenario);
 
-  // The gap before the channel's call number `sequence` (exponential inter-arrival).
+  // The gap before the channel's call number `sequence`: exponential around the scenario's rate,
+  // in whole milliseconds, never under 1 ms (50 ms at up to 150 calls a minute).
   std::chrono::milliseconds InterArrival(const std::string& channel_id,
                                          std::uint64_t sequence) const;
 

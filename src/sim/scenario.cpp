@@ -29,7 +29,8 @@ Scenario Healthy() {
 }  // namespace
 
 std::vector<std::string> ScenarioNames() {
-  return {"healthy", "degraded-carrier", "slow-pdd", "one-way-audio", "api-trouble"};
+  return {"healthy",       "degraded-carrier", "slow-pdd",
+          "one-way-audio", "api-trouble",      "contact-centre"};
 }
 
 Scenario ScenarioByName(const std::string& name) {
@@ -75,6 +76,17 @@ Scenario ScenarioByName(const std::string& name) {
     s.rate_5xx_html = 0.05;
     s.rate_slow = 0.02;
     s.rate_malformed = 0.04;
+    return s;
+  }
+  if (name == "contact-centre") {
+    s.name = name;
+    s.description =
+        "a busy contact centre: 20 calls a second per channel, 5% of the answered calls are "
+        "support calls of 10-60 minutes, otherwise healthy";
+    s.calls_per_minute = 1200;
+    s.long_call_share = 0.05;
+    s.long_call_min_seconds = 600;
+    s.long_call_max_seconds = 3600;
     return s;
   }
   std::string known;

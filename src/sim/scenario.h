@@ -29,6 +29,8 @@ struct Scenario {
   double one_way_audio_share = 0.01;  // answered calls whose inbound media never arrives
   double mean_talk_seconds = 45;      // answered duration, exponential, at least 3 s
   double long_call_share = 0.03;      // answered calls lasting several minutes
+  // Talk time of those long calls: uniform between the two bounds.
+  double long_call_min_seconds = 180, long_call_max_seconds = 480;
   std::vector<Destination> destinations;
   std::vector<Carrier> carriers;
   // API behaviour: share of requests answered with each fault.
@@ -36,7 +38,7 @@ struct Scenario {
   double slow_seconds = 3;
 };
 
-// healthy, degraded-carrier, slow-pdd, one-way-audio, api-trouble.
+// healthy, degraded-carrier, slow-pdd, one-way-audio, api-trouble, contact-centre.
 std::vector<std::string> ScenarioNames();
 // Throws std::invalid_argument for an unknown name (the message lists the known ones).
 Scenario ScenarioByName(const std::string& name);

@@ -4,12 +4,20 @@
 #include <civetweb.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <deque>
+#include <functional>
 #include <mutex>
+#include <queue>
 #include <random>
 #include <set>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
 
 namespace bird_exporter::sim {
 namespace {
@@ -109,6 +117,43 @@ Response Error(int status, const std::string& code, const std::string& message) 
   return {status, "application/json", nlohmann::json{{"code", code}, {"message", message}}.dump(), {}};
 }
 
+// The keyset order of the lists: createdAt in ms, then id.
+using Key = std::pair<long long, std::string_view>;
+
+Key KeyOf(const SimCall& call) { return {Millis(call.created_at), call.id}; }
+
+std::uint64_t SplitMix(std::uint64_t x) {
+  std::uint64_t z = x + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// A version-4-shaped uuid: random-looking groups from the indices, the indices in the last.
+std::string IndexUuid(std::uint64_t workspace, std::uint64_t channel) {
+  const std::uint64_t tail = (workspace << 24) | channel;
+  const std::uint64_t h = SplitMix(SplitMix(0xb1d5e7ull ^ workspace) ^ channel);
+  char id[40];
+  std::snprintf(id, sizeof(id), "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(h >> 32),
+                static_cast<unsigned>(h >> 16) & 0xFFFF, static_cast<unsigned>(h) & 0xFFF,
+                static_cast<unsigned>(0x8000 | ((h >> 50) & 0x3FFF)),
+                static_cast<unsigned long long>(tail & 0xFFFFFFFFFFFFull));
+  return id;
+}
+
+enum class Endpoint { kListCalls, kGetCall, kCallInsights, kOther };
+
+// parts: the path's segments after "workspaces".
+Endpoint EndpointOf(const std::vector<std::string>& parts) {
+  if (parts.size() < 4 || parts[2] != "channels") return Endpoint::kOther;
+  if (parts.size() == 4) return parts[3] == "calls" ? Endpoint::kListCalls : Endpoint::kOther;
+  if (parts[4] != "calls") return Endpoint::kOther;
+  if (parts.size() == 5) return Endpoint::kListCalls;
+  if (parts.size() == 6) return Endpoint::kGetCall;
+  if (parts.size() == 7 && parts[6] == "insights") return Endpoint::kCallInsights;
+  return Endpoint::kOther;
+}
+
 }  // namespace
 
 std::vector<SimWorkspace> DemoWorkspaces() {
@@ -116,6 +161,19 @@ std::vector<SimWorkspace> DemoWorkspaces() {
            {"9f1e2d3c-4b5a-4697-8870-a1b2c3d4e5f6", "4c5d6e7f-8091-4a2b-bc3d-e4f5a6b7c8d9"}},
           {"7e8f9a0b-1c2d-4e3f-a4b5-c6d7e8f9a0b1",
            {"b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e", "c3d4e5f6-a7b8-4c9d-8e0f-2a3b4c5d6e7f"}}};
+}
+
+std::vector<SimWorkspace> GeneratedWorkspaces(int workspaces, int channels) {
+  std::vector<SimWorkspace> result;
+  for (int w = 0; w < workspaces; ++w) {
+    SimWorkspace workspace{IndexUuid(static_cast<std::uint64_t>(w), 0), {}};
+    for (int c = 0; c < channels; ++c) {
+      workspace.channel_ids.push_back(
+          IndexUuid(static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(c) + 1));
+    }
+    result.push_back(std::move(workspace));
+  }
+  return result;
 }
 
 class Simulator::Impl : public CivetHandler {
@@ -126,10 +184,20 @@ class Simulator::Impl : public CivetHandler {
         started_(Clock::now()),
         faults_(settings_.seed ^ 0x5eedull) {
     for (const auto& ws : settings_.workspaces) {
+      requests_[ws.id];
       for (const auto& ch : ws.channel_ids) {
-        channels_[ch] = Channel{ws.id, {}, 0, started_ - settings_.history};
+        Channel& channel = channels_[ch];
+        channel = Channel{};
+        channel.id = ch;
+        channel.workspace_id = ws.id;
+        channel.next_created = started_ - settings_.history;
+        channel.next_due = channel.next_created + generator_.InterArrival(ch, 0);
       }
     }
+    for (auto& [id, channel] : channels_) {
+      workspace_channels_[channel.workspace_id].push_back(&channel);
+    }
+    UpdateEarliestDue();
     const std::vector<std::string> options = {"listening_ports", settings_.listen_address,
                                               "num_threads", "16", "enable_keep_alive", "yes"};
     server_ = std::make_unique<CivetServer>(options);
@@ -147,12 +215,16 @@ class Simulator::Impl : public CivetHandler {
   bool handleGet(CivetServer*, mg_connection* conn) override {
     const mg_request_info* info = mg_get_request_info(conn);
     Response response = Handle(conn, info);
-    std::string headers;
-    for (const auto& [name, value] : response.headers) headers += name + ": " + value + "\r\n";
-    mg_printf(conn, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n",
-              response.status, mg_get_response_code_text(conn, response.status),
-              response.content_type.c_str(), response.body.size(), headers.c_str());
-    mg_write(conn, response.body.data(), response.body.size());
+    // One write for the head and the body: two small writes on a kept-alive connection would
+    // wait for the peer's delayed ACK (Nagle).
+    std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " +
+                      mg_get_response_code_text(conn, response.status) +
+                      "\r\nContent-Type: " + response.content_type +
+                      "\r\nContent-Length: " + std::to_string(response.body.size()) + "\r\n";
+    for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";
+    out += "\r\n";
+    out += response.body;
+    mg_write(conn, out.data(), out.size());
     return true;
   }
 
@@ -161,33 +233,47 @@ class Simulator::Impl : public CivetHandler {
     const SystemTime now = Clock::now();
     Advance(now);
     nlohmann::json by_status = nlohmann::json::object(), by_cause = nlohmann::json::object(),
-                   by_channel = nlohmann::json::object();
-    int calls = 0, mos = 0, no_media = 0, pdd = 0, durations = 0, generated = 0;
-    bool quiet = settings_.generate_for.has_value() &&
-                 now >= started_ + *settings_.generate_for;
+                   by_channel = nlohmann::json::object(),
+                   generated_by_channel = nlohmann::json::object();
+    int calls = 0, mos = 0, no_media = 0, pdd = 0, durations = 0;
+    long long generated = 0;
     for (const auto& [channel_id, channel] : channels_) {
-      for (const SimCall& call : channel.calls) {
-        ++generated;
-        if (!call.InsightsReadyAt(now)) quiet = false;
-        if (!call.InsightsReadyAt(now) || served_terminal_.count(call.id) == 0) continue;
-        ++calls;
-        by_status[call.final_status] = by_status.value(call.final_status, 0) + 1;
-        by_channel[channel_id] = by_channel.value(channel_id, 0) + 1;
-        const std::string cause = std::to_string(call.hangup_cause_code);
-        by_cause[cause] = by_cause.value(cause, 0) + 1;
-        ++pdd;
-        if (call.media) {
-          ++durations;
-          if (call.one_way_audio) {
-            ++no_media;
-          } else {
-            ++mos;
-          }
+      generated += static_cast<long long>(channel.calls.size());
+      generated_by_channel[channel_id] = channel.calls.size();
+    }
+    const bool quiet = settings_.generate_for.has_value() &&
+                       now >= started_ + *settings_.generate_for &&
+                       (!latest_insights_ready_ || now >= *latest_insights_ready_);
+    for (const std::string& id : served_terminal_) {
+      const SimCall* call = FindCall(id);
+      if (call == nullptr || !call->InsightsReadyAt(now)) continue;
+      ++calls;
+      by_status[call->final_status] = by_status.value(call->final_status, 0) + 1;
+      by_channel[call->channel_id] = by_channel.value(call->channel_id, 0) + 1;
+      const std::string cause = std::to_string(call->hangup_cause_code);
+      by_cause[cause] = by_cause.value(cause, 0) + 1;
+      ++pdd;
+      if (call->media) {
+        ++durations;
+        if (call->one_way_audio) {
+          ++no_media;
+        } else {
+          ++mos;
         }
       }
     }
+    nlohmann::json requests = nlohmann::json::object();
+    for (const auto& [workspace_id, stats] : requests_) {
+      requests[workspace_id] = {{"total", stats.total},
+                                {"list_calls", stats.list_calls},
+                                {"get_call", stats.get_call},
+                                {"call_insights", stats.call_insights},
+                                {"rate_limited", stats.rate_limited},
+                                {"max_in_any_second", stats.max_in_any_second}};
+    }
     return {{"calls", calls},
             {"generated", generated},
+            {"calls_by_channel_generated", generated_by_channel},
             {"by_status", by_status},
             {"by_channel", by_channel},
             {"by_hangup_cause_code", by_cause},
@@ -196,31 +282,70 @@ class Simulator::Impl : public CivetHandler {
             {"pdd_observations", pdd},
             {"duration_observations", durations},
             {"quiet", quiet},
+            {"requests", requests},
             {"scenario", settings_.scenario.name}};
   }
 
  private:
   struct Channel {
+    std::string id;
     std::string workspace_id;
-    std::vector<SimCall> calls;  // ascending creation
+    // Ascending keyset order (createdAt ms, id), which is the creation order: a channel's calls
+    // are at least 1 ms apart, and calls of the same millisecond would be ordered by id.
+    std::vector<SimCall> calls;
     std::uint64_t next_sequence = 0;
-    SystemTime next_created;
+    SystemTime next_created;  // creation time of the last call (the history start before it)
+    SystemTime next_due;      // creation time of call number next_sequence
   };
+
+  struct CallRef {
+    Channel* channel;
+    std::size_t index;
+  };
+
+  struct RequestStats {
+    long long total = 0, list_calls = 0, get_call = 0, call_insights = 0, rate_limited = 0;
+    long long max_in_any_second = 0;
+    std::deque<std::chrono::steady_clock::time_point> last_second;
+  };
+
+  void UpdateEarliestDue() {
+    earliest_due_.reset();
+    for (const auto& [id, channel] : channels_) {
+      if (!earliest_due_ || channel.next_due < *earliest_due_) earliest_due_ = channel.next_due;
+    }
+  }
 
   // Creates every call whose creation time has come (and, for the wind-down, no later ones).
   void Advance(SystemTime now) {
     SystemTime until = now;
     if (settings_.generate_for) until = std::min(until, started_ + *settings_.generate_for);
+    if (!earliest_due_ || *earliest_due_ > until) return;
     for (auto& [channel_id, channel] : channels_) {
-      while (true) {
-        const SystemTime created =
-            channel.next_created + generator_.InterArrival(channel_id, channel.next_sequence);
-        if (created > until) break;
-        channel.calls.push_back(
-            generator_.Generate(channel.workspace_id, channel_id, channel.next_sequence, created));
-        channel.next_created = created;
+      while (channel.next_due <= until) {
+        Append(channel, generator_.Generate(channel.workspace_id, channel_id, channel.next_sequence,
+                                            channel.next_due));
+        channel.next_created = channel.next_due;
         ++channel.next_sequence;
+        channel.next_due =
+            channel.next_created + generator_.InterArrival(channel_id, channel.next_sequence);
       }
+    }
+    UpdateEarliestDue();
+  }
+
+  // Adds a call in keyset order (at the end, unless it shares its millisecond with calls of a
+  // greater id) and indexes it by id.
+  void Append(Channel& channel, SimCall call) {
+    if (!latest_insights_ready_ || call.insights_ready_at > *latest_insights_ready_) {
+      latest_insights_ready_ = call.insights_ready_at;
+    }
+    std::vector<SimCall>& calls = channel.calls;
+    std::size_t position = calls.size();
+    while (position > 0 && KeyOf(call) < KeyOf(calls[position - 1])) --position;
+    calls.insert(calls.begin() + static_cast<std::ptrdiff_t>(position), std::move(call));
+    for (std::size_t i = position; i < calls.size(); ++i) {
+      call_index_.insert_or_assign(calls[i].id, CallRef{&channel, i});
     }
   }
 
@@ -295,7 +420,10 @@ class Simulator::Impl : public CivetHandler {
     return j;
   }
 
-  // Lists calls newest first with Bird's keyset cursor: base64 of [createdAt ms, "id"].
+  // Lists calls newest first with Bird's keyset cursor: base64 of [createdAt ms, "id"]. Each
+  // channel's candidates are a range of its calls found by binary search (createdAt bounds and
+  // the cursor); the ranges are merged newest first and the walk stops once the page is full
+  // and one more match tells whether a next page exists.
   Response List(const std::vector<const Channel*>& channels,
                 const std::multimap<std::string, std::string>& query, SystemTime now) {
     int limit = 10;
@@ -307,7 +435,7 @@ class Simulator::Impl : public CivetHandler {
       }
       if (limit < 1 || limit > 1000) return Error(422, "InvalidParameters", "limit must be 1-1000");
     }
-    std::set<std::string> statuses;
+    std::set<std::string, std::less<>> statuses;
     for (auto [it, end] = query.equal_range("status"); it != end; ++it) statuses.insert(it->second);
     std::optional<SystemTime> start_at, end_at;
     if (auto it = query.find("startAt"); it != query.end()) start_at = ParseRfc3339(it->second);
@@ -322,44 +450,92 @@ class Simulator::Impl : public CivetHandler {
       }
       after = std::make_pair(token[0].get<long long>(), token[1].get<std::string>());
     }
-    std::vector<const SimCall*> visible;
+
+    // [begin, end) of each channel's calls; the walk takes calls from the end.
+    struct Range {
+      const std::vector<SimCall>* calls;
+      std::size_t begin, end;
+    };
+    std::vector<Range> ranges;
+    const long long newest_ms = std::min(Millis(now), end_at ? Millis(*end_at) : Millis(now));
     for (const Channel* channel : channels) {
-      for (const SimCall& call : channel->calls) {
-        if (call.created_at > now) continue;
-        if (start_at && call.created_at < *start_at) continue;
-        if (end_at && call.created_at > *end_at) continue;
-        if (!statuses.empty() && statuses.count(call.StatusAt(now)) == 0) continue;
-        visible.push_back(&call);
+      const std::vector<SimCall>& calls = channel->calls;
+      auto index = [&calls](std::vector<SimCall>::const_iterator it) {
+        return static_cast<std::size_t>(it - calls.begin());
+      };
+      std::size_t begin = 0;
+      if (start_at) {
+        const long long oldest_ms = Millis(*start_at);
+        begin =
+            index(std::partition_point(calls.begin(), calls.end(), [oldest_ms](const SimCall& c) {
+              return Millis(c.created_at) < oldest_ms;
+            }));
       }
+      std::size_t end =
+          index(std::partition_point(calls.begin(), calls.end(), [newest_ms](const SimCall& c) {
+            return Millis(c.created_at) <= newest_ms;
+          }));
+      if (after) {
+        const Key cursor(after->first, after->second);
+        end = std::min(end, index(std::partition_point(
+                                calls.begin(), calls.end(),
+                                [&cursor](const SimCall& c) { return KeyOf(c) < cursor; })));
+      }
+      if (begin < end) ranges.push_back({&calls, begin, end});
     }
-    auto key = [](const SimCall* c) { return std::make_pair(Millis(c->created_at), c->id); };
-    std::sort(visible.begin(), visible.end(),
-              [&key](const SimCall* a, const SimCall* b) { return key(a) > key(b); });
+    // The millisecond bounds above take in a little more than the exact instants allow.
+    auto matches = [&](const SimCall& call) {
+      if (call.created_at > now) return false;
+      if (start_at && call.created_at < *start_at) return false;
+      if (end_at && call.created_at > *end_at) return false;
+      return statuses.empty() || statuses.count(call.StatusAt(now)) > 0;
+    };
+    auto newest_of = [&ranges](std::size_t r) -> const SimCall& {
+      return (*ranges[r].calls)[ranges[r].end - 1];
+    };
+    auto older = [&newest_of](std::size_t a, std::size_t b) {
+      return KeyOf(newest_of(a)) < KeyOf(newest_of(b));
+    };
+    std::priority_queue<std::size_t, std::vector<std::size_t>, decltype(older)> heads(older);
+    for (std::size_t r = 0; r < ranges.size(); ++r) heads.push(r);
+    std::vector<const SimCall*> page;
+    bool more = false;
+    while (!heads.empty()) {
+      const std::size_t r = heads.top();
+      heads.pop();
+      const SimCall& call = newest_of(r);
+      if (--ranges[r].end > ranges[r].begin) heads.push(r);
+      if (!matches(call)) continue;
+      if (static_cast<int>(page.size()) == limit) {
+        more = true;
+        break;
+      }
+      page.push_back(&call);
+    }
+
     nlohmann::json results = nlohmann::json::array();
-    std::size_t i = 0;
-    if (after) {
-      while (i < visible.size() && key(visible[i]) >= *after) ++i;
-    }
-    const SimCall* last = nullptr;
-    for (; i < visible.size() && static_cast<int>(results.size()) < limit; ++i) {
-      results.push_back(Render(*visible[i], now, false));
-      if (visible[i]->EndedAt(now)) served_terminal_.insert(visible[i]->id);
-      last = visible[i];
+    for (const SimCall* call : page) {
+      results.push_back(Render(*call, now, false));
+      if (call->EndedAt(now)) served_terminal_.insert(call->id);
     }
     nlohmann::json body = {{"results", results}};
-    if (last != nullptr && i < visible.size()) {
+    if (more) {
+      const SimCall* last = page.back();
       body["nextPageToken"] = Base64(nlohmann::json::array({Millis(last->created_at), last->id}).dump());
     }
     return {200, "application/json", body.dump(), {}};
   }
 
+  const SimCall* FindCall(const std::string& call_id) const {
+    auto it = call_index_.find(call_id);
+    if (it == call_index_.end()) return nullptr;
+    return &it->second.channel->calls[it->second.index];
+  }
+
   const SimCall* FindCall(const std::string& channel_id, const std::string& call_id) const {
-    auto it = channels_.find(channel_id);
-    if (it == channels_.end()) return nullptr;
-    for (const SimCall& call : it->second.calls) {
-      if (call.id == call_id) return &call;
-    }
-    return nullptr;
+    auto it = call_index_.find(call_id);
+    if (it == call_index_.end() || it->second.channel->id != channel_id) return nullptr;
+    return &it->second.channel->calls[it->second.index];
   }
 
   // Bird limits GETs per workspace; a 429 is "not processed" and does not use the budget.
@@ -372,6 +548,22 @@ class Simulator::Impl : public CivetHandler {
     return false;
   }
 
+  // Counts an answered request to a workspace (by endpoint) in the truth.
+  RequestStats& CountRequest(const std::string& workspace_id, Endpoint endpoint) {
+    RequestStats& stats = requests_[workspace_id];
+    ++stats.total;
+    if (endpoint == Endpoint::kListCalls) ++stats.list_calls;
+    if (endpoint == Endpoint::kGetCall) ++stats.get_call;
+    if (endpoint == Endpoint::kCallInsights) ++stats.call_insights;
+    const auto now = std::chrono::steady_clock::now();
+    auto& times = stats.last_second;
+    times.push_back(now);
+    while (now - times.front() >= std::chrono::seconds(1)) times.pop_front();
+    stats.max_in_any_second =
+        std::max(stats.max_in_any_second, static_cast<long long>(times.size()));
+    return stats;
+  }
+
   Response Handle(mg_connection* conn, const mg_request_info* info) {
     const std::string path = info->local_uri != nullptr ? info->local_uri : "/";
     const auto query = ParseQuery(info->query_string);
@@ -381,16 +573,18 @@ class Simulator::Impl : public CivetHandler {
       return Error(401, "Unauthorized", "the access key is missing or invalid");
     }
     const auto parts = SplitPath(path);
-    // workspaces/{ws}/channels/{ch}/calls[/{id}[/insights]] or workspaces/{ws}/channels/calls
-    if (parts.size() < 4 || parts[0] != "workspaces" || parts[2] != "channels") {
-      return Error(404, "NotFound", "the requested resource does not exist");
-    }
-    const std::string& ws = parts[1];
+    const bool workspace_path = parts.size() >= 2 && parts[0] == "workspaces" && !parts[1].empty();
 
     double slow_seconds = 0;
     {
       std::lock_guard lock(mutex_);
-      if (OverRateLimit(ws)) {
+      RequestStats* stats = workspace_path ? &CountRequest(parts[1], EndpointOf(parts)) : nullptr;
+      // workspaces/{ws}/channels/{ch}/calls[/{id}[/insights]] or workspaces/{ws}/channels/calls
+      if (stats == nullptr || parts.size() < 4 || parts[2] != "channels") {
+        return Error(404, "NotFound", "the requested resource does not exist");
+      }
+      if (OverRateLimit(parts[1])) {
+        ++stats->rate_limited;
         return {429, "application/json",
                 nlohmann::json{{"code", "TooManyRequests"}, {"message", "rate limit exceeded"}}.dump(),
                 {{"Retry-After", "1"}}};
@@ -398,6 +592,7 @@ class Simulator::Impl : public CivetHandler {
       const Scenario& s = settings_.scenario;
       const double draw = std::uniform_real_distribution<double>(0, 1)(faults_);
       if (draw < s.rate_429) {
+        ++stats->rate_limited;
         return {429, "application/json",
                 nlohmann::json{{"code", "TooManyRequests"}, {"message", "slow down"}}.dump(),
                 {}};
@@ -418,6 +613,7 @@ class Simulator::Impl : public CivetHandler {
       std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<long long>(slow_seconds * 1000)));
     }
 
+    const std::string& ws = parts[1];
     std::lock_guard lock(mutex_);
     const SystemTime now = Clock::now();
     Advance(now);
@@ -425,9 +621,9 @@ class Simulator::Impl : public CivetHandler {
       std::vector<const Channel*> selected;
       std::set<std::string> wanted;
       for (auto [it, end] = query.equal_range("channelId"); it != end; ++it) wanted.insert(it->second);
-      for (const auto& [id, channel] : channels_) {
-        if (channel.workspace_id == ws && (wanted.empty() || wanted.count(id))) {
-          selected.push_back(&channel);
+      if (auto it = workspace_channels_.find(ws); it != workspace_channels_.end()) {
+        for (const Channel* channel : it->second) {
+          if (wanted.empty() || wanted.count(channel->id)) selected.push_back(channel);
         }
       }
       return List(selected, query, now);
@@ -443,11 +639,15 @@ class Simulator::Impl : public CivetHandler {
     if (call == nullptr || call->created_at > now) {
       return Error(404, "NotFound", "the requested resource does not exist: call not found");
     }
-    if (parts.size() == 6) return {200, "application/json", Render(*call, now, false).dump(), {}};
+    if (parts.size() == 6) {
+      if (call->EndedAt(now)) served_terminal_.insert(call->id);
+      return {200, "application/json", Render(*call, now, false).dump(), {}};
+    }
     if (parts.size() == 7 && parts[6] == "insights") {
       if (!call->EndedAt(now) || !call->InsightsReadyAt(now)) {
         return Error(404, "NotFound", "the requested resource does not exist: insights not found");
       }
+      served_terminal_.insert(call->id);
       return {200, "application/json", Render(*call, now, true).dump(), {}};
     }
     return Error(404, "NotFound", "the requested resource does not exist");
@@ -458,7 +658,12 @@ class Simulator::Impl : public CivetHandler {
   SystemTime started_;
   std::mutex mutex_;
   std::map<std::string, Channel> channels_;
-  std::set<std::string> served_terminal_;
+  std::map<std::string, std::vector<const Channel*>> workspace_channels_;
+  std::unordered_map<std::string, CallRef> call_index_;
+  std::optional<SystemTime> earliest_due_;           // the soonest next_due of any channel
+  std::optional<SystemTime> latest_insights_ready_;  // of every call created so far
+  std::unordered_set<std::string> served_terminal_;
+  std::map<std::string, RequestStats> requests_;
   std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> request_times_;
   std::mt19937_64 faults_;
   std::unique_ptr<CivetServer> server_;

@@ -25,8 +25,10 @@ struct SimulatorSettings {
   std::string listen_address = "127.0.0.1:0";  // civetweb listening_ports syntax
   std::string access_key = "demo-access-key";
   std::uint64_t seed = 1;
+  // The traffic; scenario.calls_per_minute (per channel) and scenario.long_call_share can be
+  // set after ScenarioByName to override the scenario's own values.
   Scenario scenario;
-  std::vector<SimWorkspace> workspaces;
+  std::vector<SimWorkspace> workspaces;  // DemoWorkspaces() or GeneratedWorkspaces(n, m)
   // Calls created this long before the start are already there (many already ended).
   std::chrono::milliseconds history{std::chrono::minutes(5)};
   // After this long no new call starts, so traffic winds down to a quiet, final truth.
@@ -36,6 +38,12 @@ struct SimulatorSettings {
 
 // Default demo topology: two workspaces with two voice channels each, stable uuids.
 std::vector<SimWorkspace> DemoWorkspaces();
+
+// `workspaces` workspaces of `channels` channels each (none for a count under 1), with
+// uuid-shaped ids that depend only on the indices: workspace i and its channel j have the same
+// ids whatever the counts. The last group of an id holds the indices (i << 24 | j + 1 for a
+// channel, i << 24 for a workspace), so the ids are distinct for indices under 2^24.
+std::vector<SimWorkspace> GeneratedWorkspaces(int workspaces, int channels);
 
 class Simulator {
  public:
@@ -47,9 +55,20 @@ class Simulator {
   std::string BaseUrl() const;  // http://127.0.0.1:<port>
   int Port() const;
 
-  // What the simulator has served: every call listed at least once in a terminal status whose
-  // insights are ready, aggregated the way the exporter counts them, plus `quiet` = no call
-  // will start, end or become ready any more, and `generated` = every call created so far.
+  // What the simulator has served: every call whose insights are ready and that was served at
+  // least once in a terminal status (in a list page, by GET of the call, or as insights answered
+  // 200), aggregated the way the exporter counts them (`calls`, `by_status`, `by_channel`,
+  // `by_hangup_cause_code`, `mos_observations`, `no_inbound_media`, `pdd_observations`,
+  // `duration_observations`), plus `quiet` = no call will start, end or become ready any more,
+  // `generated` = every call created so far and `calls_by_channel_generated` the same per
+  // channel, and `requests` = per workspace id (every configured one, and any other requested):
+  //   total          requests answered (429s and faults included) under /workspaces/{ws}/
+  //   list_calls     channel lists and workspace call logs, whatever their answer
+  //   get_call       GET of one call, whatever its answer
+  //   call_insights  GET of one call's insights, whatever their answer
+  //   rate_limited   answered 429: beyond max_gets_per_second or a scenario fault
+  //   max_in_any_second  the most requests (the total's) received within any sliding second
+  // Requests answered 401 and requests to /_sim/ are not counted.
   nlohmann::json Truth() const;
 
  private:

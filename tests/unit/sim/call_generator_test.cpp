@@ -7,11 +7,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <map>
 #include <regex>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bird/rfc3339.h"
@@ -128,9 +130,9 @@ TEST(CallGeneratorMosTest, RisesWithQualityAboveTheCubicsDip) {
 // ---------------------------------------------------------------------------------------------
 // Scenarios.
 
-TEST(ScenarioTest, NamesTheFiveScenariosInOrder) {
+TEST(ScenarioTest, NamesTheSixScenariosInOrder) {
   EXPECT_THAT(ScenarioNames(), ElementsAre("healthy", "degraded-carrier", "slow-pdd",
-                                           "one-way-audio", "api-trouble"));
+                                           "one-way-audio", "api-trouble", "contact-centre"));
 }
 
 TEST(ScenarioTest, EveryNamedScenarioCarriesItsNameAndATrafficMix) {
@@ -159,7 +161,7 @@ TEST(ScenarioTest, OnlyApiTroubleInjectsApiFaults) {
   EXPECT_GT(s.rate_5xx_html, 0);
   EXPECT_GT(s.rate_slow, 0);
   EXPECT_GT(s.rate_malformed, 0);
-  for (const auto& name : {"degraded-carrier", "slow-pdd", "one-way-audio"}) {
+  for (const auto& name : {"degraded-carrier", "slow-pdd", "one-way-audio", "contact-centre"}) {
     const Scenario other = ScenarioByName(name);
     EXPECT_EQ(other.rate_429 + other.rate_5xx_html + other.rate_slow + other.rate_malformed, 0)
         << name;
@@ -176,8 +178,53 @@ TEST(ScenarioTest, UnknownNameThrowsInvalidArgumentListingTheKnownOnes) {
   } catch (const std::invalid_argument& e) {
     EXPECT_THAT(e.what(),
                 AllOf(HasSubstr("\"sunny\""), HasSubstr("healthy"), HasSubstr("degraded-carrier"),
-                      HasSubstr("slow-pdd"), HasSubstr("one-way-audio"), HasSubstr("api-trouble")));
+                      HasSubstr("slow-pdd"), HasSubstr("one-way-audio"), HasSubstr("api-trouble"),
+                      HasSubstr("contact-centre")));
   }
+}
+
+TEST(ScenarioTest, LongCallsLastThreeToEightMinutesUnlessAScenarioSaysOtherwise) {
+  for (const auto& name :
+       {"healthy", "degraded-carrier", "slow-pdd", "one-way-audio", "api-trouble"}) {
+    const Scenario s = ScenarioByName(name);
+    EXPECT_EQ(s.long_call_share, 0.03) << name;
+    EXPECT_EQ(s.long_call_min_seconds, 180) << name;
+    EXPECT_EQ(s.long_call_max_seconds, 480) << name;
+  }
+  EXPECT_EQ(Scenario().long_call_min_seconds, 180);
+  EXPECT_EQ(Scenario().long_call_max_seconds, 480);
+}
+
+TEST(ScenarioTest, ContactCentreIsAHealthyDayAtTwentyCallsASecondWithLongSupportCalls) {
+  const Scenario s = ScenarioByName("contact-centre");
+  const Scenario healthy = ScenarioByName("healthy");
+  EXPECT_EQ(s.name, "contact-centre");
+  EXPECT_THAT(s.description, AllOf(HasSubstr("20 calls a second"), HasSubstr("10-60 minutes")));
+  EXPECT_EQ(s.calls_per_minute, 1200);
+  EXPECT_EQ(s.long_call_share, 0.05);
+  EXPECT_EQ(s.long_call_min_seconds, 600);
+  EXPECT_EQ(s.long_call_max_seconds, 3600);
+  // Everything else as healthy.
+  EXPECT_EQ(s.answered, healthy.answered);
+  EXPECT_EQ(s.busy, healthy.busy);
+  EXPECT_EQ(s.no_answer, healthy.no_answer);
+  EXPECT_EQ(s.cancelled, healthy.cancelled);
+  EXPECT_EQ(s.failed, healthy.failed);
+  EXPECT_EQ(s.one_way_audio_share, healthy.one_way_audio_share);
+  EXPECT_EQ(s.mean_talk_seconds, healthy.mean_talk_seconds);
+  ASSERT_EQ(s.destinations.size(), healthy.destinations.size());
+  for (std::size_t i = 0; i < s.destinations.size(); ++i) {
+    EXPECT_EQ(s.destinations[i].country, healthy.destinations[i].country);
+    EXPECT_EQ(s.destinations[i].weight, healthy.destinations[i].weight);
+    EXPECT_EQ(s.destinations[i].pdd_median_seconds, healthy.destinations[i].pdd_median_seconds);
+  }
+  ASSERT_EQ(s.carriers.size(), healthy.carriers.size());
+  for (std::size_t i = 0; i < s.carriers.size(); ++i) {
+    EXPECT_EQ(s.carriers[i].codec, healthy.carriers[i].codec);
+    EXPECT_EQ(s.carriers[i].weight, healthy.carriers[i].weight);
+    EXPECT_EQ(s.carriers[i].loss_mean, healthy.carriers[i].loss_mean);
+  }
+  EXPECT_EQ(s.rate_429 + s.rate_5xx_html + s.rate_slow + s.rate_malformed, 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -193,6 +240,61 @@ TEST(CallGeneratorTest, SameSeedChannelAndSequenceGiveAnIdenticalCall) {
                    second.Generate(kWorkspace, kChannel, sequence, created));
     EXPECT_EQ(first.InterArrival(kChannel, sequence), second.InterArrival(kChannel, sequence));
   }
+}
+
+// Every field of a call, doubles in full precision, instants in ns since Epoch().
+std::string Describe(const SimCall& call) {
+  auto ns = [](SystemTime t) { return std::to_string((t - Epoch()).count()); };
+  auto num = [](double v) {
+    char buffer[40];
+    std::snprintf(buffer, sizeof(buffer), "%.17g", v);
+    return std::string(buffer);
+  };
+  std::string out =
+      call.workspace_id + "|" + call.channel_id + "|" + call.id + "|" + call.direction + "|" +
+      call.type + "|" + call.final_status + "|" + call.country + "|" + ns(call.created_at) + "|" +
+      ns(call.ringing_at) + "|" + (call.answered_at ? ns(*call.answered_at) : "-") + "|" +
+      ns(call.ended_at) + "|" + ns(call.insights_ready_at) + "|" +
+      std::to_string(call.hangup_cause_code) + "|" + call.hangup_sip_code + "|" +
+      call.hangup_source + "|" + num(call.pdd_seconds) + "|" + (call.one_way_audio ? "1" : "0");
+  if (call.media) {
+    const SimMedia& m = *call.media;
+    for (const double v : {m.mos, m.quality_score, m.in_packets, m.out_packets, m.in_media_packets,
+                           m.out_media_packets, m.in_dtmf_packets, m.out_dtmf_packets, m.in_bytes,
+                           m.out_bytes, m.jitter_min_var, m.jitter_max_var, m.loss_rate,
+                           m.burst_rate, m.mean_interval_ms, m.flaws}) {
+      out += "|" + num(v);
+    }
+    out += "|" + m.codec + "|" + m.rate;
+  }
+  return out;
+}
+
+std::uint64_t Fnv1a(const std::string& s, std::uint64_t h = 1469598103934665603ull) {
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+// The draws of the named scenarios that existed before the long-call bounds and the
+// contact-centre scenario: the same seed must keep giving exactly the same calls and gaps
+// (with libstdc++'s distributions).
+TEST(CallGeneratorTest, ExistingScenariosKeepTheirExactCallsAndGaps) {
+  std::uint64_t calls = 1469598103934665603ull;
+  for (const char* name :
+       {"healthy", "degraded-carrier", "slow-pdd", "one-way-audio", "api-trouble"}) {
+    for (const SimCall& call : GenerateCalls(name, 400, 5)) calls = Fnv1a(Describe(call), calls);
+  }
+  std::uint64_t gaps = 1469598103934665603ull;
+  for (const double per_minute : {20.0, 30.0, 60.0, 90.0, 120.0, 150.0}) {
+    Scenario s = ScenarioByName("healthy");
+    s.calls_per_minute = per_minute;
+    const CallGenerator generator(5, s);
+    for (std::uint64_t sequence = 0; sequence < 2000; ++sequence) {
+      gaps = Fnv1a(std::to_string(generator.InterArrival(kChannel, sequence).count()) + ",", gaps);
+    }
+  }
+  EXPECT_EQ(calls, 7341689171602093218ull);
+  EXPECT_EQ(gaps, 1022350068869247402ull);
 }
 
 TEST(CallGeneratorTest, IdIsAStableFunctionOfSeedChannelAndSequence) {
@@ -248,6 +350,90 @@ TEST(CallGeneratorTest, InterArrivalIsExponentialAroundTheScenarioRate) {
     total += Seconds(gap);
   }
   EXPECT_NEAR(total / 5000, 2.0, 0.1);
+}
+
+TEST(CallGeneratorTest, ContactCentreStartsTwentyCallsASecondPerChannel) {
+  const CallGenerator generator(9, ScenarioByName("contact-centre"));
+  double total = 0;
+  milliseconds shortest = milliseconds::max();
+  for (std::uint64_t sequence = 0; sequence < 20000; ++sequence) {
+    const milliseconds gap = generator.InterArrival(kChannel, sequence);
+    shortest = std::min(shortest, gap);
+    total += Seconds(gap);
+  }
+  EXPECT_NEAR(20000 / total, 20.0, 0.6);  // calls a second
+  // A gap is whole milliseconds, at least one, so no two calls of a channel share a millisecond.
+  EXPECT_GE(shortest, milliseconds(1));
+  EXPECT_LT(shortest, milliseconds(50));
+}
+
+TEST(CallGeneratorTest, ContactCentreSupportCallsLastTenToSixtyMinutes) {
+  int answered = 0, support = 0, first_half = 0;
+  for (const SimCall& call : GenerateCalls("contact-centre", 10000, 13)) {
+    if (!call.answered_at) continue;
+    ++answered;
+    const double talk = Seconds(call.ended_at - *call.answered_at);
+    if (talk < 600) continue;  // an ordinary call: exponential around 45 s
+    ++support;
+    EXPECT_LE(talk, 3600) << call.id;
+    first_half += talk < 2100;
+  }
+  ASSERT_GT(answered, 5000);
+  EXPECT_NEAR(static_cast<double>(support) / answered, 0.05, 0.012);
+  // Uniform over the range: about half of them in its first half.
+  EXPECT_NEAR(static_cast<double>(first_half) / support, 0.5, 0.15);
+}
+
+TEST(CallGeneratorTest, LongCallBoundsComeFromTheScenario) {
+  Scenario s = ScenarioByName("healthy");
+  s.long_call_share = 1;
+  s.long_call_min_seconds = 100;
+  s.long_call_max_seconds = 120;
+  Scenario swapped = s;
+  std::swap(swapped.long_call_min_seconds, swapped.long_call_max_seconds);
+  for (const Scenario& scenario : {s, swapped}) {
+    const CallGenerator generator(4, scenario);
+    int answered = 0;
+    for (std::uint64_t sequence = 0; sequence < 500; ++sequence) {
+      const SimCall call = generator.Generate(kWorkspace, kChannel, sequence, Epoch());
+      if (!call.answered_at) continue;
+      ++answered;
+      const double talk = Seconds(call.ended_at - *call.answered_at);
+      EXPECT_GE(talk, 100) << call.id;
+      EXPECT_LE(talk, 120) << call.id;
+    }
+    EXPECT_GT(answered, 200);
+  }
+}
+
+// Only the talk time of the long calls depends on the bounds: every draw stays where it was.
+TEST(CallGeneratorTest, LongCallBoundsChangeNothingButTheLongCallsTalkTime) {
+  Scenario wide = ScenarioByName("healthy");
+  wide.long_call_min_seconds = 600;
+  wide.long_call_max_seconds = 3600;
+  const CallGenerator usual(21, ScenarioByName("healthy"));
+  const CallGenerator longer(21, wide);
+  int long_calls = 0;
+  for (std::uint64_t sequence = 0; sequence < 2000; ++sequence) {
+    const SimCall a = usual.Generate(kWorkspace, kChannel, sequence, Epoch());
+    const SimCall b = longer.Generate(kWorkspace, kChannel, sequence, Epoch());
+    EXPECT_EQ(a.id, b.id);
+    EXPECT_EQ(a.final_status, b.final_status);
+    EXPECT_EQ(a.answered_at, b.answered_at);
+    EXPECT_EQ(a.hangup_source, b.hangup_source);
+    EXPECT_EQ(a.one_way_audio, b.one_way_audio);
+    EXPECT_EQ(a.media.has_value(), b.media.has_value());
+    if (a.media && b.media) {
+      EXPECT_EQ(a.media->codec, b.media->codec);
+    }
+    if (a.answered_at && a.ended_at != b.ended_at) {
+      ++long_calls;
+      EXPECT_GE(Seconds(a.ended_at - *a.answered_at), 180);
+      EXPECT_LE(Seconds(a.ended_at - *a.answered_at), 480);
+      EXPECT_GE(Seconds(b.ended_at - *b.answered_at), 600);
+    }
+  }
+  EXPECT_GT(long_calls, 10);  // 3% of the answered 62%
 }
 
 // ---------------------------------------------------------------------------------------------

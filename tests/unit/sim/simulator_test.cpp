@@ -7,10 +7,14 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdint>
+#include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -457,6 +461,308 @@ TEST_F(SimulatorApiTest, WorkspaceCallLogPagesLikeAChannelList) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Paging over many channels, compared with a full sort and scan.
+
+// Bird's token: base64 of the JSON array [createdAt ms, "id"].
+std::string Base64(const std::string& in) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, in.size() - i);
+    std::uint32_t chunk = 0;
+    for (std::size_t j = 0; j < 3; ++j) {
+      chunk = (chunk << 8) | (j < n ? static_cast<unsigned char>(in[i + j]) : 0u);
+    }
+    for (std::size_t j = 0; j < 4; ++j) {
+      out.push_back(j <= n ? kAlphabet[(chunk >> (18 - 6 * j)) & 0x3F] : '=');
+    }
+  }
+  return out;
+}
+
+using Key = std::pair<long long, std::string>;  // createdAt ms, id
+
+long long Millis(SystemTime t) {
+  return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
+}
+
+Key KeyOf(const json& call) { return {Millis(Time(call, "createdAt")), call.at("id")}; }
+
+std::string TokenFor(const Key& key) { return Base64(json::array({key.first, key.second}).dump()); }
+
+// What a list shows: the statuses it accepts (any, when empty) and the first and last
+// millisecond of createdAt it takes in.
+struct ListFilter {
+  std::vector<std::string> statuses;
+  std::optional<long long> start_ms = std::nullopt, end_ms = std::nullopt;
+
+  // startAt at the first instant of start_ms, endAt at the last nanosecond of end_ms.
+  std::string Query() const {
+    std::string query;
+    for (const auto& status : statuses) query += "&status=" + Escape(status);
+    auto at = [](long long ms) { return FormatRfc3339(SystemTime(milliseconds(ms))); };
+    if (start_ms) query += "&startAt=" + Escape(at(*start_ms));
+    if (end_ms) {
+      std::string end = at(*end_ms);  // 2024-05-01T12:00:00.123Z
+      end.insert(end.size() - 1, "999999");
+      query += "&endAt=" + Escape(end);
+    }
+    return query;
+  }
+};
+
+struct ListPage {
+  std::vector<std::string> ids;
+  std::string token;  // empty: the last page
+};
+
+// The page a full sort and scan gives: every matching call, newest first by (createdAt ms, id),
+// those at or after the cursor skipped, `limit` of them, a token while calls remain.
+ListPage ReferencePage(const std::vector<json>& calls, const ListFilter& filter, int limit,
+                       const std::optional<Key>& after) {
+  std::vector<Key> visible;
+  for (const auto& call : calls) {
+    const Key key = KeyOf(call);
+    if (filter.start_ms && key.first < *filter.start_ms) continue;
+    if (filter.end_ms && key.first > *filter.end_ms) continue;
+    if (!filter.statuses.empty() && std::find(filter.statuses.begin(), filter.statuses.end(),
+                                              call.at("status")) == filter.statuses.end()) {
+      continue;
+    }
+    visible.push_back(key);
+  }
+  std::sort(visible.begin(), visible.end(), std::greater<>());
+  std::size_t i = 0;
+  if (after) {
+    while (i < visible.size() && visible[i] >= *after) ++i;
+  }
+  ListPage page;
+  for (; i < visible.size() && static_cast<int>(page.ids.size()) < limit; ++i) {
+    page.ids.push_back(visible[i].second);
+  }
+  if (!page.ids.empty() && i < visible.size()) page.token = TokenFor(visible[i - 1]);
+  return page;
+}
+
+// Many channels at 20 calls a second, every call busy or failed within about a second of its
+// start: once the newest are over the lists no longer change.
+Scenario QuickBusyCalls() {
+  Scenario s = ScenarioByName("healthy");
+  s.name = "quick-busy-calls";
+  s.calls_per_minute = 1200;
+  s.answered = s.no_answer = s.cancelled = 0;
+  s.busy = 1;
+  s.failed = 0.5;
+  s.destinations = {{"NL", 1, 0.01}};
+  return s;
+}
+
+// Two generated workspaces of three channels: ~240 calls per channel.
+const std::vector<SimWorkspace>& Generated() {
+  static const std::vector<SimWorkspace> workspaces = GeneratedWorkspaces(2, 3);
+  return workspaces;
+}
+std::string GenCallsPath(int ws, int ch) {
+  return "/workspaces/" + Generated()[ws].id + "/channels/" + Generated()[ws].channel_ids[ch] +
+         "/calls";
+}
+std::string GenLogPath(int ws) { return "/workspaces/" + Generated()[ws].id + "/channels/calls"; }
+
+class SimulatorPagingTest : public SimulatorTest {
+ protected:
+  static void SetUpTestSuite() {
+    SimulatorSettings settings = Settings(QuickBusyCalls(), milliseconds(0));
+    settings.workspaces = Generated();
+    settings.history = seconds(12);
+    shared_ = std::make_unique<Simulator>(settings);
+  }
+  static void TearDownTestSuite() { shared_.reset(); }
+  void SetUp() override { simulator_ = shared_.get(); }
+
+  // Statuses stop changing once the newest calls, started with the simulator, are over.
+  bool EveryCallEnded() {
+    return testing::WaitFor(
+        [&] {
+          for (int ws = 0; ws < 2; ++ws) {
+            const Reply reply =
+                Get(GenLogPath(ws) + "?limit=1&status=starting&status=ringing&status=ongoing");
+            if (reply.status != 200 || !reply.Json()["results"].empty()) return false;
+          }
+          return true;
+        },
+        seconds(5));
+  }
+
+  // Every call of the channels, from each channel's single full page, checked against the
+  // number the simulator generated.
+  std::vector<json> Calls(int ws, const std::vector<int>& channels) {
+    const json generated = simulator_->Truth()["calls_by_channel_generated"];
+    std::vector<json> calls;
+    for (int ch : channels) {
+      const json listed = ListAll(GenCallsPath(ws, ch));
+      ExpectNewestFirst(listed);
+      EXPECT_EQ(static_cast<int>(listed.size()),
+                generated.value(Generated()[ws].channel_ids[ch], -1));
+      calls.insert(calls.end(), listed.begin(), listed.end());
+    }
+    return calls;
+  }
+
+  // Pages through `path` and through the reference side by side (at most `max_pages`).
+  void ExpectPagesAsAFullSortAndScan(const std::string& path, const std::vector<json>& calls,
+                                     const ListFilter& filter, int limit, int max_pages = 1000) {
+    SCOPED_TRACE(path + " limit=" + std::to_string(limit) + filter.Query());
+    std::optional<Key> after;
+    std::string token;
+    for (int page = 0; page < max_pages; ++page) {
+      SCOPED_TRACE("page " + std::to_string(page));
+      const ListPage expected = ReferencePage(calls, filter, limit, after);
+      const json served = Page(path + (path.find('?') == std::string::npos ? "?" : "&") +
+                               "limit=" + std::to_string(limit) + filter.Query() +
+                               (token.empty() ? "" : "&pageToken=" + Escape(token)));
+      ASSERT_EQ(Ids(served["results"]), expected.ids);
+      ASSERT_EQ(served.value("nextPageToken", ""), expected.token);
+      if (expected.token.empty()) return;
+      token = expected.token;
+      after = KeyOf(served["results"].back());
+    }
+  }
+
+ private:
+  static std::unique_ptr<Simulator> shared_;
+};
+
+std::unique_ptr<Simulator> SimulatorPagingTest::shared_;
+
+TEST_F(SimulatorPagingTest, EveryCallAppearsExactlyOnceAcrossPagesNewestFirst) {
+  const std::vector<json> calls = Calls(0, {0, 1, 2});
+  ASSERT_GT(calls.size(), 600u);
+  const json log = ListAll(GenLogPath(0));
+  ExpectNewestFirst(log);
+  ASSERT_EQ(log.size(), calls.size());
+
+  for (const int limit : {7, 100}) {
+    SCOPED_TRACE(limit);
+    std::vector<std::string> paged;
+    std::string token;
+    do {
+      const json page = Page(GenLogPath(0) + "?limit=" + std::to_string(limit) +
+                             (token.empty() ? "" : "&pageToken=" + Escape(token)));
+      ASSERT_FALSE(page["results"].empty());
+      for (const auto& id : Ids(page["results"])) paged.push_back(id);
+      token = page.value("nextPageToken", "");
+      if (!token.empty()) {
+        EXPECT_EQ(static_cast<int>(page["results"].size()), limit);
+        EXPECT_EQ(token, TokenFor(KeyOf(page["results"].back())));  // base64 [ms,"id"]
+      }
+    } while (!token.empty());
+    EXPECT_EQ(paged, Ids(log));
+    EXPECT_EQ(std::set<std::string>(paged.begin(), paged.end()).size(), calls.size());
+  }
+}
+
+TEST_F(SimulatorPagingTest, PagesAreThoseOfAFullSortAndScan) {
+  ASSERT_TRUE(EveryCallEnded());
+  const std::vector<json> ws0 = Calls(0, {0, 1, 2});
+  const std::vector<json> ch0 = Calls(0, {0});
+  const std::vector<json> ch0_and_2 = Calls(0, {0, 2});
+  const std::vector<json> ws1 = Calls(1, {0, 1, 2});
+  // Bounds on the milliseconds of calls, some of them shared by calls of two channels.
+  std::vector<long long> millis, tied;
+  for (const auto& call : ws0) millis.push_back(KeyOf(call).first);
+  std::sort(millis.begin(), millis.end());
+  for (std::size_t i = 1; i < millis.size(); ++i) {
+    if (millis[i] == millis[i - 1]) tied.push_back(millis[i]);
+  }
+  ASSERT_GE(tied.size(), 2u);
+  const long long third = millis[millis.size() / 3];
+  const long long two_thirds = millis[2 * millis.size() / 3];
+  ExpectPagesAsAFullSortAndScan(GenLogPath(0), ws0, {{}, tied.front(), tied.back()}, 50);
+  ExpectPagesAsAFullSortAndScan(GenLogPath(0), ws0, {{}, tied.front(), tied.front()}, 5);
+  ExpectPagesAsAFullSortAndScan(GenLogPath(0), ws0, {{}, millis.front(), millis.back()}, 1000);
+
+  ExpectPagesAsAFullSortAndScan(GenLogPath(0), ws0, {}, 7);
+  ExpectPagesAsAFullSortAndScan(GenLogPath(0), ws0, {}, 1, 25);
+  ExpectPagesAsAFullSortAndScan(GenLogPath(0), ws0, {}, 1000);
+  ExpectPagesAsAFullSortAndScan(GenLogPath(0), ws0, {{}, third, two_thirds}, 25);
+  ExpectPagesAsAFullSortAndScan(GenLogPath(0), ws0, {{}, third, std::nullopt}, 60);
+  ExpectPagesAsAFullSortAndScan(GenLogPath(0), ws0, {{}, std::nullopt, third}, 60);
+  ExpectPagesAsAFullSortAndScan(GenLogPath(0), ws0, {{}, two_thirds, third}, 10);  // empty
+  ExpectPagesAsAFullSortAndScan(GenLogPath(0), ws0, {{"failed"}, std::nullopt, two_thirds}, 9);
+  ExpectPagesAsAFullSortAndScan(GenCallsPath(0, 0), ch0, {}, 13);
+  ExpectPagesAsAFullSortAndScan(GenCallsPath(0, 0), ch0, {{"busy"}, third, std::nullopt}, 11);
+  ExpectPagesAsAFullSortAndScan(GenLogPath(0) + "?channelId=" + Generated()[0].channel_ids[0] +
+                                    "&channelId=" + Generated()[0].channel_ids[2],
+                                ch0_and_2, {}, 11);
+  ExpectPagesAsAFullSortAndScan(GenLogPath(1), ws1, {}, 64);
+}
+
+TEST_F(SimulatorPagingTest, StatusFilterWithSeveralValuesMatchesAnyOfThem) {
+  ASSERT_TRUE(EveryCallEnded());
+  const std::vector<json> calls = Calls(0, {0, 1, 2});
+  std::map<std::string, int> by_status;
+  for (const auto& call : calls) ++by_status[call.at("status")];
+  ASSERT_GT(by_status["busy"], 100);
+  ASSERT_GT(by_status["failed"], 50);
+  ASSERT_EQ(by_status["busy"] + by_status["failed"], static_cast<int>(calls.size()));
+
+  EXPECT_EQ(ListAll(GenLogPath(0), "status=busy&status=failed").size(), calls.size());
+  EXPECT_EQ(static_cast<int>(ListAll(GenLogPath(0), "status=failed").size()), by_status["failed"]);
+  EXPECT_EQ(static_cast<int>(ListAll(GenLogPath(0), "status=busy&status=no-answer").size()),
+            by_status["busy"]);
+  EXPECT_THAT(ListAll(GenLogPath(0), "status=ongoing&status=no-answer"), IsEmpty());
+  for (const ListFilter& filter :
+       {ListFilter{{"busy", "failed"}}, ListFilter{{"failed", "completed"}},
+        ListFilter{{"no-answer", "busy", "cancelled"}}, ListFilter{{"ringing", "no-answer"}}}) {
+    ExpectPagesAsAFullSortAndScan(GenLogPath(0), calls, filter, 40);
+  }
+  ExpectPagesAsAFullSortAndScan(GenLogPath(0), calls, {{"failed", "busy"}}, 1, 10);
+
+  // A page holding the last match carries no token, though calls of other statuses are older.
+  const auto oldest = std::min_element(
+      calls.begin(), calls.end(), [](const json& a, const json& b) { return KeyOf(a) < KeyOf(b); });
+  const std::string other = oldest->at("status") == "busy" ? "failed" : "busy";
+  const json page =
+      Page(GenLogPath(0) + "?status=" + other + "&limit=" + std::to_string(by_status[other]));
+  EXPECT_EQ(static_cast<int>(page["results"].size()), by_status[other]);
+  EXPECT_FALSE(page.contains("nextPageToken"));
+  ExpectPagesAsAFullSortAndScan(GenLogPath(0), calls, {{other}}, by_status[other] / 2);
+}
+
+// Calls of different channels created in the same millisecond: newest first means the greater
+// id first, and a token in between carries on with the smaller.
+TEST_F(SimulatorPagingTest, CallsOfTheSameMillisecondAreOrderedByIdDescending) {
+  const json log = ListAll(GenLogPath(0));
+  int ties = 0;
+  for (std::size_t i = 1; i < log.size(); ++i) {
+    const Key first = KeyOf(log[i - 1]), second = KeyOf(log[i]);
+    if (first.first != second.first) continue;
+    ++ties;
+    SCOPED_TRACE(first.second + " / " + second.second);
+    EXPECT_GT(first.second, second.second);
+    const json page = Page(GenLogPath(0) + "?limit=1&pageToken=" + Escape(TokenFor(first)));
+    ASSERT_EQ(page["results"].size(), 1u);
+    EXPECT_EQ(page["results"][0]["id"], second.second);
+  }
+  EXPECT_GT(ties, 0) << "no two calls in the same millisecond";
+}
+
+TEST_F(SimulatorPagingTest, ATokenOfNoCallResumesAtItsPlaceInTheOrder) {
+  const std::vector<json> calls = Calls(0, {0, 1, 2});
+  const Key middle = KeyOf(calls[calls.size() / 2]);
+  for (const Key& cursor :
+       {Key{middle.first, ""}, Key{middle.first, "~"}, Key{middle.first, middle.second + "0"},
+        Key{0, ""}, Key{std::numeric_limits<long long>::max() / 2, ""}}) {
+    SCOPED_TRACE(cursor.first);
+    SCOPED_TRACE(cursor.second);
+    const ListPage expected = ReferencePage(calls, {}, 5, cursor);
+    const json page = Page(GenLogPath(0) + "?limit=5&pageToken=" + Escape(TokenFor(cursor)));
+    EXPECT_EQ(Ids(page["results"]), expected.ids);
+    EXPECT_EQ(page.value("nextPageToken", ""), expected.token);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Get a call (bird-api.md §3).
 
 TEST_F(SimulatorApiTest, GetsOneCallAsTheListShowsIt) {
@@ -746,7 +1052,7 @@ TEST_F(SimulatorTest, TruthCountsOnlyListedTerminalCallsWithReadyInsights) {
   EXPECT_LE(ready_before, served.value("calls", -1));
   EXPECT_LE(served.value("calls", -1), ready_after);
   EXPECT_EQ(truth["quiet"], false);  // calls are still ringing and talking
-  // Only the listed channel counts; getting insights does not list a call.
+  // Only the listed channel counts: the insights asked for are those of its listed calls.
   EXPECT_EQ(AsCounts(truth["by_channel"]), (std::map<std::string, int>{{Ch(0), calls}}));
 
   int by_status = 0;
@@ -810,6 +1116,180 @@ TEST_F(SimulatorTest, TruthTurnsQuietOnceGenerationStoppedAndEveryInsightIsReady
 
   // No call starts any more.
   EXPECT_EQ(ListAll(LogPath(0)).size() + ListAll(LogPath(1)).size(), all.size());
+}
+
+// The first calls of a channel, from the generator: with two minutes of history they are long
+// over, with their insights ready, when the simulator starts.
+std::vector<std::string> FirstCallIds(const SimulatorSettings& settings, int channel, int count) {
+  const CallGenerator generator(settings.seed, settings.scenario);
+  std::vector<std::string> ids;
+  for (int i = 0; i < count; ++i) {
+    ids.push_back(
+        generator.Generate(Ws(channel / 2), Ch(channel), static_cast<std::uint64_t>(i), {}).id);
+  }
+  return ids;
+}
+
+TEST_F(SimulatorTest, GettingAnEndedCallOrItsInsightsCountsItInTheTruth) {
+  const SimulatorSettings settings = Settings(ShortCalls(), milliseconds(0));
+  Start(settings);
+  const std::vector<std::string> got = FirstCallIds(settings, 0, 6);
+  const std::vector<std::string> insights = FirstCallIds(settings, 3, 4);
+  std::map<std::string, int> statuses;
+  for (const auto& id : got) {
+    const Reply reply = Get(CallsPath(0) + "/" + id);
+    ASSERT_EQ(reply.status, 200) << id;
+    const std::string status = reply.Json().at("status");
+    ASSERT_TRUE(kTerminal.count(status)) << status;
+    ++statuses[status];
+  }
+  for (const auto& id : insights) {
+    const Reply reply = Insights(3, id);
+    ASSERT_EQ(reply.status, 200) << id;
+    ++statuses[reply.Json().at("status").get<std::string>()];
+  }
+  // Served again: still counted once.
+  EXPECT_EQ(Get(CallsPath(0) + "/" + got[0]).status, 200);
+  EXPECT_EQ(Insights(0, got[0]).status, 200);
+  // Unknown calls and calls asked of the wrong channel are not found and count nothing.
+  EXPECT_EQ(Get(CallsPath(1) + "/" + got[1]).status, 404);
+  EXPECT_EQ(Insights(2, insights[0]).status, 404);
+  EXPECT_EQ(Get(CallsPath(1) + "/00000000-0000-4000-8000-000000000000").status, 404);
+
+  const json truth = simulator_->Truth();
+  EXPECT_EQ(truth["calls"], 10);
+  EXPECT_EQ(AsCounts(truth["by_channel"]), (std::map<std::string, int>{{Ch(0), 6}, {Ch(3), 4}}));
+  EXPECT_EQ(AsCounts(truth["by_status"]), statuses);
+  EXPECT_EQ(truth["pdd_observations"], 10);
+}
+
+TEST_F(SimulatorTest, TruthCountsRequestsPerWorkspaceAndTheBusiestSecond) {
+  SimulatorSettings settings = Settings(ShortCalls());
+  settings.max_gets_per_second = 5;
+  Start(settings);
+  const std::vector<std::string> ids = FirstCallIds(settings, 0, 2);
+  json truth = simulator_->Truth();
+  const json zero = {{"total", 0},         {"list_calls", 0},   {"get_call", 0},
+                     {"call_insights", 0}, {"rate_limited", 0}, {"max_in_any_second", 0}};
+  EXPECT_EQ(truth["requests"], (json{{Ws(0), zero}, {Ws(1), zero}}));
+
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<long> answers;
+  for (const std::string& path :
+       {CallsPath(0) + "?limit=1", CallsPath(1) + "?limit=1", LogPath(0) + "?limit=1",
+        CallsPath(0) + "/" + ids[0], CallsPath(0) + "/" + ids[1] + "/insights",
+        CallsPath(0) + "?limit=1", CallsPath(0) + "/" + ids[0]}) {
+    answers.push_back(Get(path).status);
+  }
+  EXPECT_EQ(Get(CallsPath(0), "AccessKey wrong").status, 401);  // not counted
+  EXPECT_EQ(Get("/_sim/truth", std::nullopt).status, 200);      // not counted
+  EXPECT_EQ(Get("/workspaces/" + Ws(0) + "/channels").status, 404);
+  EXPECT_EQ(Get(CallsPath(2) + "?limit=1").status, 200);
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  ASSERT_LT(elapsed, milliseconds(900)) << "too slow to keep the burst within a second";
+  EXPECT_EQ(answers, (std::vector<long>{200, 200, 200, 200, 200, 429, 429}));
+
+  truth = simulator_->Truth();
+  EXPECT_EQ(truth["requests"][Ws(0)], (json{{"total", 8},
+                                            {"list_calls", 4},
+                                            {"get_call", 2},
+                                            {"call_insights", 1},
+                                            {"rate_limited", 2},
+                                            {"max_in_any_second", 8}}));
+  EXPECT_EQ(truth["requests"][Ws(1)], (json{{"total", 1},
+                                            {"list_calls", 1},
+                                            {"get_call", 0},
+                                            {"call_insights", 0},
+                                            {"rate_limited", 0},
+                                            {"max_in_any_second", 1}}));
+  // Every other field of the truth is still there.
+  for (const char* field :
+       {"calls", "generated", "calls_by_channel_generated", "by_status", "by_channel",
+        "by_hangup_cause_code", "mos_observations", "no_inbound_media", "pdd_observations",
+        "duration_observations", "quiet", "scenario"}) {
+    EXPECT_TRUE(truth.contains(field)) << field;
+  }
+}
+
+TEST_F(SimulatorTest, TruthCountsScenarioFaultsAsRateLimited) {
+  Scenario scenario = ShortCalls();
+  scenario.rate_429 = 1;  // every request
+  Start(Settings(scenario));
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(Get(CallsPath(i % 3) + "?limit=1").status, 429) << i;
+  EXPECT_EQ(Get(CallsPath(3) + "/00000000-0000-4000-8000-000000000000").status, 429);
+  const json requests = simulator_->Truth()["requests"];
+  EXPECT_EQ(requests[Ws(0)]["total"], 4);
+  EXPECT_EQ(requests[Ws(0)]["list_calls"], 4);
+  EXPECT_EQ(requests[Ws(0)]["rate_limited"], 4);
+  EXPECT_EQ(requests[Ws(1)]["total"], 3);
+  EXPECT_EQ(requests[Ws(1)]["list_calls"], 2);
+  EXPECT_EQ(requests[Ws(1)]["get_call"], 1);
+  EXPECT_EQ(requests[Ws(1)]["rate_limited"], 3);
+}
+
+TEST_F(SimulatorApiTest, TruthCountsTheCallsGeneratedPerChannel) {
+  const json truth = simulator_->Truth();
+  int sum = 0;
+  ASSERT_EQ(truth["calls_by_channel_generated"].size(), 4u);
+  for (int ch = 0; ch < 4; ++ch) {
+    const int generated = truth["calls_by_channel_generated"].value(Ch(ch), -1);
+    EXPECT_EQ(generated, static_cast<int>(ListAll(CallsPath(ch)).size())) << ch;
+    sum += generated;
+  }
+  EXPECT_EQ(truth["generated"], sum);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generated topologies.
+
+TEST(GeneratedWorkspacesTest, HasTheRequestedShapeWithDistinctUuidShapedIds) {
+  const std::regex uuid("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  const std::vector<SimWorkspace> workspaces = GeneratedWorkspaces(40, 25);
+  ASSERT_EQ(workspaces.size(), 40u);
+  std::set<std::string> ids;
+  for (const auto& ws : workspaces) {
+    EXPECT_TRUE(std::regex_match(ws.id, uuid)) << ws.id;
+    ids.insert(ws.id);
+    ASSERT_EQ(ws.channel_ids.size(), 25u);
+    for (const auto& ch : ws.channel_ids) {
+      EXPECT_TRUE(std::regex_match(ch, uuid)) << ch;
+      ids.insert(ch);
+    }
+  }
+  EXPECT_EQ(ids.size(), 40u + 40u * 25u);
+  for (const auto& ws : DemoWorkspaces()) EXPECT_EQ(ids.count(ws.id), 0u);
+  EXPECT_THAT(GeneratedWorkspaces(0, 3), IsEmpty());
+  EXPECT_THAT(GeneratedWorkspaces(2, 0)[1].channel_ids, IsEmpty());
+}
+
+TEST(GeneratedWorkspacesTest, IdsDependOnlyOnTheIndices) {
+  const std::vector<SimWorkspace> small = GeneratedWorkspaces(2, 3);
+  const std::vector<SimWorkspace> large = GeneratedWorkspaces(5, 8);
+  const std::vector<SimWorkspace> again = GeneratedWorkspaces(2, 3);
+  for (std::size_t w = 0; w < small.size(); ++w) {
+    EXPECT_EQ(small[w].id, again[w].id);
+    EXPECT_EQ(small[w].channel_ids, again[w].channel_ids);
+    EXPECT_EQ(small[w].id, large[w].id);
+    for (std::size_t c = 0; c < small[w].channel_ids.size(); ++c) {
+      EXPECT_EQ(small[w].channel_ids[c], large[w].channel_ids[c]);
+    }
+  }
+  // The same on every run and build; the last group holds the indices.
+  EXPECT_EQ(small[0].id, "e2c15192-473b-4b50-b8b0-000000000000");
+  EXPECT_EQ(small[0].channel_ids[0], "ed5be844-8637-4c24-bb56-000000000001");
+  EXPECT_EQ(large[4].channel_ids[7].substr(24), "000004000008");
+}
+
+TEST_F(SimulatorPagingTest, ServesAGeneratedTopology) {
+  for (const auto& ws : Generated()) {
+    for (const auto& ch : ws.channel_ids) {
+      const json page = Page("/workspaces/" + ws.id + "/channels/" + ch + "/calls?limit=3");
+      ASSERT_EQ(page["results"].size(), 3u) << ch;
+      EXPECT_EQ(page["results"][0]["channelId"], ch);
+    }
+  }
+  EXPECT_EQ(Get(CallsPath(0)).status, 404);  // the demo channels are not there
+  EXPECT_EQ(simulator_->Truth()["calls_by_channel_generated"].size(), 6u);
 }
 
 }  // namespace
