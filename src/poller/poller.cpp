@@ -53,9 +53,9 @@ milliseconds InsightsRetryDelay(int attempts) {
                                 std::chrono::seconds(2) * (1 << std::clamp(attempts, 0, 5)));
 }
 
-// Bounds of the learnt insights delay: a first attempt that finds nothing moves it up by a
-// second, one that finds the insights moves it down by 20 ms, so about 2% of first attempts
-// miss.
+// Bounds of the learnt insights delay: a first attempt that finds nothing moves it up to a
+// second past that call's age, one that finds the insights moves it down by 20 ms, so about
+// 2% of first attempts miss.
 constexpr long long kInsightsDelayMaxMs = 60000;
 constexpr long long kInsightsDelayUpMs = 1000;
 constexpr long long kInsightsDelayDownMs = 20;
@@ -210,11 +210,15 @@ std::size_t Poller::TrackedCalls(const ChannelKey& channel) const {
 
 milliseconds Poller::InsightsDelay() const { return milliseconds(insights_delay_ms_.load()); }
 
-void Poller::LearnInsightsDelay(bool first_attempt_found) {
-  long long current = insights_delay_ms_.load();
-  long long next = first_attempt_found ? std::max(0LL, current - kInsightsDelayDownMs)
-                                       : std::min(kInsightsDelayMaxMs, current + kInsightsDelayUpMs);
-  insights_delay_ms_.compare_exchange_strong(current, next);
+void Poller::LearnInsightsDelay(bool first_attempt_found, milliseconds ended_ago) {
+  const long long current = insights_delay_ms_.load();
+  // A miss says the insights take longer than `ended_ago`: a second more than that, and never
+  // more, so that several misses of the same poll do not add up.
+  const long long next =
+      first_attempt_found
+          ? std::max(0LL, current - kInsightsDelayDownMs)
+          : std::clamp(ended_ago.count() + kInsightsDelayUpMs, current, kInsightsDelayMaxMs);
+  insights_delay_ms_.store(next);
 }
 
 bool Poller::WantsInsights(const Call& call) const {
@@ -595,7 +599,7 @@ void Poller::ApplyJob(ChannelCycle& cycle, Job& job, SystemTime now) {
       t.insights_due = now;
       return;
     }
-    if (t.insights_attempts == 0 && t.confirmed) LearnInsightsDelay(true);
+    if (t.insights_attempts == 0 && t.confirmed) LearnInsightsDelay(true, {});
     if (cycle.counting.insert(job.call_id).second) {
       cycle.to_count.push_back({t.call, std::move(r.insights)});
     }
@@ -603,7 +607,11 @@ void Poller::ApplyJob(ChannelCycle& cycle, Job& job, SystemTime now) {
     return;
   }
   if (r.outcome == ApiOutcome::kNotFound && t.insights_attempts == 0 && t.confirmed) {
-    LearnInsightsDelay(false);
+    const auto ended_ago = std::chrono::duration_cast<milliseconds>(now - EndOf(t.call, now));
+    LearnInsightsDelay(false, ended_ago);
+    spdlog::debug("insights not published yet at the first request call_id={} ended_ms_ago={} "
+                  "delay_ms={}",
+                  LogQuote(job.call_id), ended_ago.count(), insights_delay_ms_.load());
   }
   ++t.insights_attempts;
   // The grace period runs from when the exporter learnt of the end: a call found long after

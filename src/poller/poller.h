@@ -93,7 +93,7 @@ class Poller {
   bool Commit(std::vector<ChannelCycle>& cycles, SystemTime now);
   bool WantsInsights(const Call& call) const;
   std::chrono::milliseconds RecheckDelay(const Call& call, SystemTime now) const;
-  void LearnInsightsDelay(bool first_attempt_found);
+  void LearnInsightsDelay(bool first_attempt_found, std::chrono::milliseconds ended_ago);
 
   PollerSettings settings_;
   WindowSettings window_settings_;
