@@ -129,8 +129,10 @@ import json, sys
 t = json.load(open(sys.argv[1]))
 reqs = t.get("requests", {})
 total = sum(w.get("total", 0) for w in reqs.values())
+parts = {k: sum(w.get(k, 0) for w in reqs.values()) for k in ("list_calls", "get_call", "call_insights", "rate_limited")}
+print(" ".join("%s=%d" % kv for kv in parts.items()), file=open(sys.argv[2], "w"))
 peak = max([w.get("max_in_any_second", 0) for w in reqs.values()] or [0])
-print(t["calls"], t["generated"], total, peak)' "$work/$name.truth.json")
+print(t["calls"], t["generated"], total, peak)' "$work/$name.truth.json" "$work/$name.parts")
   kill "$exp_pid" "$sim_pid" 2>/dev/null || true
   wait "$exp_pid" "$sim_pid" 2>/dev/null || true
   awk -v name="$name" -v mode="$mode" -v interval="$interval" -v calls="$calls" \
@@ -150,6 +152,7 @@ print(t["calls"], t["generated"], total, peak)' "$work/$name.truth.json")
         sim_requests, peak, budget, rss / 1048576
       printf "last poll_seconds=%.3f followed=%d pending=%d\n", poll, followed, pending
     }'
+  echo "  requests by endpoint: $(cat "$work/$name.parts")"
 }
 
 runs=("$@")

@@ -173,7 +173,7 @@ std::vector<MetricSpec> BuildSpecs() {
        {}},
       {"bird_exporter_insights_delay_seconds", MetricType::Gauge,
        "How long after a call's `endedAt` the first insights request is sent: learnt from Bird, "
-       "so that about 2% of first requests find no insights yet (at most 60 s).",
+       "so that about 1 first request in 200 finds no insights yet (at most 60 s).",
        {},
        {}},
       {"bird_exporter_calls_followed", MetricType::Gauge,

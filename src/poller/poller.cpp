@@ -54,11 +54,11 @@ milliseconds InsightsRetryDelay(int attempts) {
 }
 
 // Bounds of the learnt insights delay: a first attempt that finds nothing moves it up to a
-// second past that call's age, one that finds the insights moves it down by 20 ms, so about
-// 2% of first attempts miss.
+// second past that call's age, one that finds the insights moves it down by 5 ms, so about
+// one first attempt in 200 misses.
 constexpr long long kInsightsDelayMaxMs = 60000;
 constexpr long long kInsightsDelayUpMs = 1000;
-constexpr long long kInsightsDelayDownMs = 20;
+constexpr long long kInsightsDelayDownMs = 5;
 
 bool IsClientError(int status) { return status == 400 || status == 404 || status == 422; }
 
