@@ -210,6 +210,22 @@ class PollerTest : public ::testing::Test {
 
   double Calls() { return SumOf(registry_, "bird_calls_total"); }
 
+  // `open` ongoing calls on ch1, 8 minutes old, behind 20 ended ones of the last 2 minutes, in
+  // pages of 5: after the first poll, the listing of new calls no longer reaches the open ones.
+  void AddOpenCallsBehindNewerOnes(int open) {
+    bird_.page_size = 5;
+    for (int i = 0; i < open; ++i) {
+      bird_.Add("ch1", MakeCall(Name("open", i), kStart - minutes(8) + seconds(i),
+                                CallStatus::kOngoing));
+    }
+    for (int i = 0; i < 20; ++i) {
+      Call call = MakeCall(Name("done", i), kStart - minutes(2) + seconds(i),
+                           CallStatus::kCompleted);
+      bird_.ReadyInsights(call);
+      bird_.Add("ch1", call);
+    }
+  }
+
   PollerSettings settings_;
   InMemoryBird bird_;
   SystemTime now_ = kStart;
@@ -505,17 +521,7 @@ TEST_F(PollerTest, AtThePageCapTheNextPollsResumeFromTheCursorAndLoseNothing) {
 }
 
 TEST_F(PollerTest, FollowsManyOpenCallsThroughTheStatusFilteredList) {
-  bird_.page_size = 5;
-  for (int i = 0; i < 10; ++i) {
-    bird_.Add("ch1", MakeCall(Name("open", i), kStart - minutes(8) + seconds(i),
-                              CallStatus::kOngoing));
-  }
-  for (int i = 0; i < 20; ++i) {
-    Call call = MakeCall(Name("done", i), kStart - minutes(2) + seconds(i),
-                         CallStatus::kCompleted);
-    bird_.ReadyInsights(call);
-    bird_.Add("ch1", call);
-  }
+  AddOpenCallsBehindNewerOnes(10);
   auto poller = MakePoller();
   Poll(*poller);
   EXPECT_EQ(Calls(), 20);
@@ -535,17 +541,7 @@ TEST_F(PollerTest, FollowsManyOpenCallsThroughTheStatusFilteredList) {
 }
 
 TEST_F(PollerTest, FallsBackToOneByOneWhenBirdIgnoresTheStatusFilter) {
-  bird_.page_size = 5;
-  for (int i = 0; i < 4; ++i) {
-    bird_.Add("ch1", MakeCall(Name("open", i), kStart - minutes(8) + seconds(i),
-                              CallStatus::kOngoing));
-  }
-  for (int i = 0; i < 20; ++i) {
-    Call call = MakeCall(Name("done", i), kStart - minutes(2) + seconds(i),
-                         CallStatus::kCompleted);
-    bird_.ReadyInsights(call);
-    bird_.Add("ch1", call);
-  }
+  AddOpenCallsBehindNewerOnes(4);
   bird_.ignore_status_filter = true;
   auto poller = MakePoller();
   Poll(*poller);
