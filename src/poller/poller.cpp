@@ -90,6 +90,8 @@ struct Poller::ChannelCycle {
   std::set<std::string> counting;
   double insights_unavailable = 0;
   double abandoned = 0;
+  // How far this poll's list of ongoing calls reached: (complete, oldest creation listed).
+  std::optional<std::pair<bool, std::optional<SystemTime>>> ongoing_listed;
 };
 
 Poller::Poller(PollerSettings settings, std::vector<ChannelRef> channels, BirdApi& api,
@@ -376,11 +378,23 @@ void Poller::ListGaps(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
   }
 }
 
+void Poller::NoLongerOpen(TrackedCall& t, SystemTime now) const {
+  // With insights wanted, they bring the final call fields too, so no request is spent on the
+  // record; otherwise the record is asked for.
+  t.ended = true;
+  t.confirmed = false;
+  t.ended_noticed = now;
+  t.insights_attempts = 0;
+  t.insights_due = now;
+  if (settings_.poll.insights == InsightsMode::kAll) t.insights_due += InsightsDelay();
+}
+
 bool Poller::ListStatus(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
-                        CallStatus status, const std::vector<std::string>& due) {
+                        CallStatus status, const std::vector<std::string>& due,
+                        const std::vector<std::string>& reach) {
   const ChannelRef& ref = *cycle.ref;
   std::optional<SystemTime> oldest_due;
-  for (const auto& id : due) {
+  for (const auto& id : reach) {
     auto it = cycle.st.tracked.find(id);
     if (it == cycle.st.tracked.end()) continue;
     const SystemTime created = it->second.call.created_at.value_or(now);
@@ -415,26 +429,29 @@ bool Poller::ListStatus(ChannelCycle& cycle, std::stop_token stop, SystemTime no
     }
     if (covered && oldest_due && *covered < *oldest_due) break;
   }
+  auto reached = [&](bool list_complete, std::optional<SystemTime> list_covered, SystemTime c) {
+    return list_complete || (list_covered && c > *list_covered);
+  };
+  if (status == CallStatus::kOngoing) cycle.ongoing_listed = {complete, covered};
   for (const auto& id : due) {
     if (cycle.seen.count(id) > 0) continue;
     auto it = cycle.st.tracked.find(id);
     if (it == cycle.st.tracked.end() || it->second.ended) continue;
     TrackedCall& t = it->second;
     const SystemTime created = t.call.created_at.value_or(now);
-    if (!complete && !(covered && created > *covered)) continue;  // not reached: next poll
-    if (status != CallStatus::kOngoing) {
-      // Gone from its status: ongoing now, or ended. Its record tells.
-      cycle.jobs.push_back({Job::Kind::kGetCall, id, {}, {}});
+    if (!reached(complete, covered, created)) continue;  // not reached: next poll
+    if (status == CallStatus::kOngoing) {
+      NoLongerOpen(t, now);  // gone from the ongoing calls: it has ended
       continue;
     }
-    // Gone from the ongoing calls: it has ended. With insights wanted, they bring the final
-    // call fields too, so no request is spent on the record.
-    t.ended = true;
-    t.confirmed = false;
-    t.ended_noticed = now;
-    t.insights_attempts = 0;
-    t.insights_due = now;
-    if (settings_.poll.insights == InsightsMode::kAll) t.insights_due += InsightsDelay();
+    // Gone from its status: ongoing now, or ended. In neither list, it has ended; else its
+    // record tells.
+    if (cycle.ongoing_listed &&
+        reached(cycle.ongoing_listed->first, cycle.ongoing_listed->second, created)) {
+      NoLongerOpen(t, now);
+    } else {
+      cycle.jobs.push_back({Job::Kind::kGetCall, id, {}, {}});
+    }
   }
   return true;
 }
@@ -463,14 +480,21 @@ void Poller::FollowTracked(ChannelCycle& cycle, std::stop_token stop, SystemTime
     ++it;
   }
   const bool filter_ok = status_filter_unsupported_.count(cycle.key) == 0;
+  // The ongoing list reaches every due call: a call last seen ringing that is in neither the
+  // ongoing nor the ringing list has ended, without a request of its own.
+  std::vector<std::string> all_due;
+  for (const auto& [status, ids] : due) all_due.insert(all_due.end(), ids.begin(), ids.end());
   for (CallStatus status : kFollowedStatuses) {
     auto found = due.find(status);
-    if (found == due.end()) continue;
+    const bool ongoing = status == CallStatus::kOngoing;
+    const std::size_t count = found == due.end() ? 0 : found->second.size();
     // A list is worth it from two calls on; one call is cheaper by id.
-    if (filter_ok && !cycle.filter_unsupported && found->second.size() >= 2 &&
-        ListStatus(cycle, stop, now, status, found->second)) {
+    const bool worth = ongoing ? all_due.size() >= 2 : count >= 2;
+    if (!filter_ok || cycle.filter_unsupported || !worth) continue;
+    static const std::vector<std::string> kNone;
+    const auto& ids = found == due.end() ? kNone : found->second;
+    if (ListStatus(cycle, stop, now, status, ids, ongoing ? all_due : ids) && count > 0) {
       due.erase(found);
-      continue;
     }
   }
   if (cycle.filter_unsupported) {

@@ -81,8 +81,12 @@ class Poller {
   bool ListHead(ChannelCycle& cycle, std::stop_token stop, SystemTime now, int& pages);
   void ListGaps(ChannelCycle& cycle, std::stop_token stop, SystemTime now, int& pages);
   void FollowTracked(ChannelCycle& cycle, std::stop_token stop, SystemTime now);
+  // Lists the channel's calls in `status` far enough to reach every call of `reach`, and
+  // settles the calls of `due` that are gone from it.
   bool ListStatus(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
-                  CallStatus status, const std::vector<std::string>& due);
+                  CallStatus status, const std::vector<std::string>& due,
+                  const std::vector<std::string>& reach);
+  void NoLongerOpen(TrackedCall& t, SystemTime now) const;
   void Observe(ChannelCycle& cycle, Call call, SystemTime now);
   void Ended(ChannelCycle& cycle, TrackedCall& tracked, SystemTime now);
   std::vector<std::pair<std::size_t, std::size_t>> SelectJobs(std::vector<ChannelCycle>& cycles);

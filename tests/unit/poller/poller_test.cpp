@@ -540,6 +540,29 @@ TEST_F(PollerTest, FollowsManyOpenCallsThroughTheStatusFilteredList) {
   EXPECT_EQ(bird_.insights_requests, 23);
 }
 
+TEST_F(PollerTest, ACallLastSeenRingingThatEndedIsSettledByTheStatusListsWithoutALookup) {
+  AddOpenCallsBehindNewerOnes(3);
+  for (int i = 0; i < 3; ++i) {
+    bird_.Add("ch1", MakeCall(Name("ring", i), kStart - minutes(7) + seconds(i),
+                              CallStatus::kRinging));
+  }
+  auto poller = MakePoller();
+  Poll(*poller);
+  EXPECT_EQ(SumOf(registry_, "bird_calls_active"), 6);
+  bird_.Find("ch1", "ring0")->status = CallStatus::kOngoing;  // answered
+  bird_.End("ch1", "ring1", kStart + seconds(20));
+  bird_.End("ch1", "ring2", kStart + seconds(25));
+  now_ += minutes(5);
+  Poll(*poller);  // in neither the ongoing nor the ringing list: ended
+  now_ += seconds(30);
+  Poll(*poller);
+  EXPECT_EQ(Calls(), 22);
+  EXPECT_EQ(SumOf(registry_, "bird_calls_active"), 4);
+  EXPECT_EQ(bird_.get_call_requests, 0);
+  EXPECT_EQ(bird_.status_list_requests, 2);  // one ongoing list, one ringing list
+  EXPECT_EQ(bird_.insights_requests, 22);
+}
+
 TEST_F(PollerTest, FallsBackToOneByOneWhenBirdIgnoresTheStatusFilter) {
   AddOpenCallsBehindNewerOnes(4);
   bird_.ignore_status_filter = true;
