@@ -7,8 +7,8 @@
 #include <cmath>
 #include <ctime>
 
-#include "version.h"
 #include "log/logging.h"
+#include "version.h"
 
 namespace bird_exporter {
 namespace {
@@ -41,8 +41,7 @@ std::chrono::milliseconds BackoffDelay(int attempt, std::chrono::milliseconds in
   return std::chrono::milliseconds(static_cast<long long>(jittered));
 }
 
-std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
-                                                         SystemTime now) {
+std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value, SystemTime now) {
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
   if (value.empty()) return std::nullopt;
@@ -163,20 +162,22 @@ BirdClient::Attempted BirdClient::Send(const ChannelRef& channel, std::string_vi
     }
     if (attempt == settings.max_retries) break;
 
-    std::chrono::milliseconds delay = BackoffDelay(attempt, settings.initial_backoff,
-                                                   settings.max_backoff, UnitRandom());
+    std::chrono::milliseconds delay =
+        BackoffDelay(attempt, settings.initial_backoff, settings.max_backoff, UnitRandom());
     if (retry_after) delay = *retry_after;
 
-    spdlog::warn("bird request failed, retrying endpoint={} workspace={} channel={} error={} "
-                 "attempt={} retry_in={}ms",
-                 endpoint, channel.workspace_name, channel.channel_name, LogQuote(last.error), attempt + 1,
-                 delay.count());
+    spdlog::warn(
+        "bird request failed, retrying endpoint={} workspace={} channel={} error={} "
+        "attempt={} retry_in={}ms",
+        endpoint, channel.workspace_name, channel.channel_name, LogQuote(last.error), attempt + 1,
+        delay.count());
     if (!SleepFor(stop, delay)) return {ApiOutcome::kStopped, 0, {}};
   }
-  spdlog::warn("bird request failed, giving up for this poll endpoint={} workspace={} channel={} "
-               "error={} attempts={}",
-               endpoint, channel.workspace_name, channel.channel_name, LogQuote(last.error),
-               settings.max_retries + 1);
+  spdlog::warn(
+      "bird request failed, giving up for this poll endpoint={} workspace={} channel={} "
+      "error={} attempts={}",
+      endpoint, channel.workspace_name, channel.channel_name, LogQuote(last.error),
+      settings.max_retries + 1);
   return last;
 }
 
@@ -193,7 +194,8 @@ ListCallsResult BirdClient::ListCalls(const ChannelRef& channel, const ListQuery
   const ClientSettings settings = Settings();
   ListCallsResult result;
   for (;;) {
-    const int page_size = PageSize(settings);
+    int page_size = PageSize(settings);
+    if (query.limit > 0) page_size = std::min(page_size, query.limit);
     std::string url = settings.base_url + "/workspaces/" + UrlEncode(channel.workspace_id) +
                       "/channels/" + UrlEncode(channel.channel_id) +
                       "/calls?limit=" + std::to_string(page_size);
@@ -212,10 +214,11 @@ ListCallsResult BirdClient::ListCalls(const ChannelRef& channel, const ListQuery
                                query.status.empty();
     if (!limit_refused) return result;
     page_size_cap_ = kFallbackPageSize;
-    spdlog::warn("bird refused a list page of {} calls, using pages of {} from now on "
-                 "workspace={} channel={} code={}",
-                 page_size, kFallbackPageSize, channel.workspace_name, channel.channel_name,
-                 sent.http_status);
+    spdlog::warn(
+        "bird refused a list page of {} calls, using pages of {} from now on "
+        "workspace={} channel={} code={}",
+        page_size, kFallbackPageSize, channel.workspace_name, channel.channel_name,
+        sent.http_status);
   }
 }
 
@@ -226,8 +229,9 @@ CallResult BirdClient::GetCall(const ChannelRef& channel, const std::string& cal
                           "/channels/" + UrlEncode(channel.channel_id) + "/calls/" +
                           UrlEncode(call_id);
   CallResult result;
-  const Attempted sent = Send(channel, kGetCallEndpoint, url, settings, stop,
-                              [&result](const std::string& body) { result.call = ParseSingleCall(body); });
+  const Attempted sent =
+      Send(channel, kGetCallEndpoint, url, settings, stop,
+           [&result](const std::string& body) { result.call = ParseSingleCall(body); });
   result.outcome = sent.outcome;
   result.http_status = sent.http_status;
   result.error = sent.error;

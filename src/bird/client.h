@@ -52,6 +52,7 @@ struct CallResult {
 struct ListQuery {
   std::string page_token;
   std::string status;
+  int limit = 0;  // calls per page; 0 or more than bird.page_size: bird.page_size
 };
 
 struct InsightsResult {
@@ -109,8 +110,7 @@ std::chrono::milliseconds BackoffDelay(int attempt, std::chrono::milliseconds in
                                        std::chrono::milliseconds max, double unit_random);
 
 // Retry-After as delta-seconds or an HTTP-date; nullopt when absent or unparsable.
-std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
-                                                         SystemTime now);
+std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value, SystemTime now);
 
 // Percent-encodes everything but RFC 3986 unreserved characters.
 std::string UrlEncode(std::string_view text);

@@ -181,9 +181,10 @@ void Poller::LoadState() {
     }
   } catch (const StateError& e) {
     exporter_metrics_.StateError("load");
-    spdlog::error("state file unreadable, starting fresh; it is replaced at the next save "
-                  "path={} error={}",
-                  state_file_->path(), LogQuote(e.what()));
+    spdlog::error(
+        "state file unreadable, starting fresh; it is replaced at the next save "
+        "path={} error={}",
+        state_file_->path(), LogQuote(e.what()));
     std::lock_guard lock(state_mutex_);
     state_ = State{};
   }
@@ -216,10 +217,9 @@ void Poller::LearnInsightsDelay(bool first_attempt_found, milliseconds ended_ago
   const long long current = insights_delay_ms_.load();
   // A miss says the insights take longer than `ended_ago`: a second more than that, and never
   // more, so that several misses of the same poll do not add up.
-  const long long next =
-      first_attempt_found
-          ? std::max(0LL, current - kInsightsDelayDownMs)
-          : std::clamp(ended_ago.count() + kInsightsDelayUpMs, current, kInsightsDelayMaxMs);
+  const long long next = first_attempt_found ? std::max(0LL, current - kInsightsDelayDownMs)
+                                             : std::clamp(ended_ago.count() + kInsightsDelayUpMs,
+                                                          current, kInsightsDelayMaxMs);
   insights_delay_ms_.store(next);
 }
 
@@ -293,21 +293,36 @@ bool Poller::ListHead(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
   std::optional<SystemTime> newest;
   std::string token;
   bool done = false;
+  int in_window = 0;
+  std::optional<SystemTime> oldest_in_window;
+  std::optional<milliseconds> oldest_due_age;
+  for (const auto& [id, t] : cycle.st.tracked) {
+    if (t.ended || t.next_check > now || !t.call.created_at) continue;
+    const auto age = std::chrono::duration_cast<milliseconds>(now - *t.call.created_at);
+    if (!oldest_due_age || age > *oldest_due_age) oldest_due_age = age;
+  }
   while (pages < settings_.max_pages_per_poll) {
-    ListCallsResult result = api_.ListCalls(ref, ListQuery{token, {}}, stop);
+    ListQuery query{token, {}};
+    if (token.empty()) {
+      query.limit =
+          FirstPageLimit(cycle.st.head_calls, cycle.st.head_calls_per_second, oldest_due_age);
+    }
+    ListCallsResult result = api_.ListCalls(ref, query, stop);
     if (result.outcome == ApiOutcome::kStopped) return false;
     if (result.outcome == ApiOutcome::kUnauthorized) {
-      spdlog::error("bird refused the access key: check bird.access_key / access_key_file and "
-                    "that the key may view /workspaces/{}/channels/** workspace={} channel={} "
-                    "code={}",
-                    ref.workspace_id, ref.workspace_name, ref.channel_name, result.http_status);
+      spdlog::error(
+          "bird refused the access key: check bird.access_key / access_key_file and "
+          "that the key may view /workspaces/{}/channels/** workspace={} channel={} "
+          "code={}",
+          ref.workspace_id, ref.workspace_name, ref.channel_name, result.http_status);
       cycle.unauthorized_logged = true;
       return false;
     }
     if (result.outcome != ApiOutcome::kOk) {
-      spdlog::warn("listing calls failed, channel skipped this poll workspace={} channel={} "
-                   "error={}",
-                   ref.workspace_name, ref.channel_name, LogQuote(result.error));
+      spdlog::warn(
+          "listing calls failed, channel skipped this poll workspace={} channel={} "
+          "error={}",
+          ref.workspace_name, ref.channel_name, LogQuote(result.error));
       return false;
     }
     ++pages;
@@ -317,6 +332,12 @@ bool Poller::ListHead(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
       if (call.created_at) {
         if (!newest || *call.created_at > *newest) newest = call.created_at;
         if (*call.created_at < bound) reached = true;
+      }
+      if (!reached) {
+        ++in_window;
+        if (call.created_at && (!oldest_in_window || *call.created_at < *oldest_in_window)) {
+          oldest_in_window = call.created_at;
+        }
       }
       Observe(cycle, std::move(call), now);
     }
@@ -328,11 +349,18 @@ bool Poller::ListHead(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
   }
   if (!done) {
     cycle.st.gaps.push_back({token, bound});
-    spdlog::warn("page limit reached while listing calls, the channel is behind and the next "
-                 "polls resume from the cursor workspace={} channel={} pages={}",
-                 ref.workspace_name, ref.channel_name, settings_.max_pages_per_poll);
+    spdlog::warn(
+        "page limit reached while listing calls, the channel is behind and the next "
+        "polls resume from the cursor workspace={} channel={} pages={}",
+        ref.workspace_name, ref.channel_name, settings_.max_pages_per_poll);
   }
   cycle.st.window_start = NextWindowStart(bound, newest, now, window_settings_);
+  cycle.st.head_calls = done ? in_window : 0;
+  cycle.st.head_calls_per_second = 0;
+  if (done && newest && oldest_in_window) {
+    const double span = std::chrono::duration<double>(*newest - *oldest_in_window).count();
+    cycle.st.head_calls_per_second = in_window / std::max(span, 1.0);
+  }
   return true;
 }
 
@@ -349,9 +377,10 @@ void Poller::ListGaps(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
         if (result.outcome == ApiOutcome::kFailed && IsClientError(result.http_status) &&
             !gap->page_token.empty()) {
           // A cursor Bird no longer accepts: list the gap again from the top.
-          spdlog::warn("bird refused a saved cursor, listing the missed calls again from the "
-                       "newest workspace={} channel={} code={}",
-                       ref.workspace_name, ref.channel_name, result.http_status);
+          spdlog::warn(
+              "bird refused a saved cursor, listing the missed calls again from the "
+              "newest workspace={} channel={} code={}",
+              ref.workspace_name, ref.channel_name, result.http_status);
           gap->page_token.clear();
         }
         failed = true;
@@ -465,11 +494,11 @@ void Poller::FollowTracked(ChannelCycle& cycle, std::stop_token stop, SystemTime
   for (auto it = tracked.begin(); it != tracked.end();) {
     TrackedCall& t = it->second;
     if (!t.ended && t.call.created_at && now - *t.call.created_at > give_up_age) {
-      spdlog::warn("call still open after {}h, no longer followed workspace={} channel={} "
-                   "call_id={} status={}",
-                   std::chrono::duration_cast<std::chrono::hours>(give_up_age).count(),
-                   ref.workspace_name, ref.channel_name, LogQuote(t.call.id),
-                   ToString(t.call.status));
+      spdlog::warn(
+          "call still open after {}h, no longer followed workspace={} channel={} "
+          "call_id={} status={}",
+          std::chrono::duration_cast<std::chrono::hours>(give_up_age).count(), ref.workspace_name,
+          ref.channel_name, LogQuote(t.call.id), ToString(t.call.status));
       cycle.abandoned += 1;
       it = tracked.erase(it);
       continue;
@@ -498,9 +527,10 @@ void Poller::FollowTracked(ChannelCycle& cycle, std::stop_token stop, SystemTime
     }
   }
   if (cycle.filter_unsupported) {
-    spdlog::warn("bird did not filter the call list by status, following open calls one by "
-                 "one workspace={} channel={}",
-                 ref.workspace_name, ref.channel_name);
+    spdlog::warn(
+        "bird did not filter the call list by status, following open calls one by "
+        "one workspace={} channel={}",
+        ref.workspace_name, ref.channel_name);
   }
   std::set<std::string> queued;
   for (const Job& job : cycle.jobs) queued.insert(job.call_id);
@@ -523,8 +553,8 @@ void Poller::FollowTracked(ChannelCycle& cycle, std::stop_token stop, SystemTime
       it = tracked.erase(it);
       continue;
     }
-    const bool insights = t.confirmed || (settings_.poll.insights == InsightsMode::kAll &&
-                                          t.insights_attempts < 2);
+    const bool insights =
+        t.confirmed || (settings_.poll.insights == InsightsMode::kAll && t.insights_attempts < 2);
     if (queued.insert(it->first).second) {
       cycle.jobs.push_back(
           {insights ? Job::Kind::kInsights : Job::Kind::kGetCall, it->first, {}, {}});
@@ -566,13 +596,14 @@ void Poller::RunJob(ChannelCycle& cycle, Job& job, std::stop_token stop) {
     job.call_result.outcome = job.insights_result.outcome = ApiOutcome::kFailed;
     job.call_result.error = job.insights_result.error = e.what();
   }
-  const ApiOutcome outcome = job.kind == Job::Kind::kGetCall ? job.call_result.outcome
-                                                             : job.insights_result.outcome;
+  const ApiOutcome outcome =
+      job.kind == Job::Kind::kGetCall ? job.call_result.outcome : job.insights_result.outcome;
   if (outcome == ApiOutcome::kUnauthorized && !cycle.unauthorized_logged.exchange(true)) {
-    spdlog::error("bird refused the access key for a call or its insights: check "
-                  "bird.access_key / access_key_file and the key's permissions workspace={} "
-                  "channel={} code={}",
-                  ref.workspace_name, ref.channel_name, http_status);
+    spdlog::error(
+        "bird refused the access key for a call or its insights: check "
+        "bird.access_key / access_key_file and the key's permissions workspace={} "
+        "channel={} code={}",
+        ref.workspace_name, ref.channel_name, http_status);
   }
 }
 
@@ -599,8 +630,8 @@ void Poller::ApplyJob(ChannelCycle& cycle, Job& job, SystemTime now) {
     }
     if (r.outcome == ApiOutcome::kStopped || r.outcome == ApiOutcome::kUnauthorized) return;
     // Not known to Bird, or no answer: look again later, within the same bounds.
-    const auto later = r.outcome == ApiOutcome::kNotFound ? RecheckDelay(t.call, now)
-                                                          : settings_.poll.interval;
+    const auto later =
+        r.outcome == ApiOutcome::kNotFound ? RecheckDelay(t.call, now) : settings_.poll.interval;
     t.next_check = now + later;
     if (t.ended) t.insights_due = now + later;
     return;
@@ -632,10 +663,13 @@ void Poller::ApplyJob(ChannelCycle& cycle, Job& job, SystemTime now) {
   }
   if (r.outcome == ApiOutcome::kNotFound && t.insights_attempts == 0 && t.confirmed) {
     const auto ended_ago = std::chrono::duration_cast<milliseconds>(now - EndOf(t.call, now));
-    LearnInsightsDelay(false, ended_ago);
-    spdlog::debug("insights not published yet at the first request call_id={} ended_ms_ago={} "
-                  "delay_ms={}",
-                  LogQuote(job.call_id), ended_ago.count(), insights_delay_ms_.load());
+    // Insights still missing longer than the longest delay after the end say nothing about
+    // the usual delay (they may never come): only the others teach it.
+    if (ended_ago.count() < kInsightsDelayMaxMs) LearnInsightsDelay(false, ended_ago);
+    spdlog::debug(
+        "insights not published yet at the first request call_id={} ended_ms_ago={} "
+        "delay_ms={}",
+        LogQuote(job.call_id), ended_ago.count(), insights_delay_ms_.load());
   }
   ++t.insights_attempts;
   // The grace period runs from when the exporter learnt of the end: a call found long after
@@ -653,10 +687,10 @@ void Poller::ApplyJob(ChannelCycle& cycle, Job& job, SystemTime now) {
     return;
   }
   cycle.insights_unavailable += 1;
-  spdlog::warn("insights unavailable after the grace period, counting the call from the "
-               "call list workspace={} channel={} call_id={} last_error={}",
-               cycle.ref->workspace_name, cycle.ref->channel_name, LogQuote(job.call_id),
-               LogQuote(r.error));
+  spdlog::warn(
+      "insights unavailable after the grace period, counting the call from the "
+      "call list workspace={} channel={} call_id={} last_error={}",
+      cycle.ref->workspace_name, cycle.ref->channel_name, LogQuote(job.call_id), LogQuote(r.error));
   if (cycle.counting.insert(job.call_id).second) cycle.to_count.push_back({t.call, std::nullopt});
   cycle.st.tracked.erase(it);
 }
@@ -673,11 +707,11 @@ std::vector<std::pair<std::size_t, std::size_t>> Poller::SelectJobs(
     if (!cycles[i].list_ok) continue;
     const std::string& workspace = cycles[i].ref->workspace_id;
     if (budget.count(workspace) == 0) budget[workspace] = api_.RequestBudget(*cycles[i].ref);
-    for (std::size_t j = 0; j < cycles[i].jobs.size(); ++j) by_workspace[workspace].emplace_back(i, j);
+    for (std::size_t j = 0; j < cycles[i].jobs.size(); ++j)
+      by_workspace[workspace].emplace_back(i, j);
   }
   std::vector<std::pair<std::size_t, std::size_t>> selected;
-  const double interval_seconds =
-      std::chrono::duration<double>(settings_.poll.interval).count();
+  const double interval_seconds = std::chrono::duration<double>(settings_.poll.interval).count();
   for (auto& [workspace, jobs] : by_workspace) {
     const double allowed = budget[workspace] * interval_seconds;
     if (std::isfinite(allowed) && allowed < static_cast<double>(jobs.size())) {
@@ -713,8 +747,7 @@ bool Poller::PollOnce(std::stop_token stop) {
     } catch (const std::exception& e) {
       cycles[i].list_ok = false;
       spdlog::error("unexpected error while listing calls workspace={} channel={} error={}",
-                    cycles[i].ref->workspace_name, cycles[i].ref->channel_name,
-                    LogQuote(e.what()));
+                    cycles[i].ref->workspace_name, cycles[i].ref->channel_name, LogQuote(e.what()));
     }
   });
   if (stop.stop_requested()) return false;
@@ -722,8 +755,8 @@ bool Poller::PollOnce(std::stop_token stop) {
   std::vector<std::pair<std::size_t, std::size_t>> jobs = SelectJobs(cycles);  // (channel, job)
   // Requests not started within one interval wait for the next poll, so that a budget cut
   // by 429s in the middle of a poll cannot hold its commit back for minutes.
-  const auto deadline = steady_started + std::max<milliseconds>(settings_.poll.interval,
-                                                                 std::chrono::seconds(1));
+  const auto deadline =
+      steady_started + std::max<milliseconds>(settings_.poll.interval, std::chrono::seconds(1));
   // Each workspace has its own request budget: its requests run on threads of their own, so a
   // workspace held back by 429s never holds the others back.
   std::map<std::string, std::vector<std::pair<std::size_t, std::size_t>>> by_workspace;

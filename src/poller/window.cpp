@@ -18,6 +18,18 @@ SystemTime NextWindowStart(SystemTime this_start, std::optional<SystemTime> newe
   return std::max(this_start, newest - settings.overlap);
 }
 
+int FirstPageLimit(int previous_calls, double calls_per_second,
+                   std::optional<std::chrono::milliseconds> oldest_due_age) {
+  constexpr double kFullPage = 1000;
+  if (previous_calls <= 0) return 0;
+  double calls = previous_calls * 1.5 + 20;
+  if (oldest_due_age) {
+    const double age = std::chrono::duration<double>(*oldest_due_age).count();
+    calls = std::max(calls, std::max(age, 0.0) * std::max(calls_per_second, 0.0) * 1.5 + 20);
+  }
+  return static_cast<int>(std::min(calls, kFullPage));
+}
+
 std::chrono::milliseconds RecheckDelay(std::chrono::milliseconds age,
                                        std::chrono::milliseconds interval) {
   const auto tenth = std::max(age, std::chrono::milliseconds(0)) / 10;

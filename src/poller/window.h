@@ -30,6 +30,15 @@ SystemTime ListWindowStart(std::optional<SystemTime> saved, SystemTime now,
 SystemTime NextWindowStart(SystemTime this_start, std::optional<SystemTime> newest_created,
                            SystemTime now, const WindowSettings& settings);
 
+// The page size of a head listing's first page (0: a full page). `previous_calls` is how many
+// calls the previous head listing read down to its stop (0: unknown) and `calls_per_second`
+// how densely they were created. The page holds that many, half as many again and 20 more, so
+// that a steady channel is listed with one request that reads little beyond its stop; a busier
+// poll costs one more page. It reaches further, up to a full page, to the oldest open call due
+// for a look (`oldest_due_age`, if any): a call seen on the page costs no request of its own.
+int FirstPageLimit(int previous_calls, double calls_per_second,
+                   std::optional<std::chrono::milliseconds> oldest_due_age);
+
 // How long until an open call of age `age` is looked at again: max(interval, age / 10), at
 // most kMaxRecheckDelay. Its end is then found within that delay, so a call of several hours
 // costs tens of looks, not one per poll.

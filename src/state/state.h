@@ -44,6 +44,10 @@ struct ChannelState {
   SystemTime since{};         // calls created earlier and never followed are not counted
   std::vector<ListGap> gaps;
   std::map<std::string, TrackedCall> tracked;  // by call id
+  // Not saved: how many calls the last head listing read down to its stop (0: unknown) and
+  // how many were created per second among them, which size the next poll's first page.
+  int head_calls = 0;
+  double head_calls_per_second = 0;
 };
 
 struct State {

@@ -213,8 +213,7 @@ TEST_F(BirdClientTest, GetsOneCallById) {
 TEST_F(BirdClientTest, AnUnknownCallIsNotFoundWithoutRetries) {
   transport_.Push(Response(404, R"({"code":"NotFound","message":"call not found"})"));
   Client();
-  EXPECT_EQ(client_->GetCall(kChannel, kCallId, stop_.get_token()).outcome,
-            ApiOutcome::kNotFound);
+  EXPECT_EQ(client_->GetCall(kChannel, kCallId, stop_.get_token()).outcome, ApiOutcome::kNotFound);
   EXPECT_EQ(transport_.request_count(), 1);
 }
 
@@ -275,6 +274,21 @@ TEST_F(BirdClientTest, ListsFirstPageWithLimit) {
   List();
   ASSERT_EQ(transport_.requests().size(), 1u);
   EXPECT_EQ(transport_.requests()[0].url,
+            "https://api.bird.test/workspaces/ws-1/channels/ch-1/calls?limit=100");
+}
+
+TEST_F(BirdClientTest, ASmallerLimitOfTheQueryWinsAndALargerOneIsCapped) {
+  Client();
+  for (int limit : {35, 5000}) {
+    transport_.Push(Response(200, ReadFixture("list_calls_last_page.json")));
+    ListQuery query;
+    query.limit = limit;
+    client_->ListCalls(kChannel, query, stop_.get_token());
+  }
+  ASSERT_EQ(transport_.requests().size(), 2u);
+  EXPECT_EQ(transport_.requests()[0].url,
+            "https://api.bird.test/workspaces/ws-1/channels/ch-1/calls?limit=35");
+  EXPECT_EQ(transport_.requests()[1].url,
             "https://api.bird.test/workspaces/ws-1/channels/ch-1/calls?limit=100");
 }
 

@@ -8,9 +8,11 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace bird_exporter {
 namespace {
@@ -633,6 +635,114 @@ TEST(ParseErrorTest, DoesNotQuoteBodyOfWellFormedButWrongJson) {
   } catch (const ParseError& e) {
     EXPECT_THAT(e.what(), Not(HasSubstr("secret-looking-value")));
   }
+}
+
+// --- The streaming page reader reads what the document reader reads ----------------------------
+
+void ExpectSameCall(const Call& a, const Call& b, const std::string& what) {
+  EXPECT_EQ(a.id, b.id) << what;
+  EXPECT_EQ(a.channel_id, b.channel_id) << what;
+  EXPECT_EQ(a.parent_id, b.parent_id) << what;
+  EXPECT_EQ(a.status, b.status) << what;
+  EXPECT_EQ(a.direction, b.direction) << what;
+  EXPECT_EQ(a.type, b.type) << what;
+  EXPECT_EQ(a.duration_seconds, b.duration_seconds) << what;
+  EXPECT_EQ(a.hangup_cause_code, b.hangup_cause_code) << what;
+  EXPECT_EQ(a.hangup_source, b.hangup_source) << what;
+  EXPECT_EQ(a.hangup_sip_code, b.hangup_sip_code) << what;
+  EXPECT_EQ(a.created_at, b.created_at) << what;
+  EXPECT_EQ(a.updated_at, b.updated_at) << what;
+  EXPECT_EQ(a.answered_at, b.answered_at) << what;
+  EXPECT_EQ(a.ended_at, b.ended_at) << what;
+  EXPECT_EQ(a.mos, b.mos) << what;
+  EXPECT_EQ(a.pdd_seconds, b.pdd_seconds) << what;
+}
+
+TEST(CallPageReaderTest, ReadsEveryRecordOfTheFixturesAsASingleCallWould) {
+  for (const char* fixture : {"list_calls_page1.json", "list_calls_last_page.json"}) {
+    const std::string body = ReadFixture(fixture);
+    const auto doc = nlohmann::json::parse(body);
+    const CallPage page = ParseCallPage(body);
+    ASSERT_EQ(page.calls.size(), doc["results"].size()) << fixture;
+    for (std::size_t i = 0; i < page.calls.size(); ++i) {
+      ExpectSameCall(page.calls[i], ParseSingleCall(doc["results"][i].dump()),
+                     std::string(fixture) + " record " + std::to_string(i));
+    }
+  }
+}
+
+TEST(CallPageReaderTest, ReadsOddValuesOfEveryMemberAsASingleCallWould) {
+  // Each member the model reads, with values of every JSON type and the odd forms Bird sends.
+  const std::vector<std::string> members = {
+      "channelId", "parentId",        "status",       "direction",     "type",
+      "duration",  "hangupCauseCode", "hangupSource", "hangupSipCode", "createdAt",
+      "updatedAt", "answeredAt",      "endedAt"};
+  const std::vector<std::string> values = {"null",
+                                           "true",
+                                           "0",
+                                           "-7",
+                                           "30",
+                                           "30.0",
+                                           "30.5",
+                                           "1e3",
+                                           "18446744073709551615",
+                                           "9223372036854775807",
+                                           R"("")",
+                                           R"("30")",
+                                           R"("4.47")",
+                                           R"("n/a")",
+                                           R"("completed")",
+                                           R"("outgoing")",
+                                           R"("pstn")",
+                                           R"("caller")",
+                                           R"("2026-12-01T10:00:00.5Z")",
+                                           R"("2026-12-01T10:00:00+02:00")",
+                                           "[]",
+                                           "[1,{\"a\":2}]",
+                                           "{}",
+                                           R"({"mos":"1"})"};
+  std::vector<std::string> records;
+  for (const auto& member : members) {
+    for (const auto& value : values) records.push_back("\"" + member + "\":" + value);
+  }
+  for (const auto& value : values) {
+    records.push_back(R"("sipInsights":{"hangupSipCode":)" + value + "}");
+    records.push_back(R"("qualityInsights":{"mos":)" + value + R"(,"pdd":)" + value + "}");
+    records.push_back(R"("hangupSipCode":"",)"
+                      R"("sipInsights":{"hangupSipCode":)" +
+                      value + "}");
+  }
+  // Repeated members count with their last value; blocks nested in unread members are skipped.
+  records.push_back(R"("status":"ringing","status":"completed","duration":1,"duration":"x")");
+  records.push_back(R"("qualityInsights":{"mos":"4"},"qualityInsights":{"pdd":2})");
+  records.push_back(R"("sipInsights":{"hangupSipCode":"486"},"hangupSipCode":"200")");
+  records.push_back(R"("originator":{"qualityInsights":{"mos":1},"id":"x"},"to":"+3161")");
+  records.push_back(R"("callFlow":{"commands":[{"id":"y","status":"failed"}]},"status":"busy")");
+  std::string page = R"({"results":[)";
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (i > 0) page += ",";
+    page += "{\"id\":\"c" + std::to_string(i) + "\"," + records[i] + "}";
+  }
+  page += R"(],"nextPageToken":"t"})";
+  const CallPage parsed = ParseCallPage(page);
+  ASSERT_EQ(parsed.calls.size(), records.size());
+  EXPECT_EQ(parsed.next_page_token, "t");
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const std::string single = "{\"id\":\"c" + std::to_string(i) + "\"," + records[i] + "}";
+    ExpectSameCall(parsed.calls[i], ParseSingleCall(single), records[i]);
+  }
+}
+
+TEST(CallPageReaderTest, ADeeplyNestedUnreadMemberCostsNoDocument) {
+  const std::string nested = std::string(200000, '[') + std::string(200000, ']');
+  const CallPage page = ParseCallPage(R"({"results":[{"id":"c1","callFlow":)" + nested +
+                                      R"(,"status":"completed"}],"extra":)" + nested + "}");
+  ASSERT_EQ(page.calls.size(), 1u);
+  EXPECT_EQ(page.calls[0].status, CallStatus::kCompleted);
+}
+
+TEST(CallPageReaderTest, ANumberOutOfRangeIsAParseErrorNotAnotherException) {
+  EXPECT_THROW(ParseCallPage(R"({"results":[{"id":"c1","duration":1e400}]})"), ParseError);
 }
 
 }  // namespace

@@ -34,8 +34,9 @@ class InMemoryBird : public BirdApi {
   int status_list_requests = 0;  // list requests with a status filter
   int get_call_requests = 0;
   int insights_requests = 0;
-  bool ignore_status_filter = false;  // a Bird that lists every call whatever the filter
+  bool ignore_status_filter = false;     // a Bird that lists every call whatever the filter
   std::vector<std::string> list_tokens;  // page token of every unfiltered list request
+  std::vector<int> list_limits;          // and its limit (0: the full page size)
 
   void Add(const std::string& channel, Call call) { calls[channel].push_back(std::move(call)); }
 
@@ -57,6 +58,7 @@ class InMemoryBird : public BirdApi {
       ++status_list_requests;
     } else {
       list_tokens.push_back(query.page_token);
+      list_limits.push_back(query.limit);
     }
     ListCallsResult result;
     if (unauthorized) {
@@ -78,11 +80,13 @@ class InMemoryBird : public BirdApi {
     std::stable_sort(all.begin(), all.end(),
                      [](const Call& a, const Call& b) { return *a.created_at > *b.created_at; });
     const std::size_t offset = query.page_token.empty() ? 0 : std::stoul(query.page_token);
-    for (std::size_t i = offset; i < all.size() && i < offset + page_size; ++i) {
+    const std::size_t size =
+        static_cast<std::size_t>(query.limit > 0 ? std::min(page_size, query.limit) : page_size);
+    for (std::size_t i = offset; i < all.size() && i < offset + size; ++i) {
       result.page.calls.push_back(all[i]);
     }
-    if (offset + page_size < all.size()) {
-      result.page.next_page_token = std::to_string(offset + page_size);
+    if (offset + size < all.size()) {
+      result.page.next_page_token = std::to_string(offset + size);
     }
     if (endless_pages) {
       result.page.next_page_token = query.page_token.empty() ? "0" : query.page_token;
@@ -177,8 +181,8 @@ double SumOf(prometheus::Registry& registry, const std::string& name) {
     for (const auto& metric : family.metric) {
       total += family.type == prometheus::MetricType::Histogram
                    ? static_cast<double>(metric.histogram.sample_count)
-                   : family.type == prometheus::MetricType::Counter ? metric.counter.value
-                                                                    : metric.gauge.value;
+               : family.type == prometheus::MetricType::Counter ? metric.counter.value
+                                                                : metric.gauge.value;
     }
   }
   return total;
@@ -215,12 +219,12 @@ class PollerTest : public ::testing::Test {
   void AddOpenCallsBehindNewerOnes(int open) {
     bird_.page_size = 5;
     for (int i = 0; i < open; ++i) {
-      bird_.Add("ch1", MakeCall(Name("open", i), kStart - minutes(8) + seconds(i),
-                                CallStatus::kOngoing));
+      bird_.Add("ch1",
+                MakeCall(Name("open", i), kStart - minutes(8) + seconds(i), CallStatus::kOngoing));
     }
     for (int i = 0; i < 20; ++i) {
-      Call call = MakeCall(Name("done", i), kStart - minutes(2) + seconds(i),
-                           CallStatus::kCompleted);
+      Call call =
+          MakeCall(Name("done", i), kStart - minutes(2) + seconds(i), CallStatus::kCompleted);
       bird_.ReadyInsights(call);
       bird_.Add("ch1", call);
     }
@@ -424,8 +428,7 @@ TEST_F(PollerTest, ASixHourCallOnABusyChannelIsCountedOnceForTensOfRequests) {
   const SystemTime end_at = kStart + hours(6);
   while (now_ < end_at) {
     for (int k = 0; k < 5; ++k) {  // ten calls a minute, each one minute long
-      bird_.Add("ch1", MakeCall(Name("s", short_calls++), now_ - seconds(k),
-                                CallStatus::kOngoing));
+      bird_.Add("ch1", MakeCall(Name("s", short_calls++), now_ - seconds(k), CallStatus::kOngoing));
     }
     Poll(*poller);
     now_ += seconds(30);
@@ -457,8 +460,7 @@ TEST_F(PollerTest, ListsOnlySinceThePreviousPollNotBackToTheOldestOpenCall) {
   int n = 0;
   for (int poll = 0; poll < 100; ++poll) {
     for (int k = 0; k < 20; ++k) {  // 20 calls per poll, ended at once
-      Call call = MakeCall(Name("c", n++), now_ - milliseconds(k * 100),
-                           CallStatus::kCompleted);
+      Call call = MakeCall(Name("c", n++), now_ - milliseconds(k * 100), CallStatus::kCompleted);
       call.ended_at = call.created_at;
       bird_.ReadyInsights(call);
       bird_.Add("ch1", call);
@@ -469,6 +471,53 @@ TEST_F(PollerTest, ListsOnlySinceThePreviousPollNotBackToTheOldestOpenCall) {
     // for the empty channel: however old the open call gets.
     EXPECT_LE(bird_.list_requests - before, 5 + 1) << "poll " << poll;
     now_ += seconds(30);
+  }
+  EXPECT_EQ(Calls(), n);
+}
+
+TEST_F(PollerTest, SizesTheFirstPageFromThePreviousListingAndStillReadsABurst) {
+  bird_.page_size = 1000;
+  settings_.poll.interval = seconds(1);
+  auto poller = MakePoller();
+  int n = 0;
+  auto add = [&](int count) {
+    for (int k = 0; k < count; ++k) {
+      Call call =
+          MakeCall(Name("c", n++), now_ - milliseconds(k * 900 / count), CallStatus::kCompleted);
+      call.ended_at = call.created_at;
+      bird_.ReadyInsights(call);
+      bird_.Add("ch1", call);
+    }
+  };
+  // Half an hour of history from before the initial lookback, then 20 calls a second.
+  for (int i = 0; i < 1800; ++i) {
+    Call call = MakeCall(Name("old", i), now_ - minutes(41) + seconds(i), CallStatus::kCompleted);
+    bird_.Add("ch1", call);
+  }
+  add(20);
+  Poll(*poller);
+  EXPECT_EQ(bird_.list_limits.front(), 0) << "nothing known yet: a full page";
+  for (int poll = 0; poll < 30; ++poll) {
+    now_ += seconds(1);
+    add(20);
+    bird_.list_limits.clear();
+    const int before = bird_.list_requests;
+    Poll(*poller);
+    // The 20 new calls and the 10 s overlap's 200: one page of about 350, not of 1,000.
+    ASSERT_EQ(bird_.list_limits.size(), 2u);  // ch1 and the empty ch2
+    EXPECT_GT(bird_.list_limits[0] + bird_.list_limits[1], 0);
+    EXPECT_LE(std::max(bird_.list_limits[0], bird_.list_limits[1]), 400) << "poll " << poll;
+    EXPECT_EQ(bird_.list_requests - before, 2) << "poll " << poll;
+  }
+  // A burst five times the usual: one more page, nothing missed.
+  now_ += seconds(1);
+  add(1000);
+  const int before = bird_.list_requests;
+  Poll(*poller);
+  EXPECT_GE(bird_.list_requests - before, 3);
+  for (int poll = 0; poll < 120 && Calls() < n; ++poll) {
+    now_ += seconds(1);
+    Poll(*poller);
   }
   EXPECT_EQ(Calls(), n);
 }
@@ -499,8 +548,8 @@ TEST_F(PollerTest, AtThePageCapTheNextPollsResumeFromTheCursorAndLoseNothing) {
   settings_.max_pages_per_poll = 3;
   bird_.page_size = 2;
   for (int i = 0; i < 20; ++i) {
-    Call call = MakeCall(Name("p", i), kStart - minutes(50) + minutes(2 * i),
-                         CallStatus::kCompleted);
+    Call call =
+        MakeCall(Name("p", i), kStart - minutes(50) + minutes(2 * i), CallStatus::kCompleted);
     bird_.ReadyInsights(call);
     bird_.Add("ch1", call);
   }
@@ -543,8 +592,8 @@ TEST_F(PollerTest, FollowsManyOpenCallsThroughTheStatusFilteredList) {
 TEST_F(PollerTest, ACallLastSeenRingingThatEndedIsSettledByTheStatusListsWithoutALookup) {
   AddOpenCallsBehindNewerOnes(3);
   for (int i = 0; i < 3; ++i) {
-    bird_.Add("ch1", MakeCall(Name("ring", i), kStart - minutes(7) + seconds(i),
-                              CallStatus::kRinging));
+    bird_.Add("ch1",
+              MakeCall(Name("ring", i), kStart - minutes(7) + seconds(i), CallStatus::kRinging));
   }
   auto poller = MakePoller();
   Poll(*poller);
@@ -608,8 +657,7 @@ TEST_F(PollerTest, InsightsModePoorAsksOnlyForAnsweredCallsWithALowOrMissingMos)
   settings_.poll.insights = InsightsMode::kPoor;
   const std::vector<std::optional<double>> list_mos = {4.4, 3.2, std::nullopt, 4.0, 3.59};
   for (std::size_t i = 0; i < list_mos.size(); ++i) {
-    Call call = MakeCall(Name("q", i), kStart - minutes(3) + seconds(i),
-                         CallStatus::kCompleted);
+    Call call = MakeCall(Name("q", i), kStart - minutes(3) + seconds(i), CallStatus::kCompleted);
     call.mos = list_mos[i];
     bird_.ReadyInsights(call);
     bird_.Add("ch1", call);
@@ -649,6 +697,23 @@ TEST_F(PollerTest, LearnsHowLongBirdTakesToPublishInsights) {
   EXPECT_LE(poller->InsightsDelay(), seconds(10));
   // Misses are rare once learnt: well under 1.2 insights requests per counted call.
   EXPECT_LT(bird_.insights_requests, Calls() * 1.2);
+}
+
+TEST_F(PollerTest, ACallWhoseInsightsNeverCameDoesNotHoldTheOthersBack) {
+  settings_.poll.interval = seconds(1);
+  auto poller = MakePoller();
+  const milliseconds learnt = poller->InsightsDelay();
+  // Ended nine minutes ago, insights never published: says nothing about the usual delay.
+  bird_.Add("ch1", MakeCall("stale", now_ - minutes(9), CallStatus::kCompleted));
+  Poll(*poller);
+  EXPECT_EQ(poller->InsightsDelay(), learnt);
+  Call call = MakeCall("fresh", now_ - seconds(50), CallStatus::kCompleted);
+  call.ended_at = now_ - seconds(10);
+  bird_.ReadyInsights(call);
+  bird_.Add("ch1", call);
+  now_ += seconds(1);
+  Poll(*poller);
+  EXPECT_EQ(Calls(), 1);
 }
 
 class PollerStateTest : public PollerTest {
@@ -713,8 +778,7 @@ TEST_F(PollerStateTest, AFollowedCallThatEndsWhileTheExporterIsDownIsCountedAfte
   now_ += hours(2);
   bird_.End("ch1", "followed", now_ - minutes(30));
   for (int i = 0; i < 30; ++i) {
-    Call call = MakeCall(Name("new", i), now_ - minutes(90) + minutes(i),
-                         CallStatus::kCompleted);
+    Call call = MakeCall(Name("new", i), now_ - minutes(90) + minutes(i), CallStatus::kCompleted);
     bird_.ReadyInsights(call);
     bird_.Add("ch1", call);
   }

@@ -89,6 +89,28 @@ TEST(NextWindowStartTest, ACallDatedInTheFutureCountsAsNow) {
   EXPECT_EQ(NextWindowStart(start, kNow + hours(3), kNow, Settings()), kNow - minutes(2));
 }
 
+TEST(FirstPageLimitTest, IsAFullPageWhenNothingIsKnown) {
+  EXPECT_EQ(FirstPageLimit(0, 0, std::nullopt), 0);
+  EXPECT_EQ(FirstPageLimit(-3, 20, seconds(5)), 0);
+}
+
+TEST(FirstPageLimitTest, IsHalfAgainAndTwentyMoreThanThePreviousListing) {
+  EXPECT_EQ(FirstPageLimit(1, 1, std::nullopt), 21);
+  EXPECT_EQ(FirstPageLimit(220, 20, std::nullopt), 350);
+  EXPECT_EQ(FirstPageLimit(220, 20, seconds(3)), 350);  // a young due call is on it anyway
+}
+
+TEST(FirstPageLimitTest, ReachesTheOldestOpenCallDueForALook) {
+  // 20 calls a second and a call of 20 s due: its 400 calls, half again and 20 more.
+  EXPECT_EQ(FirstPageLimit(220, 20, seconds(20)), 620);
+  EXPECT_EQ(FirstPageLimit(220, 20, minutes(10)), 1000);
+}
+
+TEST(FirstPageLimitTest, NeverAsksForMoreThanBirdServes) {
+  EXPECT_EQ(FirstPageLimit(700, 0, std::nullopt), 1000);
+  EXPECT_EQ(FirstPageLimit(1 << 30, 1e9, hours(6)), 1000);
+}
+
 TEST(RecheckDelayTest, IsTheIntervalForYoungCalls) {
   EXPECT_EQ(RecheckDelay(seconds(5), seconds(1)), seconds(1));
   EXPECT_EQ(RecheckDelay(minutes(4), seconds(30)), seconds(30));
