@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake g++ pkg-config git curl ca-certificates
   prometheus-cpp-dev libcivetweb-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev
+  libsqlite3-dev sqlite3
   libyaml-cpp-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
   prometheus
   # dpkg-shlibdeps for scripts/package.sh; systemd-analyze for the deployment tests

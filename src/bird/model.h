@@ -47,6 +47,7 @@ bool IsTerminal(CallStatus s);
 
 // One record of GET /workspaces/{ws}/channels/{ch}/calls (a ChannelCall).
 struct Call {
+  bool operator==(const Call&) const = default;
   std::string id;
   std::string channel_id;
   std::string parent_id;  // empty when absent

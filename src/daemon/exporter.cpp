@@ -24,7 +24,7 @@
 #include "poller/shard.h"
 #include "server/server.h"
 #include "sim/simulator.h"
-#include "state/state_file.h"
+#include "state/store.h"
 #include "version.h"
 
 namespace bird_exporter {
@@ -95,8 +95,8 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
   WorkspaceRateLimiter limiter(config.bird.max_requests_per_second);
   BirdClient client(ClientSettingsOf(config.bird), transport, limiter, exporter_metrics);
 
-  std::unique_ptr<StateFile> state_file;
-  if (!config.state_file.empty()) state_file = std::make_unique<StateFile>(config.state_file);
+  std::unique_ptr<SqliteStateStore> store;
+  if (!config.state_file.empty()) store = std::make_unique<SqliteStateStore>(config.state_file);
   std::vector<ChannelRef> channels = ChannelsOf(config, shard);
   if (shard.count > 1) {
     std::size_t total = 0;
@@ -106,14 +106,14 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
     if (channels.empty()) spdlog::warn("this shard has no channels to poll");
   }
   Poller poller(PollerSettingsOf(config), std::move(channels), client, call_metrics,
-                exporter_metrics, state_file.get());
-  poller.LoadState();
+                exporter_metrics, store.get());
   try {
-    poller.SaveState();
-  } catch (const StateError& e) {
-    spdlog::error("the state file is not writable; create its directory or fix permissions "
-                  "error={}",
-                  LogQuote(e.what()));
+    // A state that cannot be opened now (a missing or read-only directory) is retried by the
+    // polls, with /-/ready answering 503 meanwhile; only a state held by another process, or
+    // written by a newer release, stops the start.
+    poller.LoadState();
+  } catch (const StateRefusedError& e) {
+    spdlog::error("refusing to start error={}", LogQuote(e.what()));
     return 1;
   }
 
@@ -178,6 +178,7 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
     server = std::make_unique<HttpServer>(
         server_settings, std::vector<std::weak_ptr<prometheus::Collectable>>{registry, process},
         [&poller]() -> std::string {
+          if (!poller.StateOpen()) return "the state database cannot be opened (see the log)";
           return poller.Ready() ? "" : "not every channel has been polled successfully yet";
         });
   } catch (const ServerError& e) {
@@ -297,6 +298,19 @@ int RunExporter(int argc, char** argv) {
   }
   if (flags->config_check) {
     std::cout << "configuration OK: " << flags->config_file << "\n" << SummarizeConfig(config) << "\n";
+    return 0;
+  }
+  if (flags->state_inspect) {
+    if (config.state_file.empty()) {
+      std::cerr << "bird_call_exporter: the configuration has no state_file\n";
+      return 1;
+    }
+    try {
+      std::cout << SqliteStateStore::Inspect(config.state_file);
+    } catch (const StateError& e) {
+      std::cerr << "bird_call_exporter: " << e.what() << "\n";
+      return 1;
+    }
     return 0;
   }
   spdlog::info("starting bird_call_exporter version={} revision={}", kVersion, kRevision);

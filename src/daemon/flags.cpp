@@ -21,6 +21,7 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
   };
   const std::map<std::string, bool*> switches = {
       {"--config.check", &flags.config_check},
+      {"--state.inspect", &flags.state_inspect},
       {"--demo", &flags.demo},
       {"--version", &flags.version},
       {"--help", &flags.help},
@@ -75,6 +76,8 @@ std::string HelpText() {
              "Flags:\n"
              "  --config.file=PATH          configuration file (default bird_call_exporter.yml)\n"
              "  --config.check              validate the configuration, print a summary, exit\n"
+             "  --state.inspect             print what the state database of the configured\n"
+             "                              state_file holds (read only; safe while running), exit\n"
              "  --web.listen-address=[HOST]:PORT\n"
              "                              address to serve metrics on (default ") +
          kDefaultListenAddress +

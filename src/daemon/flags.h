@@ -13,6 +13,7 @@ inline constexpr const char* kDefaultListenAddress = ":9842";
 struct Flags {
   std::string config_file = "bird_call_exporter.yml";
   bool config_check = false;
+  bool state_inspect = false;  // print a summary of the state database of state_file, exit
   std::string listen_address = kDefaultListenAddress;
   std::string telemetry_path = "/metrics";
   std::string web_config_file;  // --web.config.file: TLS and basic auth; empty: plain HTTP

@@ -53,6 +53,9 @@ ExporterMetrics::ExporterMetrics(prometheus::Registry& registry)
       state_calls_(RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_state_calls").Add({})),
       poll_duration_(
           RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_poll_duration_seconds").Add({})),
+      state_commit_duration_(RegisterFamily(prometheus::BuildGauge(), registry,
+                                            "bird_exporter_state_commit_duration_seconds")
+                                 .Add({})),
       reload_successful_(RegisterFamily(prometheus::BuildGauge(), registry,
                                         "bird_exporter_config_last_reload_successful")
                              .Add({})),
@@ -138,6 +141,8 @@ void ExporterMetrics::StateError(std::string_view operation) {
 void ExporterMetrics::SetStateCalls(double count) { state_calls_.Set(count); }
 
 void ExporterMetrics::SetPollDuration(double seconds) { poll_duration_.Set(seconds); }
+
+void ExporterMetrics::ObserveStateCommit(double seconds) { state_commit_duration_.Set(seconds); }
 
 void ExporterMetrics::ConfigReloaded(bool success, double unix_seconds) {
   reload_successful_.Set(success ? 1 : 0);

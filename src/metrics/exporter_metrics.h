@@ -39,6 +39,7 @@ class ExporterMetrics : public ApiObserver {
   void StateError(std::string_view operation);  // "load" or "write"
   void SetStateCalls(double count);
   void SetPollDuration(double seconds);
+  void ObserveStateCommit(double seconds);
   // After a reload attempt: success flag, and the time of the last success.
   void ConfigReloaded(bool success, double unix_seconds);
   // Removes the channel's series; with `workspace_gone`, the workspace's too.
@@ -63,6 +64,7 @@ class ExporterMetrics : public ApiObserver {
   prometheus::Family<prometheus::Counter>& state_errors_;
   prometheus::Gauge& state_calls_;
   prometheus::Gauge& poll_duration_;
+  prometheus::Gauge& state_commit_duration_;
   prometheus::Gauge& reload_successful_;
   prometheus::Gauge& reload_success_timestamp_;
 };

@@ -211,8 +211,9 @@ std::vector<MetricSpec> BuildSpecs() {
        {"workspace", "channel"},
        {}},
       {"bird_exporter_state_errors_total", MetricType::Counter,
-       "Failures of the state file: operation=load (unreadable or corrupt file, replaced) or "
-       "write (calls are not counted until a write succeeds).",
+       "Failures of the state database: operation=load (cannot be opened: retried; or "
+       "unreadable: moved aside and replaced) or write (a poll's transaction failed; its calls "
+       "are counted when a later one succeeds).",
        {"operation"},
        {}},
       {"bird_exporter_state_calls", MetricType::Gauge,
@@ -222,6 +223,10 @@ std::vector<MetricSpec> BuildSpecs() {
        {}},
       {"bird_exporter_poll_duration_seconds", MetricType::Gauge,
        "Duration of the last poll cycle over all channels.",
+       {},
+       {}},
+      {"bird_exporter_state_commit_duration_seconds", MetricType::Gauge,
+       "Duration of the last poll's state transaction (fsync included).",
        {},
        {}},
       {"bird_exporter_config_last_reload_successful", MetricType::Gauge,

@@ -96,13 +96,14 @@ struct Poller::ChannelCycle {
 
 Poller::Poller(PollerSettings settings, std::vector<ChannelRef> channels, BirdApi& api,
                CallMetrics& call_metrics, ExporterMetrics& exporter_metrics,
-               const StateFile* state_file, WallClock clock)
+               StateStore* store, WallClock clock)
     : settings_(std::move(settings)),
       channels_(std::move(channels)),
       api_(api),
       call_metrics_(call_metrics),
       exporter_metrics_(exporter_metrics),
-      state_file_(state_file),
+      memory_store_(store == nullptr ? std::make_unique<MemoryStateStore>() : nullptr),
+      store_(store == nullptr ? memory_store_.get() : store),
       clock_(std::move(clock)) {
   ApplySettings(settings_);
 }
@@ -147,7 +148,8 @@ void Poller::ApplyPendingConfiguration() {
     });
     if (!id_kept) {
       std::lock_guard lock(state_mutex_);
-      state_.channels.erase({old.workspace_id, old.channel_id});
+      channel_state_.erase({old.workspace_id, old.channel_id});
+      removed_channels_.insert({old.workspace_id, old.channel_id});
     }
     std::lock_guard lock(ready_mutex_);
     polled_ok_.erase({old.workspace_id, old.channel_id});
@@ -166,38 +168,39 @@ void Poller::ApplyPendingConfiguration() {
   channels_ = std::move(next);
 }
 
-void Poller::LoadState() {
-  if (state_file_ == nullptr) return;
+bool Poller::LoadState() {
   std::size_t tracked = 0;
   try {
-    if (auto loaded = state_file_->Load()) {
-      std::lock_guard lock(state_mutex_);
-      state_ = std::move(*loaded);
-      for (const auto& [key, channel] : state_.channels) tracked += channel.tracked.size();
-      spdlog::info("state loaded path={} counted_calls={} followed_calls={} channels={}",
-                   state_file_->path(), state_.counted.size(), tracked, state_.channels.size());
-    } else {
-      spdlog::info("no state file yet, starting fresh path={}", state_file_->path());
+    OpenedState opened = store_->Open();
+    if (!opened.moved_aside.empty()) {
+      exporter_metrics_.StateError("load");
+      spdlog::error("state unreadable, moved aside and started fresh path={} moved_to={} error={}",
+                    store_->Where(), opened.moved_aside, LogQuote(opened.error));
     }
+    std::lock_guard lock(state_mutex_);
+    channel_state_ = std::move(opened.channels);
+    for (const auto& [key, channel] : channel_state_) tracked += channel.tracked.size();
+    state_open_ = true;
+  } catch (const StateRefusedError&) {
+    throw;
   } catch (const StateError& e) {
     exporter_metrics_.StateError("load");
-    spdlog::error(
-        "state file unreadable, starting fresh; it is replaced at the next save "
-        "path={} error={}",
-        state_file_->path(), LogQuote(e.what()));
+    spdlog::error("cannot open the state, polling waits for it and tries again path={} error={}",
+                  store_->Where(), LogQuote(e.what()));
     std::lock_guard lock(state_mutex_);
-    state_ = State{};
+    state_open_ = false;
+    return false;
   }
-  exporter_metrics_.SetStateCalls(static_cast<double>(state_.counted.size()));
-}
-
-void Poller::SaveState() const {
-  if (state_file_ == nullptr) return;
-  std::lock_guard lock(state_mutex_);
-  state_file_->Save(state_);
+  if (memory_store_ == nullptr) {
+    spdlog::info("state opened path={} counted_calls={} followed_calls={} channels={}",
+                 store_->Where(), store_->CountedCalls(), tracked, channel_state_.size());
+  }
+  exporter_metrics_.SetStateCalls(static_cast<double>(store_->CountedCalls()));
+  return true;
 }
 
 bool Poller::Ready() const {
+  if (!StateOpen()) return false;
   std::lock_guard lock(ready_mutex_);
   for (const auto& ref : channels_) {
     if (polled_ok_.count({ref.workspace_id, ref.channel_id}) == 0) return false;
@@ -207,8 +210,8 @@ bool Poller::Ready() const {
 
 std::size_t Poller::TrackedCalls(const ChannelKey& channel) const {
   std::lock_guard lock(state_mutex_);
-  auto it = state_.channels.find(channel);
-  return it == state_.channels.end() ? 0 : it->second.tracked.size();
+  auto it = channel_state_.find(channel);
+  return it == channel_state_.end() ? 0 : it->second.tracked.size();
 }
 
 milliseconds Poller::InsightsDelay() const { return milliseconds(insights_delay_ms_.load()); }
@@ -262,7 +265,7 @@ void Poller::Ended(ChannelCycle& cycle, TrackedCall& t, SystemTime now) {
 }
 
 void Poller::Observe(ChannelCycle& cycle, Call call, SystemTime now) {
-  if (call.id.empty() || state_.IsCounted(call.id) || cycle.counting.count(call.id) > 0) return;
+  if (call.id.empty() || cycle.counting.count(call.id) > 0 || store_->IsCounted(call.id)) return;
   auto it = cycle.st.tracked.find(call.id);
   if (it == cycle.st.tracked.end()) {
     // Calls from before the channel was first polled, or too old to be remembered as counted,
@@ -564,7 +567,7 @@ void Poller::FollowTracked(ChannelCycle& cycle, std::stop_token stop, SystemTime
 }
 
 void Poller::ListPhase(ChannelCycle& cycle, std::stop_token stop, SystemTime now) {
-  if (auto it = state_.channels.find(cycle.key); it != state_.channels.end()) {
+  if (auto it = channel_state_.find(cycle.key); it != channel_state_.end()) {
     cycle.st = it->second;
   } else {
     cycle.st.window_start = ListWindowStart(std::nullopt, now, window_settings_);
@@ -731,7 +734,14 @@ std::vector<std::pair<std::size_t, std::size_t>> Poller::SelectJobs(
   return selected;
 }
 
+bool Poller::StateOpen() const {
+  std::lock_guard lock(state_mutex_);
+  return state_open_;
+}
+
 bool Poller::PollOnce(std::stop_token stop) {
+  // Nothing can be counted without the state: Bird is not asked until it opens.
+  if (!StateOpen() && !LoadState()) return false;
   ApplyPendingConfiguration();
   const auto steady_started = std::chrono::steady_clock::now();
   const SystemTime poll_started = clock_();
@@ -802,7 +812,8 @@ bool Poller::Commit(std::vector<ChannelCycle>& cycles, SystemTime now) {
     bool behind = false;
   };
   std::vector<Counted> counted;
-  std::vector<std::string> added_ids;
+  std::set<std::string> added_ids;
+  PollRecord record;
   std::vector<Summary> summaries(cycles.size());
   std::map<ChannelKey, std::optional<ChannelState>> previous;
   const SystemTime late_before = now - settings_.poll.max_call_age;
@@ -822,46 +833,52 @@ bool Poller::Commit(std::vector<ChannelCycle>& cycles, SystemTime now) {
     }
     s.behind = !cycle.st.gaps.empty();
     for (auto& c : cycle.to_count) {
-      if (state_.IsCounted(c.call.id)) continue;
+      if (!added_ids.insert(c.call.id).second || store_->IsCounted(c.call.id)) continue;
       const SystemTime created = c.call.created_at.value_or(now);
-      state_.counted.emplace(c.call.id, created);
-      added_ids.push_back(c.call.id);
+      record.counted.push_back({cycle.key, c.call.id, created});
       if (created < late_before) s.late += 1;
       counted.push_back({i, MapCall(c.call, c.insights ? &*c.insights : nullptr)});
     }
-    auto existing = state_.channels.find(cycle.key);
-    previous[cycle.key] = existing == state_.channels.end()
+    auto existing = channel_state_.find(cycle.key);
+    previous[cycle.key] = existing == channel_state_.end()
                               ? std::nullopt
                               : std::optional<ChannelState>(std::move(existing->second));
-    state_.channels[cycle.key] = std::move(cycle.st);
+    channel_state_[cycle.key] = std::move(cycle.st);
     if (cycle.filter_unsupported) status_filter_unsupported_.insert(cycle.key);
   }
+  for (const auto& [key, before] : previous) {
+    record.channels.push_back({key, before ? &*before : nullptr, &channel_state_[key]});
+  }
+  for (const auto& key : removed_channels_) {
+    if (channel_state_.count(key) == 0) record.channels.push_back({key, nullptr, nullptr});
+  }
   // Entries older than any window can ever reach again; one overlap of margin for clock moves.
-  PruneState(state_, now - settings_.poll.max_call_age - window_settings_.overlap);
+  record.prune_before = now - settings_.poll.max_call_age - window_settings_.overlap;
 
   // A call becomes visible only after it is durably recorded as counted: if the process dies
   // after this point it is never counted again, and before it, it is counted after restart.
   bool saved = true;
-  if (state_file_ != nullptr) {
-    try {
-      state_file_->Save(state_);
-    } catch (const StateError& e) {
-      exporter_metrics_.StateError("write");
-      spdlog::error("cannot save state, calls of this poll are counted later path={} error={}",
-                    state_file_->path(), LogQuote(e.what()));
-      for (const auto& id : added_ids) state_.counted.erase(id);
-      for (auto& [key, channel] : previous) {
-        if (channel) {
-          state_.channels[key] = std::move(*channel);
-        } else {
-          state_.channels.erase(key);
-        }
+  const auto commit_started = std::chrono::steady_clock::now();
+  try {
+    store_->Commit(record);
+    removed_channels_.clear();
+  } catch (const StateError& e) {
+    exporter_metrics_.StateError("write");
+    spdlog::error("cannot save state, calls of this poll are counted later path={} error={}",
+                  store_->Where(), LogQuote(e.what()));
+    for (auto& [key, channel] : previous) {
+      if (channel) {
+        channel_state_[key] = std::move(*channel);
+      } else {
+        channel_state_.erase(key);
       }
-      counted.clear();
-      saved = false;
     }
+    counted.clear();
+    saved = false;
   }
-  const double state_calls = static_cast<double>(state_.counted.size());
+  exporter_metrics_.ObserveStateCommit(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_started).count());
+  const double state_calls = static_cast<double>(store_->CountedCalls());
   lock.unlock();
 
   for (const Counted& c : counted) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -22,7 +23,7 @@
 #include "metrics/exporter_metrics.h"
 #include "poller/window.h"
 #include "state/state.h"
-#include "state/state_file.h"
+#include "state/store.h"
 
 namespace bird_exporter {
 
@@ -36,20 +37,16 @@ class Poller {
  public:
   using WallClock = std::function<SystemTime()>;
 
-  // `state_file` may be null: the state then lives in memory only.
+  // `store` may be null: the state then lives in memory only.
   Poller(PollerSettings settings, std::vector<ChannelRef> channels, BirdApi& api,
-         CallMetrics& call_metrics, ExporterMetrics& exporter_metrics,
-         const StateFile* state_file, WallClock clock = [] {
-           return std::chrono::system_clock::now();
-         });
+         CallMetrics& call_metrics, ExporterMetrics& exporter_metrics, StateStore* store,
+         WallClock clock = [] { return std::chrono::system_clock::now(); });
 
-  // Reads the state file; a missing file starts empty, a corrupt one is logged, counted and
-  // replaced on the next save.
-  void LoadState();
-
-  // Writes the current state (a start-up check that the state file is writable).
-  // Throws StateError.
-  void SaveState() const;
+  // Opens the state: a missing one starts empty, an unreadable one is logged, counted, moved
+  // aside and replaced. False when it cannot be opened now (logged and counted; the polls
+  // wait for it, each trying again). Throws StateRefusedError when the state must not be used
+  // (another process holds it).
+  bool LoadState();
 
   // One cycle over every channel. Returns false when stopped before the cycle was committed.
   bool PollOnce(std::stop_token stop);
@@ -63,6 +60,9 @@ class Poller {
 
   // True once every channel has been listed successfully at least once.
   bool Ready() const;
+
+  // False while the state cannot be opened (nothing is polled then).
+  bool StateOpen() const;
 
   // Number of cycles committed so far (for tests and logs).
   int CompletedCycles() const { return completed_cycles_.load(); }
@@ -105,14 +105,19 @@ class Poller {
   BirdApi& api_;
   CallMetrics& call_metrics_;
   ExporterMetrics& exporter_metrics_;
-  const StateFile* state_file_;
+  std::unique_ptr<StateStore> memory_store_;  // when no store is given
+  StateStore* store_;
   WallClock clock_;
 
   std::mutex pending_mutex_;
   std::optional<std::pair<PollerSettings, std::vector<ChannelRef>>> pending_;
 
-  State state_;  // only written by the polling thread, in Commit
-  mutable std::mutex state_mutex_;  // guards reads of state_ from other threads (tests)
+  // Each channel's position and followed calls as last committed; only written by the polling
+  // thread, in Commit.
+  std::map<ChannelKey, ChannelState> channel_state_;
+  std::set<ChannelKey> removed_channels_;  // to be forgotten by the next commit
+  bool state_open_ = false;
+  mutable std::mutex state_mutex_;  // guards reads of channel_state_ from other threads (tests)
   std::atomic<long long> insights_delay_ms_{5000};
   // Channels whose `status` list filter Bird did not honour: followed one call at a time.
   std::set<ChannelKey> status_filter_unsupported_;

@@ -220,6 +220,35 @@ State ParseState(std::string_view text) {
   return state;
 }
 
+std::string SerializeTracked(const TrackedCall& tracked) { return TrackedToJson(tracked).dump(); }
+
+TrackedCall ParseTracked(std::string_view text) {
+  const json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded()) Malformed("tracked call");
+  return TrackedFromJson(doc);
+}
+
+std::string SerializeGaps(const std::vector<ListGap>& gaps) {
+  json out = json::array();
+  for (const ListGap& gap : gaps) {
+    out.push_back({{"page_token", gap.page_token}, {"lower_ms", ToUnixMillis(gap.lower)}});
+  }
+  return out.dump();
+}
+
+std::vector<ListGap> ParseGaps(std::string_view text) {
+  const json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_array()) Malformed("gaps");
+  std::vector<ListGap> gaps;
+  for (const auto& gap : doc) {
+    if (!gap.is_object() || !gap.contains("page_token") || !gap["page_token"].is_string()) {
+      Malformed("gap");
+    }
+    gaps.push_back({gap["page_token"].get<std::string>(), RequiredTime(gap, "lower_ms")});
+  }
+  return gaps;
+}
+
 std::size_t PruneState(State& state, SystemTime oldest_kept) {
   return std::erase_if(state.counted, [oldest_kept](const auto& entry) {
     return entry.second < oldest_kept;

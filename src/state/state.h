@@ -21,6 +21,8 @@ using ChannelKey = std::pair<std::string, std::string>;  // (workspace id, chann
 
 // A call the exporter follows by id until it is counted.
 struct TrackedCall {
+  bool operator==(const TrackedCall&) const = default;
+
   Call call;                // the latest record Bird returned for it
   SystemTime next_check{};  // when its status is due to be looked at again (open calls)
   // Known or believed to have ended: seen in a terminal status (`confirmed`), or gone from the
@@ -35,6 +37,8 @@ struct TrackedCall {
 // Calls not listed yet because a poll hit its page cap: resume from `page_token` (Bird's
 // cursor) and list down to calls created before `lower`.
 struct ListGap {
+  bool operator==(const ListGap&) const = default;
+
   std::string page_token;
   SystemTime lower{};
 };
@@ -67,6 +71,12 @@ std::string SerializeState(const State& state);
 // Throws StateError on anything that is not a state document this version can read. Reads
 // version 2 and the version 1 files of earlier releases (no followed calls).
 State ParseState(std::string_view text);
+
+// One followed call and a channel's gaps as JSON documents: how the SQLite store keeps them.
+std::string SerializeTracked(const TrackedCall& tracked);
+TrackedCall ParseTracked(std::string_view text);  // throws StateError
+std::string SerializeGaps(const std::vector<ListGap>& gaps);
+std::vector<ListGap> ParseGaps(std::string_view text);  // throws StateError
 
 // Drops counted calls created before `oldest_kept`: no list window reaches them any more, so
 // they can never be seen again. Returns how many were dropped.

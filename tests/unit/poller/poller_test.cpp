@@ -1,5 +1,6 @@
 #include "poller/poller.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 #include <unistd.h>
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 
@@ -198,7 +200,7 @@ class PollerTest : public ::testing::Test {
     settings_.max_concurrent_requests = 4;
   }
 
-  std::unique_ptr<Poller> MakePoller(const StateFile* state_file = nullptr) {
+  std::unique_ptr<Poller> MakePoller(StateStore* state_file = nullptr) {
     auto poller = std::make_unique<Poller>(
         settings_,
         std::vector<ChannelRef>{{"ws", "prod", "ch1", "support"}, {"ws", "prod", "ch2", "sales"}},
@@ -729,7 +731,7 @@ class PollerStateTest : public PollerTest {
 };
 
 TEST_F(PollerStateTest, ARestartNeverCountsACallTwiceAndCatchesUpOnDowntime) {
-  StateFile file(path_);
+  SqliteStateStore file(path_);
   for (int i = 0; i < 5; ++i) {
     Call call = MakeCall(Name("r", i), kStart - minutes(3), CallStatus::kCompleted);
     bird_.ReadyInsights(call);
@@ -761,7 +763,7 @@ TEST_F(PollerStateTest, ARestartNeverCountsACallTwiceAndCatchesUpOnDowntime) {
 }
 
 TEST_F(PollerStateTest, AFollowedCallThatEndsWhileTheExporterIsDownIsCountedAfterRestart) {
-  StateFile file(path_);
+  SqliteStateStore file(path_);
   bird_.Add("ch1", MakeCall("followed", kStart - minutes(5), CallStatus::kOngoing));
   for (int i = 0; i < 4; ++i) {
     Call call = MakeCall(Name("seen", i), kStart - minutes(1), CallStatus::kCompleted);
@@ -803,26 +805,105 @@ TEST_F(PollerStateTest, ACorruptStateFileIsCountedAndReplaced) {
     std::ofstream out(path_);
     out << "{not json";
   }
-  StateFile file(path_);
-  auto poller = MakePoller(&file);
-  EXPECT_EQ(SumOf(registry_, "bird_exporter_state_errors_total"), 1);
-  Poll(*poller);
-  EXPECT_NO_THROW(file.Load());
-}
-
-TEST_F(PollerStateTest, AFailedSaveCountsNothingUntilASaveSucceeds) {
   Call call = MakeCall("s", kStart - minutes(1), CallStatus::kCompleted);
   bird_.ReadyInsights(call);
   bird_.Add("ch1", call);
-  StateFile file(dir_ + "/missing-dir/state.json");
+  {
+    SqliteStateStore file(path_);
+    auto poller = MakePoller(&file);
+    EXPECT_EQ(SumOf(registry_, "bird_exporter_state_errors_total"), 1);
+    Poll(*poller);
+    EXPECT_EQ(Calls(), 1);
+  }
+  std::ifstream aside(path_ + ".corrupt");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(aside), {}), "{not json");
+  // The replacement is a working database: a restart does not count the call again.
+  SqliteStateStore file(path_);
+  prometheus::Registry fresh;
+  ExporterMetrics fresh_exporter(fresh);
+  CallMetrics fresh_calls(fresh);
+  Poller restarted(settings_, {{"ws", "prod", "ch1", "support"}}, bird_, fresh_calls,
+                   fresh_exporter, &file, [this] { return now_; });
+  ASSERT_TRUE(restarted.LoadState());
+  std::stop_source stop;
+  ASSERT_TRUE(restarted.PollOnce(stop.get_token()));
+  EXPECT_EQ(SumOf(fresh, "bird_calls_total"), 0);
+  EXPECT_EQ(SumOf(fresh, "bird_exporter_state_errors_total"), 0);
+}
+
+TEST_F(PollerStateTest, AStateThatCannotBeOpenedHoldsPollingBackUntilItCan) {
+  Call call = MakeCall("s", kStart - minutes(1), CallStatus::kCompleted);
+  bird_.ReadyInsights(call);
+  bird_.Add("ch1", call);
+  SqliteStateStore file(dir_ + "/missing-dir/state.db");
   auto poller = MakePoller(&file);
-  Poll(*poller);
+  EXPECT_FALSE(poller->StateOpen());
+  EXPECT_FALSE(poller->Ready());
+  std::stop_source stop;
+  EXPECT_FALSE(poller->PollOnce(stop.get_token()));
+  EXPECT_EQ(bird_.list_requests, 0) << "Bird is not asked while nothing could be recorded";
   EXPECT_EQ(Calls(), 0);
-  EXPECT_EQ(SumOf(registry_, "bird_exporter_state_errors_total"), 1);
+  EXPECT_GE(SumOf(registry_, "bird_exporter_state_errors_total"), 1);
   std::filesystem::create_directory(dir_ + "/missing-dir");
   now_ += seconds(30);
   Poll(*poller);
+  EXPECT_TRUE(poller->StateOpen());
   EXPECT_EQ(Calls(), 1);
+}
+
+// A store whose transactions fail on demand, as on a full disk.
+class FailingStore : public MemoryStateStore {
+ public:
+  bool fail = false;
+  void Commit(const PollRecord& record) override {
+    if (fail) throw StateError("database or disk is full");
+    MemoryStateStore::Commit(record);
+  }
+};
+
+TEST_F(PollerStateTest, AFailedCommitCountsNothingUntilACommitSucceeds) {
+  FailingStore store;
+  auto poller = MakePoller(&store);
+  for (int i = 0; i < 3; ++i) {
+    Call call = MakeCall(Name("s", i), kStart - minutes(1), CallStatus::kCompleted);
+    bird_.ReadyInsights(call);
+    bird_.Add("ch1", call);
+  }
+  bird_.Add("ch1", MakeCall("open", kStart - minutes(1), CallStatus::kOngoing));
+  store.fail = true;
+  Poll(*poller);
+  Poll(*poller);
+  EXPECT_EQ(Calls(), 0);
+  EXPECT_EQ(SumOf(registry_, "bird_exporter_state_errors_total"), 2);
+  EXPECT_EQ(poller->TrackedCalls({"ws", "ch1"}), 0u) << "nothing of the failed polls is kept";
+  store.fail = false;
+  now_ += seconds(30);
+  Poll(*poller);
+  EXPECT_EQ(Calls(), 3);
+  EXPECT_EQ(poller->TrackedCalls({"ws", "ch1"}), 1u);
+  now_ += seconds(30);
+  Poll(*poller);
+  EXPECT_EQ(Calls(), 3);
+}
+
+TEST_F(PollerStateTest, ASecondProcessOnTheSameStateIsRefused) {
+  SqliteStateStore first(path_);
+  auto poller = MakePoller(&first);
+  ASSERT_TRUE(poller->StateOpen());
+  // flock locks belong to the open file description: a second open of the lock file, as by
+  // another process, is refused.
+  SqliteStateStore second(path_);
+  prometheus::Registry other;
+  ExporterMetrics other_exporter(other);
+  CallMetrics other_calls(other);
+  Poller intruder(settings_, {{"ws", "prod", "ch1", "support"}}, bird_, other_calls,
+                  other_exporter, &second, [this] { return now_; });
+  try {
+    intruder.LoadState();
+    FAIL() << "a second exporter opened the state";
+  } catch (const StateRefusedError& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("another bird_call_exporter process"));
+  }
 }
 
 }  // namespace

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "state/state_file.h"
+#include "state/store.h"
 
 namespace bird_exporter {
 namespace {
@@ -239,9 +239,9 @@ TEST(StateTest, PrunesExactlyTheCallsCreatedBeforeTheCutoff) {
   EXPECT_EQ(PruneState(state, AtMillis(1000)), 0u);
 }
 
-// --- State file -------------------------------------------------------------------------------
+// --- SQLite store ------------------------------------------------------------------------------
 
-class StateFileTest : public ::testing::Test {
+class SqliteStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string pattern =
@@ -256,81 +256,233 @@ class StateFileTest : public ::testing::Test {
 
   std::string PathOf(const std::string& name) const { return (dir_ / name).string(); }
 
-  std::vector<std::string> DirectoryEntries() const {
-    std::vector<std::string> names;
-    for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
-      names.push_back(entry.path().filename().string());
+  // The calls and channels of `state` as one poll would record them.
+  static PollRecord RecordOf(const State& state) {
+    PollRecord record;
+    for (const auto& [key, cs] : state.channels) record.channels.push_back({key, nullptr, &cs});
+    for (const auto& [id, created] : state.counted) {
+      record.counted.push_back({state.channels.begin()->first, id, created});
     }
-    return names;
+    record.prune_before = AtMillis(0);
+    return record;
+  }
+
+  static State Reopened(SqliteStateStore& store, const State& counted_from) {
+    State state;
+    state.channels = store.Open().channels;
+    for (const auto& [id, created] : counted_from.counted) {
+      if (store.IsCounted(id)) state.counted[id] = created;
+    }
+    return state;
   }
 
   std::filesystem::path dir_;
 };
 
-TEST_F(StateFileTest, LoadsNothingWhenFileIsMissing) {
-  const StateFile file(PathOf("state.json"));
-  EXPECT_EQ(file.path(), PathOf("state.json"));
-  EXPECT_EQ(file.Load(), std::nullopt);
-}
-
-TEST_F(StateFileTest, SavesAndLoadsState) {
-  const StateFile file(PathOf("state.json"));
-  const State state = SampleState();
-  file.Save(state);
-  const std::optional<State> loaded = file.Load();
-  ASSERT_TRUE(loaded.has_value());
-  ExpectSameState(*loaded, state);
-}
-
-TEST_F(StateFileTest, ReplacesPreviousState) {
-  const StateFile file(PathOf("state.json"));
-  file.Save(SampleState());
-  State smaller;
-  smaller.counted["only"] = AtMillis(42);
-  file.Save(smaller);
-  const std::optional<State> loaded = file.Load();
-  ASSERT_TRUE(loaded.has_value());
-  ExpectSameState(*loaded, smaller);
-}
-
-TEST_F(StateFileTest, LeavesNoTemporaryFileBehind) {
-  const StateFile file(PathOf("state.json"));
-  file.Save(SampleState());
-  file.Save(SampleState());
-  EXPECT_THAT(DirectoryEntries(), ::testing::ElementsAre("state.json"));
-}
-
-TEST_F(StateFileTest, WritesFileReadableByOwnerOnly) {
-  const StateFile file(PathOf("state.json"));
-  file.Save(SampleState());
-  struct stat st {};
-  ASSERT_EQ(::stat(PathOf("state.json").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0600u);
-}
-
-TEST_F(StateFileTest, ThrowsOnCorruptFile) {
+TEST_F(SqliteStoreTest, CreatesTheSchemaInANewDatabase) {
   {
-    std::ofstream out(PathOf("state.json"));
-    out << R"({"version":1,"channels":[)";
+    SqliteStateStore store(PathOf("state.db"));
+    const OpenedState opened = store.Open();
+    EXPECT_TRUE(opened.channels.empty());
+    EXPECT_TRUE(opened.moved_aside.empty());
+    EXPECT_FALSE(opened.migrated);
+    EXPECT_EQ(store.CountedCalls(), 0u);
+    EXPECT_FALSE(store.IsCounted("any"));
   }
-  const StateFile file(PathOf("state.json"));
-  EXPECT_THROW(file.Load(), StateError);
+  const std::string summary = SqliteStateStore::Inspect(PathOf("state.db"));
+  EXPECT_THAT(summary, HasSubstr("schema version 1"));
+  EXPECT_THAT(summary, HasSubstr("counted_calls 0"));
+  struct stat st {};
+  ASSERT_EQ(::stat(PathOf("state.db").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0077, 0u) << "readable by its owner only";
 }
 
-TEST_F(StateFileTest, ThrowsOnEmptyFile) {
-  { std::ofstream out(PathOf("state.json")); }
-  EXPECT_THROW(StateFile(PathOf("state.json")).Load(), StateError);
+TEST_F(SqliteStoreTest, RoundTripsAPollAcrossARestart) {
+  const State state = SampleState();
+  {
+    SqliteStateStore store(PathOf("state.db"));
+    store.Open();
+    store.Commit(RecordOf(state));
+    EXPECT_EQ(store.CountedCalls(), 3u);
+  }
+  SqliteStateStore store(PathOf("state.db"));
+  ExpectSameState(Reopened(store, state), state);
+  EXPECT_EQ(store.CountedCalls(), 3u);
 }
 
-TEST_F(StateFileTest, ThrowsWhenSavingIntoMissingDirectory) {
-  const StateFile file(PathOf("missing/state.json"));
+TEST_F(SqliteStoreTest, RecordsOnlyWhatChangedAndForgetsWhatEnded) {
+  State state = SampleState();
+  SqliteStateStore store(PathOf("state.db"));
+  store.Open();
+  store.Commit(RecordOf(state));
+  // The next poll: one followed call is counted and dropped, a channel moves on, another is
+  // removed from the configuration.
+  const ChannelKey busy{"ws-1", "ch-b"};
+  const ChannelState before = state.channels.at(busy);
+  ChannelState after = before;
+  after.tracked.erase("ended-1");
+  after.window_start = AtMillis(1732211999000);
+  after.gaps.clear();
+  PollRecord next;
+  next.channels.push_back({busy, &before, &after});
+  next.channels.push_back({{"ws-2", "ch-a"}, nullptr, nullptr});
+  next.counted.push_back({busy, "ended-1", AtMillis(1732210900000)});
+  next.prune_before = AtMillis(0);
+  store.Commit(next);
+  const OpenedState reopened = store.Open();
+  ASSERT_EQ(reopened.channels.size(), 2u);
+  EXPECT_EQ(reopened.channels.at(busy).tracked.size(), 1u);
+  EXPECT_EQ(reopened.channels.at(busy).window_start, AtMillis(1732211999000));
+  EXPECT_TRUE(reopened.channels.at(busy).gaps.empty());
+  EXPECT_EQ(reopened.channels.count({"ws-2", "ch-a"}), 0u);
+  EXPECT_TRUE(store.IsCounted("ended-1"));
+  EXPECT_EQ(store.CountedCalls(), 4u);
+}
+
+TEST_F(SqliteStoreTest, PrunesByAgeInBatches) {
+  SqliteStateStore store(PathOf("state.db"));
+  store.Open();
+  const ChannelKey key{"ws", "ch"};
+  ChannelState cs;
+  PollRecord fill;
+  fill.channels.push_back({key, nullptr, &cs});
+  const int old_calls = SqliteStateStore::kPruneBatch + 500;
+  for (int i = 0; i < old_calls; ++i) fill.counted.push_back({key, "old" + std::to_string(i), AtMillis(i)});
+  fill.counted.push_back({key, "new", AtMillis(10'000'000)});
+  fill.prune_before = AtMillis(-1);
+  store.Commit(fill);
+  EXPECT_EQ(store.CountedCalls(), static_cast<std::size_t>(old_calls) + 1);
+  PollRecord poll;
+  poll.prune_before = AtMillis(5'000'000);
+  store.Commit(poll);  // one batch
+  EXPECT_EQ(store.CountedCalls(), 501u);
+  store.Commit(poll);  // the rest
+  EXPECT_EQ(store.CountedCalls(), 1u);
+  EXPECT_FALSE(store.IsCounted("old0"));
+  EXPECT_FALSE(store.IsCounted("old" + std::to_string(old_calls - 1)));
+  EXPECT_TRUE(store.IsCounted("new"));
+  // The count kept in the database matches the rows.
+  EXPECT_THAT(SqliteStateStore::Inspect(PathOf("state.db")), HasSubstr("counted_calls 1\n"));
+}
+
+TEST_F(SqliteStoreTest, MigratesAVersion1JsonStateFileOnce) {
+  std::filesystem::copy_file(std::string(TESTDATA_DIR) + "/state/state_v1.json",
+                             PathOf("state.json"));
+  {
+    SqliteStateStore store(PathOf("state.json"));
+    const OpenedState opened = store.Open();
+    EXPECT_TRUE(opened.migrated);
+    ASSERT_EQ(opened.channels.size(), 2u);
+    EXPECT_EQ(opened.channels.at({"ws-1", "ch-b"}).window_start, AtMillis(1732211000123));
+    // Version 1 listed back to its window start: followed calls start from there.
+    EXPECT_EQ(opened.channels.at({"ws-1", "ch-b"}).since, AtMillis(1732211000123));
+    EXPECT_EQ(store.CountedCalls(), 3u);
+    EXPECT_TRUE(store.IsCounted("382ef429-78ba-416d-899e-657d39d194ea"));
+    EXPECT_TRUE(store.IsCounted("c85a0f13-2e7b-4d96-9a4c-0b1f3e8d5a72"));
+  }
+  // The JSON file is kept beside the database, which has taken its name.
+  EXPECT_TRUE(std::filesystem::exists(PathOf("state.json.migrated")));
+  EXPECT_FALSE(std::filesystem::exists(PathOf("state.json.importing")));
+  SqliteStateStore store(PathOf("state.json"));
+  const OpenedState again = store.Open();
+  EXPECT_FALSE(again.migrated) << "imported once";
+  EXPECT_EQ(store.CountedCalls(), 3u);
+  EXPECT_THAT(SqliteStateStore::Inspect(PathOf("state.json")),
+              HasSubstr("counted_calls_imported_without_channel 3"));
+}
+
+TEST_F(SqliteStoreTest, AMigrationStoppedBetweenItsRenamesIsCompletedAtTheNextStart) {
+  std::filesystem::copy_file(std::string(TESTDATA_DIR) + "/state/state_v1.json",
+                             PathOf("state.json"));
+  {
+    SqliteStateStore store(PathOf("state.json"));
+    store.Open();
+  }
+  // As if the process died after moving the JSON file away and before the import took its
+  // place.
+  std::filesystem::rename(PathOf("state.json"), PathOf("state.json.importing"));
+  SqliteStateStore store(PathOf("state.json"));
+  const OpenedState opened = store.Open();
+  EXPECT_TRUE(opened.moved_aside.empty());
+  EXPECT_EQ(store.CountedCalls(), 3u);
+  EXPECT_TRUE(store.IsCounted("e4027b9d-6a15-4c3e-8f0b-d9c1a6e2f457"));
+}
+
+TEST_F(SqliteStoreTest, AnUnfinishedImportIsDoneAgainFromTheJsonFile) {
+  std::filesystem::copy_file(std::string(TESTDATA_DIR) + "/state/state_v1.json",
+                             PathOf("state.json"));
+  {
+    std::ofstream junk(PathOf("state.json.importing"), std::ios::binary);
+    junk << "SQLite format 3";  // a file cut short before its import was committed
+  }
+  SqliteStateStore store(PathOf("state.json"));
+  const OpenedState opened = store.Open();
+  EXPECT_TRUE(opened.migrated);
+  EXPECT_EQ(store.CountedCalls(), 3u);
+}
+
+TEST_F(SqliteStoreTest, ACorruptDatabaseIsMovedAsideAndReplaced) {
+  {
+    SqliteStateStore store(PathOf("state.db"));
+    store.Open();
+  }
+  {
+    // Damage every page after the header.
+    std::fstream f(PathOf("state.db"), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    const std::string garbage(8000, '\x5a');
+    f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  }
+  SqliteStateStore store(PathOf("state.db"));
+  const OpenedState opened = store.Open();
+  EXPECT_EQ(opened.moved_aside, PathOf("state.db.corrupt"));
+  EXPECT_FALSE(opened.error.empty());
+  EXPECT_TRUE(std::filesystem::exists(PathOf("state.db.corrupt")));
+  ChannelState cs;
+  PollRecord record;
+  record.channels.push_back({{"ws", "ch"}, nullptr, &cs});
+  record.counted.push_back({{"ws", "ch"}, "c1", AtMillis(1)});
+  EXPECT_NO_THROW(store.Commit(record));
+  EXPECT_TRUE(store.IsCounted("c1"));
+}
+
+TEST_F(SqliteStoreTest, AFileThatIsNeitherADatabaseNorJsonIsMovedAside) {
+  {
+    std::ofstream out(PathOf("state.db"), std::ios::binary);
+    out << "garbage";
+  }
+  SqliteStateStore store(PathOf("state.db"));
+  EXPECT_EQ(store.Open().moved_aside, PathOf("state.db.corrupt"));
+  EXPECT_TRUE(store.IsOpen());
+}
+
+TEST_F(SqliteStoreTest, ASecondInstanceIsRefused) {
+  SqliteStateStore first(PathOf("state.db"));
+  first.Open();
+  SqliteStateStore second(PathOf("state.db"));
+  EXPECT_THROW(second.Open(), StateRefusedError);
+  EXPECT_FALSE(second.IsOpen());
+}
+
+TEST_F(SqliteStoreTest, AMissingDirectoryIsAnErrorToRetryNotARefusal) {
+  SqliteStateStore store(PathOf("missing/state.db"));
   try {
-    file.Save(SampleState());
-    FAIL() << "Save into a missing directory succeeded";
+    store.Open();
+    FAIL() << "opened in a missing directory";
+  } catch (const StateRefusedError&) {
+    FAIL() << "a missing directory must be retried, not refused";
   } catch (const StateError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("No such file or directory"));
+    EXPECT_THAT(e.what(), HasSubstr("missing"));
   }
-  EXPECT_THAT(DirectoryEntries(), ::testing::IsEmpty());
+  std::filesystem::create_directory(PathOf("missing"));
+  EXPECT_NO_THROW(store.Open());
+}
+
+TEST_F(SqliteStoreTest, InspectsAJsonStateFileWithoutChangingIt) {
+  std::filesystem::copy_file(std::string(TESTDATA_DIR) + "/state/state_v1.json",
+                             PathOf("state.json"));
+  EXPECT_THAT(SqliteStateStore::Inspect(PathOf("state.json")), HasSubstr("counted_calls 3"));
+  EXPECT_FALSE(std::filesystem::exists(PathOf("state.json.migrated")));
 }
 
 }  // namespace
