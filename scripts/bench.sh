@@ -4,7 +4,7 @@
 # Run it alone on the machine (it measures CPU time).
 #
 # Usage: scripts/bench.sh [RUN...]     runs: all-long-1s all-1s all-long-30s none poor-long-1s
-#                                      (default: all of them, one after the other)
+#                                      state (default: all of them, one after the other)
 # Environment: BUILD_DIR (default build), BENCH_SECONDS (how long new calls start in a 1 s-interval
 # run, default 150; 30 s-interval runs last three times as long).
 #
@@ -155,8 +155,81 @@ print(t["calls"], t["generated"], total, peak)' "$work/$name.truth.json" "$work/
   echo "  requests by endpoint: $(cat "$work/$name.parts")"
 }
 
+# A state of 1M remembered calls: the import of a 1M-id JSON state file once, then a restart on
+# the SQLite database, with little new traffic at poll.interval 1s. Prints the import time, the
+# time from start until /metrics answers, and the resident memory and CPU of a minute of polling.
+state_run() {
+  local ids="${BENCH_STATE_IDS:-1000000}" watch="${BENCH_STATE_SECONDS:-60}"
+  local sim_log="$work/state.sim.log"
+  "$simulator" --web.listen-address=127.0.0.1:0 --scenario=contact-centre --seed=7 \
+    --workspaces=1 --channels-per-workspace=2 --calls-per-second=0.5 --long-call-share=0 \
+    --history=0 --generate-for=$((3 * watch + 60)) 2>"$sim_log" &
+  pids+=("$!")
+  local sim_port
+  sim_port="$(wait_port "$sim_log")"
+  /usr/bin/python3 - "$work/state.json" "$ids" <<'PY'
+import json, random, sys, time
+path, n = sys.argv[1], int(sys.argv[2])
+now = int(time.time() * 1000)
+rnd = random.Random(7)
+with open(path, "w") as out:
+    out.write('{"version":1,"channels":[],"counted":{')
+    out.write(",".join('"%08x-%04x-4%03x-8%03x-%012x":%d' % (
+        i, rnd.getrandbits(16), rnd.getrandbits(12), rnd.getrandbits(12), rnd.getrandbits(48),
+        now - rnd.randrange(5 * 3600 * 1000)) for i in range(n)))
+    out.write("}}")
+PY
+  {
+    echo "bird:"
+    echo "  base_url: http://127.0.0.1:$sim_port"
+    echo "  access_key: demo-access-key"
+    echo "poll:"
+    echo "  interval: 1s"
+    echo "  initial_lookback: 1m"
+    echo "state_file: $work/state.json"
+    echo "workspaces:"
+    echo "  - id: $(grep -o 'workspace=[^ ]*' "$sim_log" | head -1 | cut -d= -f2)"
+    echo "    name: bench"
+    echo "    channels:"
+    grep -o 'channel=[^ ]*' "$sim_log" | cut -d= -f2 | sed 's/^/      - id: /'
+  } >"$work/state.yml"
+  echo "state: ${ids} remembered calls, JSON file $(du -m "$work/state.json" | cut -f1) MB"
+  local run
+  for run in import restart; do
+    local log="$work/state.$run.log" t0 t1
+    t0=$(date +%s.%N)
+    "$exporter" --config.file="$work/state.yml" --web.listen-address=127.0.0.1:0 2>"$log" &
+    local pid=$!
+    pids+=("$pid")
+    local port
+    port="$(wait_port "$log")"
+    until curl -sf "http://127.0.0.1:$port/metrics" >/dev/null; do sleep 0.01; done
+    t1=$(date +%s.%N)
+    local migrated
+    migrated="$(grep -o 'migrated from JSON.*seconds=[0-9.]*' "$log" | grep -o 'seconds=[0-9.]*' || true)"
+    printf '  %-8s until /metrics answers: %.2f s %s\n' "$run" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+      "${migrated:+(import $migrated)}"
+    if [[ "$run" == restart ]]; then
+      sleep 5
+      local cpu0 cpu1
+      cpu0="$(metric <(curl -s "http://127.0.0.1:$port/metrics") process_cpu_seconds_total)"
+      sleep "$watch"
+      curl -s "http://127.0.0.1:$port/metrics" >"$work/state.prom"
+      cpu1="$(metric "$work/state.prom" process_cpu_seconds_total)"
+      awk -v c0="$cpu0" -v c1="$cpu1" -v w="$watch" \
+        -v rss="$(metric "$work/state.prom" process_resident_memory_bytes)" \
+        -v calls="$(metric "$work/state.prom" bird_exporter_state_calls)" \
+        -v commit="$(metric "$work/state.prom" bird_exporter_state_commit_duration_seconds)" \
+        'BEGIN { printf "  polling %ds at 1s: cpu=%.1f%% of a core rss_mb=%.1f state_calls=%d last_commit_ms=%.1f\n", w, 100 * (c1 - c0) / w, rss / 1048576, calls, 1000 * commit }'
+    fi
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+  done
+  echo "  database $(du -m "$work/state.json" | cut -f1) MB; JSON kept as $(basename "$work")/state.json.migrated"
+}
+
 runs=("$@")
-if ((${#runs[@]} == 0)); then runs=(all-long-1s all-1s all-long-30s poor-long-1s none); fi
+if ((${#runs[@]} == 0)); then runs=(all-long-1s all-1s all-long-30s poor-long-1s none state); fi
 for r in "${runs[@]}"; do
   case "$r" in
     # A busy contact centre: 2 channels x 20 calls/s, 5% of answered calls last 10-60 minutes.
@@ -166,6 +239,7 @@ for r in "${runs[@]}"; do
     poor-long-1s) run "$r" poor 1s 2 20 0.05 20 "$seconds" ;;
     # High volume from the call list alone: 20 channels x 100 calls/s in one workspace.
     none) run "$r" none 5s 20 100 0 20 "$seconds" ;;
+    state) state_run ;;
     *) echo "unknown run $r (see --help in the script)" >&2; exit 2 ;;
   esac
 done

@@ -1,9 +1,11 @@
 // Throughput of the per-call hot paths: parsing Bird answers, mapping a call to observations,
-// recording them, and saving the state. Run: build/tests/bird_exporter_benchmarks
+// recording them, and saving the state (the JSON serialiser the state file of earlier releases
+// used, and one poll's SQLite transaction). Run: build/tests/bird_exporter_benchmarks
 #include <benchmark/benchmark.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -11,6 +13,7 @@
 #include "metrics/call_mapping.h"
 #include "metrics/call_metrics.h"
 #include "state/state.h"
+#include "state/store.h"
 
 namespace bird_exporter {
 namespace {
@@ -86,6 +89,55 @@ void BM_SerializeState(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_SerializeState)->Arg(10000)->Arg(100000);
+
+// One poll's transaction on a SQLite state of range(0) remembered calls, on this machine's disk
+// (/var/tmp), fsync included: range(1) newly counted calls, two channels moving on and the
+// pruning query. The previous state file rewrote every remembered id at each poll instead.
+void BM_StateCommit(benchmark::State& state) {
+  const std::string dir = "/var/tmp/bird_exporter_bench_state";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  {
+    SqliteStateStore store(dir + "/state.db");
+    store.Open();
+    const ChannelKey key{"ws", "ch"};
+    ChannelState cs;
+    const auto created = std::chrono::system_clock::now();
+    for (long long done = 0; done < state.range(0);) {
+      PollRecord fill;
+      fill.channels.push_back({key, nullptr, &cs});
+      for (int i = 0; i < 100000 && done < state.range(0); ++i, ++done) {
+        fill.counted.push_back({key, "382ef429-78ba-416d-899e-" + std::to_string(100000000000 + done),
+                                created});
+      }
+      store.Commit(fill);
+    }
+  }
+  SqliteStateStore store(dir + "/state.db");
+  store.Open();
+  ChannelState before, after;
+  long long next = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    PollRecord record;
+    after.window_start = before.window_start + std::chrono::seconds(1);
+    for (const char* ch : {"ch", "ch2"}) record.channels.push_back({{"ws", ch}, &before, &after});
+    const auto created = std::chrono::system_clock::now();
+    for (int i = 0; i < state.range(1); ++i) {
+      record.counted.push_back({{"ws", "ch"}, "9c4a77b1-0d3e-4f6a-8b2c-" + std::to_string(next++),
+                                created});
+    }
+    record.prune_before = created - std::chrono::hours(6);
+    state.ResumeTiming();
+    store.Commit(record);
+    state.PauseTiming();
+    before = after;
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(1));
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_StateCommit)->Args({1000000, 1000})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace bird_exporter

@@ -421,7 +421,7 @@ void ExpectLockedDown(const YAML::Node& workload) {
   EXPECT_EQ(resources["requests"]["cpu"].as<std::string>(""), "50m");
   EXPECT_EQ(resources["requests"]["memory"].as<std::string>(""), "64Mi");
   EXPECT_EQ(resources["limits"]["cpu"].as<std::string>(""), "500m");
-  EXPECT_EQ(resources["limits"]["memory"].as<std::string>(""), "256Mi");
+  EXPECT_EQ(resources["limits"]["memory"].as<std::string>(""), "128Mi");
 
   // The files the image's defaults and the configuration name.
   std::map<std::string, YAML::Node> mounts;
