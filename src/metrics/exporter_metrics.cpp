@@ -45,6 +45,8 @@ ExporterMetrics::ExporterMetrics(prometheus::Registry& registry)
       abandoned_calls_(RegisterFamily(prometheus::BuildCounter(), registry,
                                       "bird_exporter_calls_abandoned_total")),
       channel_behind_(RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_channel_behind")),
+      channel_errors_(RegisterFamily(prometheus::BuildCounter(), registry,
+                                     "bird_exporter_channel_errors_total")),
       budget_(RegisterFamily(prometheus::BuildGauge(), registry,
                              "bird_exporter_api_budget_requests_per_second")),
       rate_limited_(RegisterFamily(prometheus::BuildCounter(), registry,
@@ -142,6 +144,12 @@ void ExporterMetrics::SetStateCalls(double count) { state_calls_.Set(count); }
 
 void ExporterMetrics::SetPollDuration(double seconds) { poll_duration_.Set(seconds); }
 
+void ExporterMetrics::ChannelError(const ChannelLabels& channel, std::string_view reason) {
+  prometheus::Labels labels = ChannelLabelSet(channel);
+  labels["reason"] = std::string(reason);
+  channel_errors_.Add(labels).Increment();
+}
+
 void ExporterMetrics::ObserveStateCommit(double seconds) { state_commit_duration_.Set(seconds); }
 
 void ExporterMetrics::ConfigReloaded(bool success, double unix_seconds) {
@@ -158,6 +166,7 @@ void ExporterMetrics::RemoveChannel(const ChannelLabels& channel, bool workspace
   RemoveMatching(late_calls_, match);
   RemoveMatching(abandoned_calls_, match);
   RemoveMatching(channel_behind_, match);
+  RemoveMatching(channel_errors_, match);
   if (workspace_gone) {
     RemoveMatching(budget_, {{"workspace", channel.workspace}});
     RemoveMatching(rate_limited_, {{"workspace", channel.workspace}});

@@ -36,6 +36,9 @@ class ExporterMetrics : public ApiObserver {
   void AddLateCalls(const ChannelLabels& channel, double count);
   void AddAbandonedCalls(const ChannelLabels& channel, double count);
   void SetChannelBehind(const ChannelLabels& channel, bool behind);
+  // A poll whose listing of the channel failed: reason not_found (404), unauthorized (401),
+  // forbidden (403) or failed (anything else: timeouts, 5xx, unreadable answers).
+  void ChannelError(const ChannelLabels& channel, std::string_view reason);
   void StateError(std::string_view operation);  // "load" or "write"
   void SetStateCalls(double count);
   void SetPollDuration(double seconds);
@@ -59,6 +62,7 @@ class ExporterMetrics : public ApiObserver {
   prometheus::Family<prometheus::Counter>& late_calls_;
   prometheus::Family<prometheus::Counter>& abandoned_calls_;
   prometheus::Family<prometheus::Gauge>& channel_behind_;
+  prometheus::Family<prometheus::Counter>& channel_errors_;
   prometheus::Family<prometheus::Gauge>& budget_;
   prometheus::Family<prometheus::Counter>& rate_limited_;
   prometheus::Family<prometheus::Counter>& state_errors_;

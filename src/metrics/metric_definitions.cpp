@@ -210,6 +210,12 @@ std::vector<MetricSpec> BuildSpecs() {
        "unavailable after poll.insights_grace_period.",
        {"workspace", "channel"},
        {}},
+      {"bird_exporter_channel_errors_total", MetricType::Counter,
+       "Polls whose listing of the channel failed, by reason: not_found (Bird answered 404: "
+       "check the workspace and channel ids), unauthorized (401), forbidden (403) or failed "
+       "(timeouts, 5xx, unreadable answers).",
+       {"workspace", "channel", "reason"},
+       {}},
       {"bird_exporter_state_errors_total", MetricType::Counter,
        "Failures of the state database: operation=load (cannot be opened: retried; or "
        "unreadable: moved aside and replaced) or write (a poll's transaction failed; its calls "

@@ -84,6 +84,9 @@ struct Poller::ChannelCycle {
   bool list_ok = false;
   bool filter_unsupported = false;
   std::atomic<bool> unauthorized_logged{false};
+  // Why the head listing failed (see ExporterMetrics::ChannelError), empty when it did not.
+  std::string list_error;
+  long list_error_code = 0;
   std::set<std::string> seen;  // looked at this poll
   std::vector<Job> jobs;
   std::vector<Count> to_count;
@@ -313,15 +316,19 @@ bool Poller::ListHead(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
     ListCallsResult result = api_.ListCalls(ref, query, stop);
     if (result.outcome == ApiOutcome::kStopped) return false;
     if (result.outcome == ApiOutcome::kUnauthorized) {
-      spdlog::error(
-          "bird refused the access key: check bird.access_key / access_key_file and "
-          "that the key may view /workspaces/{}/channels/** workspace={} channel={} "
-          "code={}",
-          ref.workspace_id, ref.workspace_name, ref.channel_name, result.http_status);
+      // Logged by Commit, once per change.
+      cycle.list_error = result.http_status == 403 ? "forbidden" : "unauthorized";
+      cycle.list_error_code = result.http_status;
       cycle.unauthorized_logged = true;
       return false;
     }
     if (result.outcome != ApiOutcome::kOk) {
+      cycle.list_error_code = result.http_status;
+      if (result.http_status == 404) {
+        cycle.list_error = "not_found";
+        return false;
+      }
+      cycle.list_error = "failed";
       spdlog::warn(
           "listing calls failed, channel skipped this poll workspace={} channel={} "
           "error={}",
@@ -734,6 +741,26 @@ std::vector<std::pair<std::size_t, std::size_t>> Poller::SelectJobs(
   return selected;
 }
 
+void Poller::LogPermanentListError(const ChannelCycle& cycle) {
+  std::string& logged = permanent_errors_logged_[cycle.key];
+  if (logged == cycle.list_error) return;
+  logged = cycle.list_error;
+  const ChannelRef& ref = *cycle.ref;
+  if (cycle.list_error == "not_found") {
+    spdlog::error(
+        "bird does not know this channel (404): check the workspace and channel ids in the "
+        "configuration workspace={} channel={} workspace_id={} channel_id={}",
+        ref.workspace_name, ref.channel_name, LogQuote(ref.workspace_id),
+        LogQuote(ref.channel_id));
+  } else {
+    spdlog::error(
+        "bird refused the access key: check bird.access_key / access_key_file and "
+        "that the key may view /workspaces/{}/channels/** workspace={} channel={} "
+        "code={}",
+        ref.workspace_id, ref.workspace_name, ref.channel_name, cycle.list_error_code);
+  }
+}
+
 bool Poller::StateOpen() const {
   std::lock_guard lock(state_mutex_);
   return state_open_;
@@ -894,7 +921,24 @@ bool Poller::Commit(std::vector<ChannelCycle>& cycles, SystemTime now) {
     ChannelCycle& cycle = cycles[i];
     const ChannelLabels labels = LabelsOf(*cycle.ref);
     exporter_metrics_.SetChannelUp(labels, cycle.list_ok);
-    if (!cycle.list_ok) continue;
+    if (!cycle.list_ok) {
+      if (!cycle.list_error.empty()) {
+        exporter_metrics_.ChannelError(labels, cycle.list_error);
+        // A permanent answer is the channel's answer: it is logged once per change and
+        // counts as polled, so one wrong id cannot hold /-/ready at 503 for the others.
+        if (cycle.list_error != "failed") {
+          LogPermanentListError(cycle);
+          std::lock_guard ready(ready_mutex_);
+          polled_ok_.insert(cycle.key);
+        }
+      }
+      continue;
+    }
+    if (auto it = permanent_errors_logged_.find(cycle.key); it != permanent_errors_logged_.end()) {
+      spdlog::info("channel listed again workspace={} channel={}", cycle.ref->workspace_name,
+                   cycle.ref->channel_name);
+      permanent_errors_logged_.erase(it);
+    }
     const Summary& s = summaries[i];
     waiting_by_workspace[cycle.ref->workspace_name] += s.waiting;
     if (saved) {

@@ -58,7 +58,8 @@ class Poller {
   // removed channels stop being polled and their series disappear; counted calls are kept.
   void Reconfigure(PollerSettings settings, std::vector<ChannelRef> channels);
 
-  // True once every channel has been listed successfully at least once.
+  // True once every channel has been listed successfully at least once, or has answered
+  // permanently (401, 403, 404: a wrong id or key, which retrying does not change).
   bool Ready() const;
 
   // False while the state cannot be opened (nothing is polled then).
@@ -95,6 +96,7 @@ class Poller {
   void ApplyPendingConfiguration();
   void ApplySettings(PollerSettings settings);
   bool Commit(std::vector<ChannelCycle>& cycles, SystemTime now);
+  void LogPermanentListError(const ChannelCycle& cycle);
   bool WantsInsights(const Call& call) const;
   std::chrono::milliseconds RecheckDelay(const Call& call, SystemTime now) const;
   void LearnInsightsDelay(bool first_attempt_found, std::chrono::milliseconds ended_ago);
@@ -122,7 +124,9 @@ class Poller {
   // Channels whose `status` list filter Bird did not honour: followed one call at a time.
   std::set<ChannelKey> status_filter_unsupported_;
   mutable std::mutex ready_mutex_;
-  std::set<ChannelKey> polled_ok_;
+  std::set<ChannelKey> polled_ok_;  // listed once, or answered permanently (401, 403, 404)
+  // The permanent list error last logged per channel: logged again only when it changes.
+  std::map<ChannelKey, std::string> permanent_errors_logged_;
   std::atomic<int> completed_cycles_{0};
 };
 

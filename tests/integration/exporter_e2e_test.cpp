@@ -411,11 +411,21 @@ TEST_F(ExporterE2ETest, AWrongKeyKeepsTheDaemonUpAndShowsInMetrics) {
   EXPECT_EQ(SumSamples(s, "bird_exporter_channel_up"), 0);
   EXPECT_EQ(s.count("bird_exporter_channel_up{channel=\"support\",workspace=\"production\"}"), 1u);
   EXPECT_EQ(SumSamples(s, "bird_calls_total"), 0);
-  EXPECT_EQ(HttpGet(exporter.Url("/-/ready")).status, 503);
+  EXPECT_GE(SumSamples(s, "bird_exporter_channel_errors_total", {"reason=\"unauthorized\""}),
+            kChannels.size());
+  // A permanent answer: the pod is ready (a rollout goes on) and the alerts say why.
+  EXPECT_EQ(HttpGet(exporter.Url("/-/ready")).status, 200);
   EXPECT_EQ(HttpGet(exporter.Url("/-/healthy")).status, 200);
   EXPECT_TRUE(exporter.Running());
   const std::string log = exporter.Log();
   EXPECT_NE(log.find("bird refused the access key"), std::string::npos);
+  // Once per channel, not once per poll.
+  std::size_t refused = 0;
+  for (auto at = log.find("bird refused the access key"); at != std::string::npos;
+       at = log.find("bird refused the access key", at + 1)) {
+    ++refused;
+  }
+  EXPECT_EQ(refused, kChannels.size());
   EXPECT_EQ(log.find("wrong-key-Zt81"), std::string::npos);
   EXPECT_EQ(exporter.Stop(SIGTERM, seconds(5)), 0);
 }

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <set>
 #include <mutex>
 
 namespace bird_exporter {
@@ -37,6 +38,7 @@ class InMemoryBird : public BirdApi {
   int get_call_requests = 0;
   int insights_requests = 0;
   bool ignore_status_filter = false;     // a Bird that lists every call whatever the filter
+  std::set<std::string> unknown_channels;  // answered 404, as for a wrong channel id
   std::vector<std::string> list_tokens;  // page token of every unfiltered list request
   std::vector<int> list_limits;          // and its limit (0: the full page size)
 
@@ -71,6 +73,11 @@ class InMemoryBird : public BirdApi {
     if (list_failures > 0) {
       --list_failures;
       result.outcome = ApiOutcome::kFailed;
+      return result;
+    }
+    if (unknown_channels.count(channel.channel_id) > 0) {
+      result.outcome = ApiOutcome::kFailed;
+      result.http_status = 404;
       return result;
     }
     std::vector<Call> all;
@@ -522,6 +529,38 @@ TEST_F(PollerTest, SizesTheFirstPageFromThePreviousListingAndStillReadsABurst) {
     Poll(*poller);
   }
   EXPECT_EQ(Calls(), n);
+}
+
+TEST_F(PollerTest, AWrongChannelIdIsCountedAndDoesNotHoldReadinessBack) {
+  Call call = MakeCall("ok", kStart - minutes(1), CallStatus::kCompleted);
+  bird_.ReadyInsights(call);
+  bird_.Add("ch1", call);
+  bird_.unknown_channels.insert("ch2");
+  auto poller = MakePoller();
+  EXPECT_FALSE(poller->Ready());
+  Poll(*poller);
+  EXPECT_TRUE(poller->Ready()) << "ch1 listed, ch2 answered 404";
+  now_ += seconds(30);
+  Poll(*poller);
+  EXPECT_EQ(Calls(), 1);
+  now_ += seconds(30);
+  Poll(*poller);
+  double not_found = 0, failed = 0, up = 0;
+  for (const auto& family : registry_.Collect()) {
+    for (const auto& metric : family.metric) {
+      std::map<std::string, std::string> labels;
+      for (const auto& l : metric.label) labels[l.name] = l.value;
+      if (family.name == "bird_exporter_channel_errors_total" && labels["channel"] == "sales") {
+        (labels["reason"] == "not_found" ? not_found : failed) += metric.counter.value;
+      }
+      if (family.name == "bird_exporter_channel_up" && labels["channel"] == "sales") {
+        up = metric.gauge.value;
+      }
+    }
+  }
+  EXPECT_EQ(not_found, 3);  // every poll
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(up, 0);
 }
 
 TEST_F(PollerTest, ACallOlderThanMaxCallAgeWhenItEndsIsCountedAndReportedLate) {
