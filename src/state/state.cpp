@@ -98,6 +98,25 @@ Call CallFromJson(const json& j) {
   return c;
 }
 
+json GapsToJson(const std::vector<ListGap>& gaps) {
+  json out = json::array();
+  for (const ListGap& gap : gaps) {
+    out.push_back({{"page_token", gap.page_token}, {"lower_ms", ToUnixMillis(gap.lower)}});
+  }
+  return out;
+}
+
+std::vector<ListGap> GapsFromJson(const json& doc) {
+  std::vector<ListGap> gaps;
+  for (const auto& gap : doc) {
+    if (!gap.is_object() || !gap.contains("page_token") || !gap["page_token"].is_string()) {
+      Malformed("gap");
+    }
+    gaps.push_back({gap["page_token"].get<std::string>(), RequiredTime(gap, "lower_ms")});
+  }
+  return gaps;
+}
+
 json TrackedToJson(const TrackedCall& t) {
   json j = {{"call", CallToJson(t.call)}, {"next_check_ms", ToUnixMillis(t.next_check)}};
   if (t.ended) {
@@ -141,17 +160,13 @@ std::string SerializeState(const State& state) {
   doc["version"] = kStateVersion;
   json channels = json::array();
   for (const auto& [key, channel] : state.channels) {
-    json gaps = json::array();
-    for (const ListGap& gap : channel.gaps) {
-      gaps.push_back({{"page_token", gap.page_token}, {"lower_ms", ToUnixMillis(gap.lower)}});
-    }
     json tracked = json::array();
     for (const auto& [id, t] : channel.tracked) tracked.push_back(TrackedToJson(t));
     channels.push_back({{"workspace_id", key.first},
                         {"channel_id", key.second},
                         {"window_start_ms", ToUnixMillis(channel.window_start)},
                         {"since_ms", ToUnixMillis(channel.since)},
-                        {"gaps", std::move(gaps)},
+                        {"gaps", GapsToJson(channel.gaps)},
                         {"tracked", std::move(tracked)}});
   }
   doc["channels"] = std::move(channels);
@@ -196,12 +211,7 @@ State ParseState(std::string_view text) {
         !tracked->is_array()) {
       throw StateError("state file: malformed channel entry");
     }
-    for (const auto& gap : *gaps) {
-      if (!gap.is_object() || !gap.contains("page_token") || !gap["page_token"].is_string()) {
-        Malformed("gap");
-      }
-      cs.gaps.push_back({gap["page_token"].get<std::string>(), RequiredTime(gap, "lower_ms")});
-    }
+    cs.gaps = GapsFromJson(*gaps);
     for (const auto& entry : *tracked) {
       TrackedCall t = TrackedFromJson(entry);
       const std::string id = t.call.id;
@@ -228,25 +238,12 @@ TrackedCall ParseTracked(std::string_view text) {
   return TrackedFromJson(doc);
 }
 
-std::string SerializeGaps(const std::vector<ListGap>& gaps) {
-  json out = json::array();
-  for (const ListGap& gap : gaps) {
-    out.push_back({{"page_token", gap.page_token}, {"lower_ms", ToUnixMillis(gap.lower)}});
-  }
-  return out.dump();
-}
+std::string SerializeGaps(const std::vector<ListGap>& gaps) { return GapsToJson(gaps).dump(); }
 
 std::vector<ListGap> ParseGaps(std::string_view text) {
   const json doc = json::parse(text, nullptr, false);
   if (doc.is_discarded() || !doc.is_array()) Malformed("gaps");
-  std::vector<ListGap> gaps;
-  for (const auto& gap : doc) {
-    if (!gap.is_object() || !gap.contains("page_token") || !gap["page_token"].is_string()) {
-      Malformed("gap");
-    }
-    gaps.push_back({gap["page_token"].get<std::string>(), RequiredTime(gap, "lower_ms")});
-  }
-  return gaps;
+  return GapsFromJson(doc);
 }
 
 std::size_t PruneState(State& state, SystemTime oldest_kept) {

@@ -279,18 +279,18 @@ OpenedState MemoryStateStore::Open() { return {}; }
 
 bool MemoryStateStore::IsCounted(const std::string& call_id) const {
   std::lock_guard lock(mutex_);
-  return counted_.count(call_id) > 0;
+  return state_.IsCounted(call_id);
 }
 
 void MemoryStateStore::Commit(const PollRecord& record) {
   std::lock_guard lock(mutex_);
-  for (const auto& c : record.counted) counted_.emplace(c.call_id, c.created);
-  std::erase_if(counted_, [&](const auto& e) { return e.second < record.prune_before; });
+  for (const auto& c : record.counted) state_.counted.emplace(c.call_id, c.created);
+  PruneState(state_, record.prune_before);
 }
 
 std::size_t MemoryStateStore::CountedCalls() const {
   std::lock_guard lock(mutex_);
-  return counted_.size();
+  return state_.counted.size();
 }
 
 // --- SQLite -----------------------------------------------------------------------------------

@@ -9,7 +9,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -82,7 +81,7 @@ class MemoryStateStore : public StateStore {
 
  private:
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, SystemTime> counted_;
+  State state_;  // only `counted` is used: the poller holds the channels
   std::string where_ = "(memory)";
 };
 
