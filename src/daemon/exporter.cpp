@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <unistd.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <iostream>
@@ -63,6 +64,25 @@ ClientSettings ClientSettingsOf(const BirdSettings& bird) {
   return settings;
 }
 
+// Each HTTP connection is a file descriptor: the soft limit (often 1024) is raised to the hard
+// one, as Go programs do, and a limit still below --web.max-connections is reported.
+void RaiseOpenFileLimit(int max_connections) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+    getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  constexpr rlim_t kReserved = 64;  // state database, Bird connections, logs
+  if (limit.rlim_cur != RLIM_INFINITY &&
+      limit.rlim_cur < static_cast<rlim_t>(max_connections) + kReserved) {
+    spdlog::warn("the open file limit is below --web.max-connections; connections beyond it wait "
+                 "to be accepted open_files={} max_connections={}",
+                 static_cast<unsigned long long>(limit.rlim_cur), max_connections);
+  }
+}
+
 int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
           const std::string& landing_note) {
   // Before anything starts: an invalid --web.config.file stops start-up.
@@ -84,6 +104,7 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  RaiseOpenFileLimit(flags.max_connections);
 
   auto registry = std::make_shared<prometheus::Registry>();
   auto process = std::make_shared<ProcessCollector>();
@@ -123,7 +144,7 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
   // part of it is applied; a bad one leaves the running one in place.
   std::mutex reload_mutex;
   Config current = config;
-  auto reload = [&]() -> std::string {
+  auto reload_now = [&]() -> std::string {
     std::lock_guard lock(reload_mutex);
     // The demo has no configuration file; only its web config can be reloaded.
     std::optional<Config> loaded;
@@ -167,6 +188,12 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
     spdlog::info("configuration reloaded file={} {}", flags.config_file, SummarizeConfig(next));
     return "";
   };
+  // Whatever the outcome, /metrics shows it (bird_exporter_config_last_reload_successful).
+  auto reload = [&]() -> std::string {
+    std::string error = reload_now();
+    if (server) server->RequestRender();
+    return error;
+  };
 
   ServerSettings server_settings;
   server_settings.listen_address = flags.listen_address;
@@ -174,6 +201,9 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
   server_settings.landing_note = landing_note;
   server_settings.web_config = std::move(web_config);
   server_settings.reload = reload;
+  server_settings.enable_lifecycle = flags.enable_lifecycle;
+  server_settings.max_requests = flags.max_requests;
+  server_settings.max_connections = flags.max_connections;
   try {
     server = std::make_unique<HttpServer>(
         server_settings, std::vector<std::weak_ptr<prometheus::Collectable>>{registry, process},
@@ -190,7 +220,10 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
                ports.empty() ? 0 : ports.front(), flags.telemetry_path);
 
 
-  std::jthread poll_thread([&poller](std::stop_token stop) { poller.Run(stop); });
+  // Each cycle's counts reach /metrics in a snapshot rendered right after it.
+  std::jthread poll_thread([&poller, &server](std::stop_token stop) {
+    poller.Run(stop, [&server] { server->RequestRender(); });
+  });
 
   for (;;) {
     int signal_number = 0;

@@ -1,5 +1,6 @@
 #include "daemon/flags.h"
 
+#include <charconv>
 #include <map>
 
 #include "log/logging.h"
@@ -19,8 +20,15 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
       {"--shard.index", &flags.shard_index},
       {"--shard.count", &flags.shard_count},
   };
+  std::string max_requests = std::to_string(flags.max_requests);
+  std::string max_connections = std::to_string(flags.max_connections);
+  const std::map<std::string, std::string*> numbers = {
+      {"--web.max-requests", &max_requests},
+      {"--web.max-connections", &max_connections},
+  };
   const std::map<std::string, bool*> switches = {
       {"--config.check", &flags.config_check},
+      {"--web.enable-lifecycle", &flags.enable_lifecycle},
       {"--state.inspect", &flags.state_inspect},
       {"--demo", &flags.demo},
       {"--version", &flags.version},
@@ -39,19 +47,35 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
       *it->second = true;
       continue;
     }
-    auto it = valued.find(name);
-    if (it == valued.end()) {
+    std::string* value = nullptr;
+    if (auto v = valued.find(name); v != valued.end()) value = v->second;
+    if (auto n = numbers.find(name); n != numbers.end()) value = n->second;
+    if (value == nullptr) {
       error = "unknown flag " + name + " (see --help)";
       return std::nullopt;
     }
     if (eq != std::string::npos) {
-      *it->second = arg.substr(eq + 1);
+      *value = arg.substr(eq + 1);
     } else if (i + 1 < args.size()) {
-      *it->second = args[++i];
+      *value = args[++i];
     } else {
       error = "flag " + name + " needs a value";
       return std::nullopt;
     }
+  }
+  const auto number = [&error](const std::string& name, const std::string& text, int min,
+                               int& out) {
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || out < min) {
+      error = name + ": expected a whole number of at least " + std::to_string(min) + ", got \"" +
+              text + "\"";
+      return false;
+    }
+    return true;
+  };
+  if (!number("--web.max-requests", max_requests, 0, flags.max_requests) ||
+      !number("--web.max-connections", max_connections, 1, flags.max_connections)) {
+    return std::nullopt;
   }
   spdlog::level::level_enum level;
   if (!ParseLogLevel(flags.log_level, level)) {
@@ -85,6 +109,10 @@ std::string HelpText() {
          "  --web.telemetry-path=PATH    path of the metrics (default /metrics)\n"
          "  --web.config.file=PATH      TLS and basic authentication settings (exporter-toolkit\n"
          "                              format; default none: plain HTTP without authentication)\n"
+         "  --web.enable-lifecycle      enable POST /-/reload (SIGHUP always reloads)\n"
+         "  --web.max-requests=N        concurrent scrapes before 503s (default 40; 0: no limit)\n"
+         "  --web.max-connections=N     open HTTP connections; more wait to be accepted\n"
+         "                              (default 4096)\n"
          "  --log.level=LEVEL           debug, info, warn or error (default info)\n"
          "  --log.format=FORMAT         logfmt or json (default logfmt)\n"
          "  --shard.index=I|auto        poll only the channels of shard I (auto: the ordinal\n"

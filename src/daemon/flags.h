@@ -17,6 +17,9 @@ struct Flags {
   std::string listen_address = kDefaultListenAddress;
   std::string telemetry_path = "/metrics";
   std::string web_config_file;  // --web.config.file: TLS and basic auth; empty: plain HTTP
+  bool enable_lifecycle = false;  // --web.enable-lifecycle: POST /-/reload
+  int max_requests = 40;          // --web.max-requests: concurrent scrapes (0: no limit)
+  int max_connections = 4096;     // --web.max-connections: open HTTP connections
   std::string log_level = "info";
   std::string log_format = "logfmt";
   std::string shard_index = "0";  // a number, or "auto" (the StatefulSet ordinal of the host)

@@ -962,7 +962,7 @@ bool Poller::Commit(std::vector<ChannelCycle>& cycles, SystemTime now) {
   return saved;
 }
 
-void Poller::Run(std::stop_token stop) {
+void Poller::Run(std::stop_token stop, std::function<void()> after_cycle) {
   while (!stop.stop_requested()) {
     const auto next = std::chrono::steady_clock::now() + settings_.poll.interval;
     try {
@@ -971,6 +971,7 @@ void Poller::Run(std::stop_token stop) {
       spdlog::error("poll failed unexpectedly, trying again next interval error={}",
                     LogQuote(e.what()));
     }
+    if (after_cycle) after_cycle();
     SleepFor(stop, next - std::chrono::steady_clock::now());
   }
 }

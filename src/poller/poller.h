@@ -51,8 +51,8 @@ class Poller {
   // One cycle over every channel. Returns false when stopped before the cycle was committed.
   bool PollOnce(std::stop_token stop);
 
-  // PollOnce every poll.interval until stop is requested.
-  void Run(std::stop_token stop);
+  // PollOnce every poll.interval until stop is requested; `after_cycle` (if set) runs after each.
+  void Run(std::stop_token stop, std::function<void()> after_cycle = {});
 
   // New settings and channels (configuration reload), applied at the start of the next cycle:
   // removed channels stop being polled and their series disappear; counted calls are kept.

@@ -1,89 +1,116 @@
 #include "server/server.h"
 
-#include <CivetServer.h>
-#include <civetweb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <prometheus/text_serializer.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <charconv>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
 
-#include "server/tls_front.h"
+#include "log/logging.h"
+#include "server/exposition.h"
 #include "version.h"
 
 namespace bird_exporter {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+using std::chrono::steady_clock;
+
 namespace {
 
-void Respond(mg_connection* conn, int status, const char* reason, const std::string& content_type,
-             const std::string& body, const char* extra_headers = "") {
-  mg_printf(conn,
-            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-store\r\n%s\r\n",
-            status, reason, content_type.c_str(), body.size(), extra_headers);
-  mg_write(conn, body.data(), body.size());
+// Everything OpenSSL queued on this thread, oldest first, as one line.
+std::string OpenSslErrors() {
+  std::string text;
+  while (const unsigned long code = ERR_get_error()) {
+    char buffer[256];
+    ERR_error_string_n(code, buffer, sizeof buffer);
+    if (!text.empty()) text += "; ";
+    text += buffer;
+  }
+  return text.empty() ? "unknown OpenSSL error" : text;
 }
 
-// `guard` runs first and answers the request itself when it returns false (e.g. with a 401).
-class FunctionHandler : public CivetHandler {
- public:
-  FunctionHandler(std::function<bool(mg_connection*)> guard,
-                  std::function<void(mg_connection*)> get)
-      : get_(std::move(get)), guard_(std::move(guard)) {}
-  bool handleGet(CivetServer*, mg_connection* conn) override {
-    if (!guard_ || guard_(conn)) get_(conn);
-    return true;
+[[noreturn]] void FailTls(SSL_CTX* ctx, const std::string& what) {
+  const std::string errors = OpenSslErrors();
+  SSL_CTX_free(ctx);
+  throw ServerError("web config: " + what + ": " + errors);
+}
+
+// Never prompt on the terminal for the pass phrase of an encrypted key.
+int NoPassphrase(char*, int, int, void*) { return 0; }
+// RequestClientCert and RequireAnyClientCert: a certificate is asked for but not checked.
+int AcceptAnyCertificate(int, X509_STORE_CTX*) { return 1; }
+
+std::shared_ptr<ssl::context> MakeTlsContext(const TlsServerConfig& tls) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (ctx == nullptr) FailTls(nullptr, "tls_server_config");
+  SSL_CTX_set_min_proto_version(
+      ctx, tls.min_version == TlsVersion::kTls13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_default_passwd_cb(ctx, NoPassphrase);
+  static const unsigned char kSessionContext[] = "bird_call_exporter";
+  SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
+
+  if (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_file.c_str()) != 1) {
+    FailTls(ctx, "tls_server_config.cert_file: cannot load " + tls.cert_file);
   }
-  bool handleHead(CivetServer*, mg_connection* conn) override { return handleGet(nullptr, conn); }
+  if (SSL_CTX_use_PrivateKey_file(ctx, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    FailTls(ctx, "tls_server_config.key_file: cannot load " + tls.key_file);
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    FailTls(ctx, "tls_server_config.key_file: " + tls.key_file +
+                     " does not belong to the certificate in " + tls.cert_file);
+  }
 
- private:
-  std::function<void(mg_connection*)> get_;
-  std::function<bool(mg_connection*)> guard_;
-};
-
-// /-/reload changes state, so only POST does it (as in Prometheus and blackbox_exporter).
-class ReloadHandler : public CivetHandler {
- public:
-  ReloadHandler(std::function<bool(mg_connection*)> guard, std::function<std::string()> reload)
-      : guard_(std::move(guard)), reload_(std::move(reload)) {}
-  bool handlePost(CivetServer*, mg_connection* conn) override {
-    if (!guard_(conn)) return true;
-    const std::string error = reload_ ? reload_() : "reload is not available";
-    if (error.empty()) {
-      Respond(conn, 200, "OK", "text/plain", "Reloaded\n");
-    } else {
-      Respond(conn, 500, "Internal Server Error", "text/plain",
-              "failed to reload the configuration: " + error + "\n");
+  switch (tls.client_auth_type) {
+    case ClientAuthType::kNoClientCert:
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+      break;
+    case ClientAuthType::kRequestClientCert:
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, AcceptAnyCertificate);
+      break;
+    case ClientAuthType::kRequireAnyClientCert:
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                         AcceptAnyCertificate);
+      break;
+    case ClientAuthType::kVerifyClientCertIfGiven:
+    case ClientAuthType::kRequireAndVerifyClientCert: {
+      // Only client_ca_file is trusted, never the system's CA store.
+      if (SSL_CTX_load_verify_locations(ctx, tls.client_ca_file.c_str(), nullptr) != 1) {
+        FailTls(ctx, "tls_server_config.client_ca_file: cannot load " + tls.client_ca_file);
+      }
+      STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.client_ca_file.c_str());
+      if (names == nullptr) {
+        FailTls(ctx, "tls_server_config.client_ca_file: no certificates in " + tls.client_ca_file);
+      }
+      SSL_CTX_set_client_CA_list(ctx, names);
+      int mode = SSL_VERIFY_PEER;
+      if (tls.client_auth_type == ClientAuthType::kRequireAndVerifyClientCert) {
+        mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+      }
+      SSL_CTX_set_verify(ctx, mode, nullptr);
+      break;
     }
-    return true;
   }
-  bool handleGet(CivetServer*, mg_connection* conn) override { return NotAllowed(conn); }
-  bool handleHead(CivetServer*, mg_connection* conn) override { return NotAllowed(conn); }
-  bool handlePut(CivetServer*, mg_connection* conn) override { return NotAllowed(conn); }
-  bool handleDelete(CivetServer*, mg_connection* conn) override { return NotAllowed(conn); }
-  bool handlePatch(CivetServer*, mg_connection* conn) override { return NotAllowed(conn); }
-
- private:
-  bool NotAllowed(mg_connection* conn) {
-    if (!guard_(conn)) return true;
-    const std::string body = "Only POST is allowed on /-/reload\n";
-    mg_printf(conn,
-              "HTTP/1.1 405 Method Not Allowed\r\nAllow: POST\r\nContent-Type: text/plain\r\n"
-              "Content-Length: %zu\r\n\r\n",
-              body.size());
-    mg_write(conn, body.data(), body.size());
-    return true;
-  }
-
-  std::function<bool(mg_connection*)> guard_;
-  std::function<std::string()> reload_;
-};
-
-// civetweb reports why it could not start through log_message; the messages of the thread that
-// is starting a server are collected here.
-thread_local std::vector<std::string>* start_messages = nullptr;
-
-int CollectStartMessage(const mg_connection*, const char* message) {
-  if (start_messages == nullptr || message == nullptr) return 0;
-  start_messages->emplace_back(message);
-  return 1;
+  // The asio context takes ownership of the native one.
+  return std::make_shared<ssl::context>(ctx);
 }
 
 std::string HtmlEscape(const std::string& text) {
@@ -109,14 +136,39 @@ std::string HtmlEscape(const std::string& text) {
   return out;
 }
 
+// One answer: its body is a view into something `owner` keeps alive (a snapshot, a string), so
+// that a large exposition is written without a copy.
+struct Reply {
+  http::status status = http::status::ok;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::vector<std::pair<http::field, std::string>> headers;
+  std::shared_ptr<const void> owner;
+  std::string_view body;
+  bool close = false;                  // close the connection after this answer
+  std::shared_ptr<void> scrape_token;  // held while a scrape is being answered
+};
+
+Reply TextReply(http::status status, std::string body) {
+  auto text = std::make_shared<const std::string>(std::move(body));
+  Reply reply;
+  reply.status = status;
+  reply.body = *text;
+  reply.owner = std::move(text);
+  return reply;
+}
+
+bool IsParseError(const boost::system::error_code& ec) {
+  return ec.category() == beast::http::make_error_code(http::error::bad_target).category();
+}
+
 }  // namespace
 
-std::string ToCivetListeningPort(const std::string& listen_address) {
+ListenAddress ParseListenAddress(const std::string& listen_address) {
   const auto colon = listen_address.rfind(':');
   if (colon == std::string::npos) {
     throw ServerError("--web.listen-address: expected [HOST]:PORT, got \"" + listen_address + "\"");
   }
-  const std::string host = listen_address.substr(0, colon);
+  std::string host = listen_address.substr(0, colon);
   const std::string port_text = listen_address.substr(colon + 1);
   int port = -1;
   auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
@@ -124,185 +176,495 @@ std::string ToCivetListeningPort(const std::string& listen_address) {
       port < 0 || port > 65535) {
     throw ServerError("--web.listen-address: invalid port in \"" + listen_address + "\"");
   }
-  if (host.empty()) return port_text;
-  if (host.front() == '[') {
+  if (!host.empty() && host.front() == '[') {
     if (host.back() != ']') {
       throw ServerError("--web.listen-address: unterminated IPv6 address in \"" + listen_address +
                         "\"");
     }
-    return host + ":" + port_text;
-  }
-  if (host.find(':') != std::string::npos) {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
     throw ServerError("--web.listen-address: write IPv6 hosts in brackets, e.g. [::1]:9842");
   }
-  return host + ":" + port_text;
+  return {host, static_cast<unsigned short>(port)};
 }
 
-HttpServer::HttpServer(ServerSettings settings,
-                       std::vector<std::weak_ptr<prometheus::Collectable>> collectables,
-                       ReadinessCheck readiness)
-    : settings_(std::move(settings)),
-      collectables_(std::move(collectables)),
-      readiness_(std::move(readiness)),
-      auth_(std::make_shared<AuthState>()) {
-  auth_->web_config = settings_.web_config;
-  if (settings_.telemetry_path.empty() || settings_.telemetry_path.front() != '/' ||
-      settings_.telemetry_path == "/" || settings_.telemetry_path.rfind("/-/", 0) == 0) {
-    throw ServerError("--web.telemetry-path: must start with / and not be / or under /-/, got \"" +
-                      settings_.telemetry_path + "\"");
-  }
-  const WebConfig& web = settings_.web_config;
-  // With TLS, civetweb serves plain HTTP on a loopback port and TlsFront the listen address.
-  const std::string public_port = ToCivetListeningPort(settings_.listen_address);  // validates
-  const std::string listening_port = web.tls_enabled ? "127.0.0.1:0" : public_port;
-  const std::vector<std::string> options = {
-      "listening_ports", listening_port,
-      "num_threads",     std::to_string(settings_.num_threads),
-      "enable_keep_alive", "yes",
-      "request_timeout_ms", "30000",
+struct HttpServer::Impl {
+  // The basic-auth part of the web config, replaced whole on reload (with a fresh cache, so an
+  // old password stops working at once).
+  struct AuthState {
+    WebConfig web_config;
+    BasicAuthCache cache;
   };
-  CivetCallbacks callbacks;
-  callbacks.log_message = CollectStartMessage;
-  std::vector<std::string> messages;
-  start_messages = &messages;
-  try {
-    server_ = std::make_unique<CivetServer>(options, &callbacks);
-  } catch (const CivetException& e) {
-    start_messages = nullptr;
-    std::string reason = e.what();
-    // civetweb's own messages say what went wrong (e.g. the address is in use).
-    if (!messages.empty()) {
-      reason.clear();
-      for (const auto& message : messages) reason += (reason.empty() ? "" : "; ") + message;
-    }
-    throw ServerError("cannot listen on " + settings_.listen_address + ": " + reason);
-  }
-  start_messages = nullptr;
-  if (server_->getContext() == nullptr) {
-    throw ServerError("cannot listen on " + settings_.listen_address);
-  }
-  if (web.tls_enabled) {
-    TlsFrontSettings front;
-    front.listen_address = settings_.listen_address;
-    front.tls = web.tls;
-    mg_server_port port{};
-    if (mg_get_server_ports(server_->getContext(), 1, &port) != 1) {
-      throw ServerError("cannot listen on 127.0.0.1 for the TLS relay");
-    }
-    front.backend_port = port.port;
-    tls_front_ = std::make_unique<TlsFront>(std::move(front));
+  struct Failures {
+    int count = 0;
+    steady_clock::time_point since;
+  };
+  static constexpr int kMaxQueuedAuthChecks = 16;
+  static constexpr auto kFailureWindow = std::chrono::minutes(1);
+
+  Impl(ServerSettings s, std::vector<std::weak_ptr<prometheus::Collectable>> c, ReadinessCheck r)
+      : settings(std::move(s)), collectables(std::move(c)), readiness(std::move(r)) {}
+
+  ServerSettings settings;
+  std::vector<std::weak_ptr<prometheus::Collectable>> collectables;
+  ReadinessCheck readiness;
+
+  // Reset explicitly in Stop(), before the members its pending sessions use.
+  std::unique_ptr<asio::io_context> io = std::make_unique<asio::io_context>(1);
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<asio::steady_timer> accept_wait;  // armed while at the connection limit
+  asio::thread_pool workers{2};                     // bcrypt and reloads, off the event loop
+  std::thread io_thread;
+  std::thread render_thread;
+  int port = 0;
+
+  // Touched by the event loop only.
+  int connections = 0;
+  int scrapes_in_flight = 0;
+  int auth_checks_queued = 0;
+  std::map<std::string, Failures> auth_failures;  // by client address
+  bool stopping = false;
+
+  mutable std::mutex mutex;  // guards auth, tls and snapshot
+  std::shared_ptr<AuthState> auth;
+  std::shared_ptr<ssl::context> tls;  // null: plain HTTP
+  std::shared_ptr<const Snapshot> snapshot;
+
+  std::mutex render_mutex;
+  std::condition_variable render_cv;
+  bool render_requested = false;
+  bool render_stop = false;
+
+  template <class T>
+  std::shared_ptr<T> Current(const std::shared_ptr<T>& member) const {
+    std::lock_guard lock(mutex);
+    return member;
   }
 
-  // Every handler admits only what came through TLS (when configured); all but /-/healthy also
-  // want basic auth credentials (when configured).
-  const auto tls_only = [this](mg_connection* conn) { return FromTlsFront(conn); };
-  const auto guard = [this](mg_connection* conn) { return FromTlsFront(conn) && Authorize(conn); };
-  auto metrics = std::make_unique<FunctionHandler>(guard, [this](mg_connection* conn) {
+  void Render() {
     std::vector<prometheus::MetricFamily> families;
-    for (const auto& weak : collectables_) {
+    for (const auto& weak : collectables) {
       if (auto collectable = weak.lock()) {
         auto collected = collectable->Collect();
         families.insert(families.end(), std::make_move_iterator(collected.begin()),
                         std::make_move_iterator(collected.end()));
       }
     }
-    Respond(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
-            prometheus::TextSerializer().Serialize(families));
-  });
-  // /-/healthy stays open: load balancers and liveness probes carry no credentials.
-  auto healthy = std::make_unique<FunctionHandler>(
-      tls_only, [](mg_connection* conn) { Respond(conn, 200, "OK", "text/plain", "Healthy\n"); });
-  auto ready = std::make_unique<FunctionHandler>(guard, [this](mg_connection* conn) {
-    const std::string reason = readiness_ ? readiness_() : std::string();
-    if (reason.empty()) {
-      Respond(conn, 200, "OK", "text/plain", "Ready\n");
+    auto next = std::make_shared<Snapshot>();
+    next->text = prometheus::TextSerializer().Serialize(families);
+    next->gzip = Gzip(next->text, 1);
+    next->rendered = steady_clock::now();
+    std::lock_guard lock(mutex);
+    snapshot = std::move(next);
+  }
+
+  void RenderLoop() {
+    std::unique_lock lock(render_mutex);
+    while (!render_stop) {
+      render_cv.wait_for(lock, settings.max_snapshot_age,
+                         [this] { return render_requested || render_stop; });
+      if (render_stop) break;
+      render_requested = false;
+      lock.unlock();
+      try {
+        Render();
+      } catch (const std::exception& e) {
+        spdlog::error("cannot render the metrics error={}", LogQuote(e.what()));
+      }
+      lock.lock();
+    }
+  }
+
+  // Counts a connection for its lifetime; at the limit the acceptor waits for one to end.
+  struct ConnectionGuard {
+    Impl* impl;
+    explicit ConnectionGuard(Impl* i) : impl(i) { ++impl->connections; }
+    ~ConnectionGuard() {
+      --impl->connections;
+      if (impl->accept_wait && !impl->stopping) impl->accept_wait->cancel();
+    }
+    ConnectionGuard(const ConnectionGuard&) = delete;
+    ConnectionGuard& operator=(const ConnectionGuard&) = delete;
+  };
+
+  awaitable<void> AcceptLoop() {
+    for (;;) {
+      while (connections >= settings.max_connections && !stopping) {
+        // New connections wait in the listen backlog meanwhile instead of being reset.
+        boost::system::error_code ec;
+        accept_wait->expires_at(asio::steady_timer::time_point::max());
+        co_await accept_wait->async_wait(asio::redirect_error(use_awaitable, ec));
+      }
+      if (stopping) co_return;
+      boost::system::error_code ec;
+      tcp::socket socket = co_await acceptor->async_accept(asio::redirect_error(use_awaitable, ec));
+      if (stopping || ec == asio::error::operation_aborted) co_return;
+      if (ec) {
+        // Out of file descriptors or similar: try again shortly rather than spin.
+        spdlog::warn("cannot accept a connection error={}", LogQuote(ec.message()));
+        asio::steady_timer pause(*io, std::chrono::milliseconds(100));
+        co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      asio::co_spawn(*io, Session(std::move(socket)), asio::detached);
+    }
+  }
+
+  awaitable<void> Session(tcp::socket socket) {
+    ConnectionGuard guard(this);
+    boost::system::error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    const std::string peer = ec ? std::string() : remote.address().to_string();
+    beast::tcp_stream tcp(std::move(socket));
+    const std::shared_ptr<ssl::context> context = Current(tls);
+    if (!context) {
+      co_await Exchange(tcp, peer);
+      tcp.socket().shutdown(tcp::socket::shutdown_send, ec);
+      co_return;
+    }
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp), *context);
+    // One deadline for the whole handshake, however slowly its bytes arrive.
+    beast::get_lowest_layer(stream).expires_after(settings.tls_handshake_timeout);
+    co_await stream.async_handshake(ssl::stream_base::server,
+                                    asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return;
+    if (co_await Exchange(stream, peer)) {
+      beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+      co_await stream.async_shutdown(asio::redirect_error(use_awaitable, ec));
+    }
+  }
+
+  // Requests and answers on one connection until either side ends it. True when it ended
+  // cleanly (a TLS close_notify is then worth sending).
+  template <class Stream>
+  awaitable<bool> Exchange(Stream& stream, const std::string& peer) {
+    auto& lowest = beast::get_lowest_layer(stream);
+    beast::flat_buffer buffer(64 * 1024);
+    bool first = true;
+    for (;;) {
+      boost::system::error_code ec;
+      if (buffer.size() == 0) {
+        // Waiting for a request: a connection that never sends one is closed after the head
+        // timeout; a kept-alive one after the idle timeout.
+        lowest.expires_after(first ? settings.read_header_timeout : settings.idle_timeout);
+        const std::size_t n = co_await stream.async_read_some(
+            buffer.prepare(4096), asio::redirect_error(use_awaitable, ec));
+        if (ec) co_return !first && (ec == asio::error::eof || ec == ssl::error::stream_truncated);
+        buffer.commit(n);
+      }
+      first = false;
+      const auto started = steady_clock::now();
+      lowest.expires_after(settings.read_header_timeout);
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(16 * 1024);
+      parser.body_limit(64 * 1024);
+      co_await http::async_read_header(stream, buffer, parser,
+                                       asio::redirect_error(use_awaitable, ec));
+      if (!ec && !parser.is_done()) {
+        lowest.expires_at(started + settings.read_timeout);
+        co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      }
+      if (ec) {
+        if (!IsParseError(ec)) co_return false;
+        Reply reply = TextReply(ec == http::error::body_limit ? http::status::payload_too_large
+                                : ec == http::error::header_limit
+                                    ? http::status::request_header_fields_too_large
+                                    : http::status::bad_request,
+                                "Bad request: " + ec.message() + "\n");
+        co_await Write(stream, reply, 11, false, false);
+        co_return false;
+      }
+      http::request<http::string_body> request = parser.release();
+      Reply reply = co_await Handle(request, peer);
+      const bool keep_alive = request.keep_alive() && !reply.close;
+      if (!co_await Write(stream, reply, request.version(), keep_alive,
+                          request.method() == http::verb::head)) {
+        co_return false;
+      }
+      if (!keep_alive) co_return true;
+    }
+  }
+
+  // Writes an answer; a client that takes none of it for write_timeout is dropped.
+  template <class Stream>
+  awaitable<bool> Write(Stream& stream, const Reply& reply, unsigned version, bool keep_alive,
+                        bool head) {
+    http::response<http::span_body<const char>> response(reply.status, version);
+    response.set(http::field::server, "bird_call_exporter");
+    response.set(http::field::content_type, reply.content_type);
+    response.set(http::field::cache_control, "no-store");
+    for (const auto& [field, value] : reply.headers) response.set(field, value);
+    response.content_length(reply.body.size());
+    if (!head) response.body() = {reply.body.data(), reply.body.size()};
+    response.keep_alive(keep_alive);
+    http::serializer<false, http::span_body<const char>> serializer(response);
+    auto& lowest = beast::get_lowest_layer(stream);
+    boost::system::error_code ec;
+    while (!serializer.is_done()) {
+      lowest.expires_after(settings.write_timeout);
+      co_await http::async_write_some(stream, serializer, asio::redirect_error(use_awaitable, ec));
+      if (ec) co_return false;
+    }
+    co_return true;
+  }
+
+  // The body of a call run on a worker thread (co_spawn'ed on `workers`, awaited on the loop).
+  template <class Fn>
+  static awaitable<std::invoke_result_t<Fn>> RunOnWorker(Fn fn) {
+    co_return fn();
+  }
+
+  // Empty when the request may proceed, else the answer (401 or 429).
+  awaitable<std::optional<Reply>> Authorize(const http::request<http::string_body>& request,
+                                            const std::string& peer) {
+    const std::shared_ptr<AuthState> state = Current(auth);
+    if (!state->web_config.BasicAuthEnabled()) co_return std::nullopt;
+    const std::string header(request[http::field::authorization]);
+    if (!header.empty() && state->cache.Contains(header)) co_return std::nullopt;
+    const auto now = steady_clock::now();
+    auto failures = auth_failures.find(peer);
+    if (failures != auth_failures.end() && now - failures->second.since > kFailureWindow) {
+      auth_failures.erase(failures);
+      failures = auth_failures.end();
+    }
+    if ((failures != auth_failures.end() && failures->second.count >= settings.max_auth_failures) ||
+        auth_checks_queued >= kMaxQueuedAuthChecks) {
+      Reply reply = TextReply(http::status::too_many_requests,
+                              "Too many failed authentication attempts, try again later\n");
+      reply.headers.emplace_back(http::field::retry_after, "60");
+      reply.close = true;
+      co_return reply;
+    }
+    ++auth_checks_queued;
+    auto check = [state, header] { return CheckBasicAuth(state->web_config, header, &state->cache); };
+    const bool ok = co_await asio::co_spawn(workers, RunOnWorker(std::move(check)), use_awaitable);
+    --auth_checks_queued;
+    if (ok) co_return std::nullopt;
+    if (auth_failures.size() > 10000) {
+      std::erase_if(auth_failures,
+                    [now](const auto& e) { return now - e.second.since > kFailureWindow; });
+    }
+    if (auth_failures.size() <= 10000) {
+      auto& entry = auth_failures[peer];
+      if (entry.count == 0) entry.since = now;
+      ++entry.count;
+    }
+    Reply reply = TextReply(http::status::unauthorized, "Unauthorized\n");
+    reply.headers.emplace_back(http::field::www_authenticate,
+                               "Basic realm=\"bird_call_exporter\"");
+    co_return reply;
+  }
+
+  awaitable<Reply> Handle(const http::request<http::string_body>& request,
+                          const std::string& peer) {
+    std::string_view path(request.target().data(), request.target().size());
+    if (const auto query = path.find('?'); query != std::string_view::npos) {
+      path = path.substr(0, query);
+    }
+    const http::verb method = request.method();
+    const bool get = method == http::verb::get || method == http::verb::head;
+    // /-/healthy stays open: load balancers and liveness probes carry no credentials.
+    if (path == "/-/healthy") {
+      if (!get) co_return MethodNotAllowed("GET, HEAD");
+      co_return TextReply(http::status::ok, "Healthy\n");
+    }
+    if (auto refused = co_await Authorize(request, peer)) co_return std::move(*refused);
+    if (path == settings.telemetry_path) {
+      if (!get) co_return MethodNotAllowed("GET, HEAD");
+      co_return Scrape(request);
+    }
+    if (path == "/-/ready") {
+      if (!get) co_return MethodNotAllowed("GET, HEAD");
+      const std::string reason = readiness ? readiness() : std::string();
+      if (reason.empty()) co_return TextReply(http::status::ok, "Ready\n");
+      co_return TextReply(http::status::service_unavailable, "Not ready: " + reason + "\n");
+    }
+    if (path == "/-/reload") {
+      // As in Prometheus: the lifecycle endpoints exist only when asked for.
+      if (!settings.enable_lifecycle) {
+        co_return TextReply(http::status::forbidden,
+                            "Lifecycle API is not enabled (--web.enable-lifecycle)\n");
+      }
+      // It changes state, so only POST does it (as in Prometheus and blackbox_exporter).
+      if (method != http::verb::post) co_return MethodNotAllowed("POST");
+      auto reload = [fn = settings.reload] {
+        return fn ? fn() : std::string("reload is not available");
+      };
+      const std::string error =
+          co_await asio::co_spawn(workers, RunOnWorker(std::move(reload)), use_awaitable);
+      if (error.empty()) co_return TextReply(http::status::ok, "Reloaded\n");
+      co_return TextReply(http::status::internal_server_error,
+                          "failed to reload the configuration: " + error + "\n");
+    }
+    if (path == "/") {
+      if (!get) co_return MethodNotAllowed("GET, HEAD");
+      Reply reply = TextReply(http::status::ok, LandingPage());
+      reply.content_type = "text/html; charset=utf-8";
+      co_return reply;
+    }
+    co_return TextReply(http::status::not_found, "Not found\n");
+  }
+
+  static Reply MethodNotAllowed(const char* allow) {
+    Reply reply = TextReply(http::status::method_not_allowed,
+                            std::string("Only ") + allow + " is allowed here\n");
+    reply.headers.emplace_back(http::field::allow, allow);
+    return reply;
+  }
+
+  Reply Scrape(const http::request<http::string_body>& request) {
+    if (settings.max_requests > 0 && scrapes_in_flight >= settings.max_requests) {
+      Reply reply = TextReply(http::status::service_unavailable,
+                              "Too many concurrent scrapes (--web.max-requests)\n");
+      reply.headers.emplace_back(http::field::retry_after, "1");
+      return reply;
+    }
+    ++scrapes_in_flight;
+    Reply reply;
+    // Released (on the event loop) once the answer is written or the connection is gone.
+    reply.scrape_token = std::shared_ptr<void>(nullptr, [this](void*) { --scrapes_in_flight; });
+    std::shared_ptr<const Snapshot> current = Current(snapshot);
+    const auto accept = request.find(http::field::accept_encoding);
+    std::string_view accept_value;
+    if (accept != request.end()) accept_value = {accept->value().data(), accept->value().size()};
+    const ContentCoding coding = ChooseContentCoding(accept != request.end(), accept_value);
+    reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    reply.headers.emplace_back(http::field::vary, "Accept-Encoding");
+    if (coding == ContentCoding::kGzip) {
+      reply.headers.emplace_back(http::field::content_encoding, "gzip");
+      reply.body = current->gzip;
     } else {
-      Respond(conn, 503, "Service Unavailable", "text/plain", "Not ready: " + reason + "\n");
+      reply.body = current->text;
     }
-  });
-  auto landing = std::make_unique<FunctionHandler>(guard, [this](mg_connection* conn) {
-    const mg_request_info* info = mg_get_request_info(conn);
-    if (info == nullptr || info->local_uri == nullptr || std::string(info->local_uri) != "/") {
-      Respond(conn, 404, "Not Found", "text/plain", "Not found\n");
-      return;
-    }
-    const std::string path = HtmlEscape(settings_.telemetry_path);
+    reply.owner = std::move(current);
+    return reply;
+  }
+
+  std::string LandingPage() const {
+    const std::string path = HtmlEscape(settings.telemetry_path);
     std::string note;
-    if (!settings_.landing_note.empty()) {
-      note = "<p><strong>" + HtmlEscape(settings_.landing_note) + "</strong></p>\n";
+    if (!settings.landing_note.empty()) {
+      note = "<p><strong>" + HtmlEscape(settings.landing_note) + "</strong></p>\n";
     }
-    Respond(conn, 200, "OK", "text/html; charset=utf-8",
-            "<!DOCTYPE html>\n<html><head><title>Bird Call Exporter</title></head><body>\n"
-            "<h1>Bird Call Exporter</h1>\n<p>Prometheus metrics of Bird voice-call insights. "
-            "Version " +
-                std::string(kVersion) + " (" + kRevision + ").</p>\n" + note + "<ul>\n<li><a href=\"" +
-                path + "\">" + path +
-                "</a></li>\n<li><a href=\"/-/healthy\">/-/healthy</a></li>\n"
-                "<li><a href=\"/-/ready\">/-/ready</a></li>\n</ul>\n</body></html>\n");
+    return "<!DOCTYPE html>\n<html><head><title>Bird Call Exporter</title></head><body>\n"
+           "<h1>Bird Call Exporter</h1>\n<p>Prometheus metrics of Bird voice-call insights. "
+           "Version " +
+           std::string(kVersion) + " (" + kRevision + ").</p>\n" + note + "<ul>\n<li><a href=\"" +
+           path + "\">" + path +
+           "</a></li>\n<li><a href=\"/-/healthy\">/-/healthy</a></li>\n"
+           "<li><a href=\"/-/ready\">/-/ready</a></li>\n</ul>\n</body></html>\n";
+  }
+
+  void Stop() {
+    {
+      std::lock_guard lock(render_mutex);
+      render_stop = true;
+    }
+    render_cv.notify_all();
+    if (render_thread.joinable()) render_thread.join();
+    if (io_thread.joinable()) {
+      asio::post(*io, [this] {
+        stopping = true;
+        boost::system::error_code ec;
+        acceptor->close(ec);
+        accept_wait->cancel();
+      });
+      io->stop();
+      io_thread.join();
+    }
+    workers.join();
+    // The sessions still pending are destroyed with the event loop, while the rest is alive.
+    stopping = true;
+    acceptor.reset();
+    accept_wait.reset();
+    io.reset();
+  }
+};
+
+HttpServer::HttpServer(ServerSettings settings,
+                       std::vector<std::weak_ptr<prometheus::Collectable>> collectables,
+                       ReadinessCheck readiness)
+    : impl_(std::make_shared<Impl>(std::move(settings), std::move(collectables),
+                                   std::move(readiness))) {
+  Impl& impl = *impl_;
+  const ServerSettings& s = impl.settings;
+  if (s.telemetry_path.empty() || s.telemetry_path.front() != '/' || s.telemetry_path == "/" ||
+      s.telemetry_path.rfind("/-/", 0) == 0) {
+    throw ServerError("--web.telemetry-path: must start with / and not be / or under /-/, got \"" +
+                      s.telemetry_path + "\"");
+  }
+  if (s.max_connections < 1) throw ServerError("--web.max-connections: must be at least 1");
+  if (s.max_requests < 0) throw ServerError("--web.max-requests: must not be negative");
+  const ListenAddress address = ParseListenAddress(s.listen_address);
+  impl.auth = std::make_shared<Impl::AuthState>();
+  impl.auth->web_config = s.web_config;
+  if (s.web_config.tls_enabled) impl.tls = MakeTlsContext(s.web_config.tls);
+
+  boost::system::error_code ec;
+  tcp::endpoint endpoint;
+  if (address.host.empty()) {
+    endpoint = tcp::endpoint(tcp::v4(), address.port);
+  } else {
+    tcp::resolver resolver(*impl.io);
+    const auto found = resolver.resolve(address.host, std::to_string(address.port),
+                                        tcp::resolver::passive | tcp::resolver::numeric_service,
+                                        ec);
+    if (ec || found.empty()) {
+      throw ServerError("cannot listen on " + s.listen_address + ": " +
+                        (ec ? ec.message() : std::string("no address")));
+    }
+    endpoint = found.begin()->endpoint();
+  }
+  impl.acceptor = std::make_unique<tcp::acceptor>(*impl.io);
+  impl.accept_wait = std::make_unique<asio::steady_timer>(*impl.io);
+  auto& acceptor = *impl.acceptor;
+  if (acceptor.open(endpoint.protocol(), ec) || acceptor.set_option(tcp::acceptor::reuse_address(true), ec) ||
+      (endpoint.address().is_v6() && acceptor.set_option(asio::ip::v6_only(true), ec)) ||
+      acceptor.bind(endpoint, ec) || acceptor.listen(asio::socket_base::max_listen_connections, ec)) {
+    throw ServerError("cannot listen on " + s.listen_address + ": " + ec.message());
+  }
+  impl.port = acceptor.local_endpoint().port();
+
+  impl.Render();  // the first scrape already has something to serve
+  impl.render_thread = std::thread([&impl] { impl.RenderLoop(); });
+  asio::co_spawn(*impl.io, impl.AcceptLoop(), asio::detached);
+  impl.io_thread = std::thread([&impl] {
+    for (;;) {
+      try {
+        impl.io->run();
+        return;
+      } catch (const std::exception& e) {
+        // A handler threw: the connection it served is lost, the others go on.
+        spdlog::error("HTTP server error error={}", LogQuote(e.what()));
+      }
+    }
   });
-  server_->addHandler(settings_.telemetry_path, metrics.get());
-  server_->addHandler("/-/healthy", healthy.get());
-  server_->addHandler("/-/ready", ready.get());
-  auto reload = std::make_unique<ReloadHandler>(guard, settings_.reload);
-  server_->addHandler("/-/reload", reload.get());
-  server_->addHandler("/", landing.get());
-  handlers_.push_back(std::move(reload));
-  handlers_.push_back(std::move(metrics));
-  handlers_.push_back(std::move(healthy));
-  handlers_.push_back(std::move(ready));
-  handlers_.push_back(std::move(landing));
 }
 
-bool HttpServer::FromTlsFront(mg_connection* conn) {
-  if (!tls_front_) return true;
-  const mg_request_info* info = mg_get_request_info(conn);
-  if (info != nullptr && tls_front_->IsOwnBackendConnection(info->remote_addr, info->remote_port)) {
-    return true;
-  }
-  // Someone on this host connected to the loopback port directly, around TLS.
-  Respond(conn, 403, "Forbidden", "text/plain", "Forbidden: use HTTPS\n");
-  return false;
-}
+HttpServer::~HttpServer() { impl_->Stop(); }
 
-bool HttpServer::Authorize(mg_connection* conn) {
-  std::shared_ptr<AuthState> auth;
+std::vector<int> HttpServer::ListeningPorts() const { return {impl_->port}; }
+
+void HttpServer::RequestRender() {
   {
-    std::lock_guard lock(auth_mutex_);
-    auth = auth_;
+    std::lock_guard lock(impl_->render_mutex);
+    impl_->render_requested = true;
   }
-  if (!auth->web_config.BasicAuthEnabled()) return true;
-  const char* header = mg_get_header(conn, "Authorization");
-  if (CheckBasicAuth(auth->web_config, header == nullptr ? "" : header, &auth->cache)) {
-    return true;
-  }
-  Respond(conn, 401, "Unauthorized", "text/plain", "Unauthorized\n",
-          "WWW-Authenticate: Basic realm=\"bird_call_exporter\"\r\n");
-  return false;
+  impl_->render_cv.notify_one();
 }
 
 void HttpServer::ReloadWebConfig(const WebConfig& web_config) {
-  if (web_config.tls_enabled != static_cast<bool>(tls_front_)) {
+  if (web_config.tls_enabled != static_cast<bool>(impl_->Current(impl_->tls))) {
     throw ServerError("web config: switching TLS on or off needs a restart");
   }
-  if (tls_front_) tls_front_->Reload(web_config.tls);
-  auto next = std::make_shared<AuthState>();
+  std::shared_ptr<ssl::context> next_tls;
+  if (web_config.tls_enabled) next_tls = MakeTlsContext(web_config.tls);
+  auto next = std::make_shared<Impl::AuthState>();
   next->web_config = web_config;
-  std::lock_guard lock(auth_mutex_);
-  auth_ = std::move(next);
-}
-
-HttpServer::~HttpServer() {
-  tls_front_.reset();  // first: no more relayed connections
-  if (server_) server_->close();
-}
-
-std::vector<int> HttpServer::ListeningPorts() const {
-  if (tls_front_) return {tls_front_->port()};
-  std::vector<int> ports;
-  mg_server_port info[8];
-  const int n = mg_get_server_ports(server_->getContext(), 8, info);
-  for (int i = 0; i < n; ++i) ports.push_back(info[i].port);
-  return ports;
+  std::lock_guard lock(impl_->mutex);
+  impl_->auth = std::move(next);
+  if (next_tls) impl_->tls = std::move(next_tls);
 }
 
 }  // namespace bird_exporter

@@ -1,7 +1,12 @@
-// The HTTP front on the listen address: the telemetry path (prometheus-cpp text exposition of
-// the registered collectables), a landing page, /-/healthy and /-/ready. Serves; never polls.
+// The HTTP front on the listen address, on Boost.Beast: the telemetry path (a snapshot of the
+// text exposition, rendered once per poll and every few seconds, plain or gzip), a landing page,
+// /-/healthy, /-/ready and, with --web.enable-lifecycle, POST /-/reload. One event loop serves
+// every connection, so an idle, slow or non-reading client costs memory, not availability: each
+// connection has deadlines for its request head, its whole request and the progress of its
+// response. TLS, client certificates and basic auth follow --web.config.file. Serves; never polls.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -12,23 +17,29 @@
 
 #include "server/web_config.h"
 
-class CivetServer;
-class CivetHandler;
-struct mg_connection;
-
 namespace bird_exporter {
-
-class TlsFront;
 
 struct ServerSettings {
   std::string listen_address = ":9842";  // [HOST]:PORT
   std::string telemetry_path = "/metrics";
-  int num_threads = 4;
   std::string landing_note;  // extra line on the landing page (e.g. demo mode)
   // --web.config.file: TLS and basic auth. The default is plain HTTP without authentication.
   WebConfig web_config;
-  // POST /-/reload: reloads the configuration; returns an empty string on success, else why not.
+  // POST /-/reload (only with enable_lifecycle): reloads the configuration; returns an empty
+  // string on success, else why not.
   std::function<std::string()> reload;
+  bool enable_lifecycle = false;  // --web.enable-lifecycle
+  int max_requests = 40;          // --web.max-requests: concurrent scrapes; 0 = no limit
+  int max_connections = 4096;     // --web.max-connections: more wait in the listen backlog
+  std::chrono::milliseconds read_header_timeout{std::chrono::seconds(10)};
+  std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};  // a whole request
+  std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};  // without any progress
+  std::chrono::milliseconds idle_timeout{std::chrono::minutes(2)};    // between requests
+  std::chrono::milliseconds tls_handshake_timeout{std::chrono::seconds(10)};
+  // The exposition is rendered again at least this often (process metrics), and after each poll.
+  std::chrono::milliseconds max_snapshot_age{std::chrono::seconds(5)};
+  // Failed basic-auth attempts from one address within a minute before it gets 429s.
+  int max_auth_failures = 10;
 };
 
 class ServerError : public std::runtime_error {
@@ -36,18 +47,24 @@ class ServerError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// "[HOST]:PORT" -> civetweb listening_ports ("127.0.0.1:9842", "[::1]:9842", "9842").
-// Throws ServerError naming the flag on malformed input.
-std::string ToCivetListeningPort(const std::string& listen_address);
+struct ListenAddress {
+  std::string host;  // without brackets; empty: every IPv4 address
+  unsigned short port = 0;
+};
+
+// "[HOST]:PORT" ("127.0.0.1:9842", "[::1]:9842", ":9842"). Throws ServerError naming the flag on
+// malformed input.
+ListenAddress ParseListenAddress(const std::string& listen_address);
 
 // Readiness: empty string when ready, else the reason shown with the 503.
 using ReadinessCheck = std::function<std::string()>;
 
 // With settings.web_config:
-// - tls_server_config: HTTPS only on the listen address (TlsFront, OpenSSL), TLS 1.2 or 1.3 as
-//   min_version says, client certificates as client_auth_type says, verified against
-//   client_ca_file for VerifyClientCertIfGiven and RequireAndVerifyClientCert.
-// - basic_auth_users: every path but /-/healthy answers 401 without valid credentials.
+// - tls_server_config: HTTPS only on the listen address, TLS 1.2 or 1.3 as min_version says,
+//   client certificates as client_auth_type says, verified against client_ca_file for
+//   VerifyClientCertIfGiven and RequireAndVerifyClientCert.
+// - basic_auth_users: every path but /-/healthy answers 401 without valid credentials. bcrypt
+//   runs on worker threads, never on the event loop; an address with too many failures gets 429.
 class HttpServer {
  public:
   // Starts listening at once; throws ServerError when the address cannot be bound or TLS cannot
@@ -61,30 +78,18 @@ class HttpServer {
 
   std::vector<int> ListeningPorts() const;
 
+  // Renders the exposition again soon (after a poll has committed); never blocks on it.
+  void RequestRender();
+
   // Applies a reloaded web config: new basic-auth users and TLS certificates take effect for new
   // requests and connections. Switching TLS on or off needs a restart. Throws ServerError and
   // keeps the running web config on failure.
   void ReloadWebConfig(const WebConfig& web_config);
 
- private:
-  // True when the request may proceed; otherwise the 403 or 401 has been sent.
-  bool FromTlsFront(mg_connection* conn);
-  bool Authorize(mg_connection* conn);
+  struct Impl;
 
-  ServerSettings settings_;
-  std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
-  ReadinessCheck readiness_;
-  // The basic-auth part of the web config, replaced whole on reload (with a fresh cache, so an
-  // old password stops working at once).
-  struct AuthState {
-    WebConfig web_config;
-    BasicAuthCache cache;
-  };
-  mutable std::mutex auth_mutex_;
-  std::shared_ptr<AuthState> auth_;
-  std::vector<std::unique_ptr<CivetHandler>> handlers_;
-  std::unique_ptr<CivetServer> server_;
-  std::unique_ptr<TlsFront> tls_front_;  // set with tls_server_config
+ private:
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace bird_exporter

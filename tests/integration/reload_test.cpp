@@ -88,11 +88,11 @@ class ReloadTest : public ::testing::Test {
     }
   }
 
-  void Start() {
-    exporter_ = std::make_unique<ExporterProcess>(
-        EXPORTER_BINARY,
-        std::vector<std::string>{"--config.file=" + config_, "--web.listen-address=127.0.0.1:0"},
-        std::map<std::string, std::string>{}, dir_);
+  void Start(bool enable_lifecycle = false) {
+    std::vector<std::string> args{"--config.file=" + config_, "--web.listen-address=127.0.0.1:0"};
+    if (enable_lifecycle) args.push_back("--web.enable-lifecycle");
+    exporter_ = std::make_unique<ExporterProcess>(EXPORTER_BINARY, args,
+                                                  std::map<std::string, std::string>{}, dir_);
     ASSERT_GT(exporter_->WaitForPort(), 0) << exporter_->Log();
   }
 
@@ -180,11 +180,26 @@ TEST_F(ReloadTest, RotatesTheAccessKeyWithoutARestart) {
   EXPECT_EQ(SumSamples(exporter_->Scrape(), "bird_exporter_channel_up"), 1);
 }
 
-TEST_F(ReloadTest, PostReloadSharesThePathOfSighupAndRefusesOtherMethods) {
+TEST_F(ReloadTest, PostReloadIsRefusedWithoutEnableLifecycle) {
   AddEndedCalls("ch-1", 2);
   AddEndedCalls("ch-2", 3);
   WriteConfig({{"ch-1", "support"}});
   Start();
+  ASSERT_TRUE(WaitFor([&] { return Calls("support") == 2; }, seconds(20)));
+  WriteConfig({{"ch-1", "support"}, {"ch-2", "sales"}});
+  std::string body;
+  EXPECT_EQ(Request("POST", exporter_->Url("/-/reload"), body), 403);
+  EXPECT_NE(body.find("--web.enable-lifecycle"), std::string::npos) << body;
+  // SIGHUP still reloads.
+  kill(exporter_->pid(), SIGHUP);
+  ASSERT_TRUE(WaitFor([&] { return Calls("sales") == 3; }, seconds(20))) << exporter_->Log();
+}
+
+TEST_F(ReloadTest, PostReloadSharesThePathOfSighupAndRefusesOtherMethods) {
+  AddEndedCalls("ch-1", 2);
+  AddEndedCalls("ch-2", 3);
+  WriteConfig({{"ch-1", "support"}});
+  Start(/*enable_lifecycle=*/true);
   ASSERT_TRUE(WaitFor([&] { return Calls("support") == 2; }, seconds(20)));
 
   std::string body;

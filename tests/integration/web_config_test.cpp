@@ -315,12 +315,13 @@ TEST_F(WebConfigTest, MinVersionTls13RefusesTls12Clients) {
 
 // The decrypted side of the TLS relay is a loopback port; a local process that connects to it
 // directly (around TLS and client certificates) gets 403 on every path.
-TEST_F(WebConfigTest, LoopbackRelayPortRefusesDirectConnections) {
+TEST_F(WebConfigTest, TlsIsServedWithoutAPlainTextPortBehindIt) {
   const int port = Start(TlsConfig() +
                          "  client_auth_type: RequireAndVerifyClientCert\n"
                          "  client_ca_file: ca.crt\n");
   ASSERT_GT(port, 0) << exporter_->Log();
-  // The exporter's listening TCP sockets: the public port, the demo simulator's and the relay's.
+  // The exporter's listening TCP sockets: only the public port and the demo simulator's; no
+  // plain-text port that a local user could reach around TLS.
   std::set<std::string> inodes;
   for (const auto& entry :
        std::filesystem::directory_iterator("/proc/" + std::to_string(exporter_->pid()) + "/fd")) {
@@ -344,12 +345,7 @@ TEST_F(WebConfigTest, LoopbackRelayPortRefusesDirectConnections) {
     const int local_port = std::stoi(local.substr(local.find(':') + 1), nullptr, 16);
     if (local_port != port && local_port != simulator_port) relay_ports.push_back(local_port);
   }
-  ASSERT_EQ(relay_ports.size(), 1u);
-  const std::string relay = "http://127.0.0.1:" + std::to_string(relay_ports[0]);
-  const CurlResult direct = Curl(relay + "/metrics");
-  EXPECT_EQ(direct.status, 403) << direct.error;
-  EXPECT_EQ(direct.body.find("bird_"), std::string::npos);
-  EXPECT_EQ(Curl(relay + "/-/healthy").status, 403);
+  EXPECT_TRUE(relay_ports.empty()) << "another listening port: " << relay_ports.front();
 }
 
 TEST_F(WebConfigTest, InvalidWebConfigStopsStartUpWithExitCodeOne) {

@@ -12,29 +12,32 @@ using ::testing::HasSubstr;
 
 struct AddressCase {
   const char* listen_address;
-  const char* listening_port;
+  const char* host;
+  unsigned short port;
 };
 
 class ListenAddressTest : public ::testing::TestWithParam<AddressCase> {};
 
-TEST_P(ListenAddressTest, ConvertsToCivetListeningPort) {
-  EXPECT_EQ(ToCivetListeningPort(GetParam().listen_address), GetParam().listening_port);
+TEST_P(ListenAddressTest, SplitsHostAndPort) {
+  const ListenAddress parsed = ParseListenAddress(GetParam().listen_address);
+  EXPECT_EQ(parsed.host, GetParam().host);
+  EXPECT_EQ(parsed.port, GetParam().port);
 }
 
 INSTANTIATE_TEST_SUITE_P(Valid, ListenAddressTest,
-                         ::testing::Values(AddressCase{":9842", "9842"}, AddressCase{":0", "0"},
-                                           AddressCase{":65535", "65535"},
-                                           AddressCase{"127.0.0.1:0", "127.0.0.1:0"},
-                                           AddressCase{"0.0.0.0:9842", "0.0.0.0:9842"},
-                                           AddressCase{"localhost:9842", "localhost:9842"},
-                                           AddressCase{"[::1]:9842", "[::1]:9842"},
-                                           AddressCase{"[::]:80", "[::]:80"}));
+                         ::testing::Values(AddressCase{":9842", "", 9842}, AddressCase{":0", "", 0},
+                                           AddressCase{":65535", "", 65535},
+                                           AddressCase{"127.0.0.1:0", "127.0.0.1", 0},
+                                           AddressCase{"0.0.0.0:9842", "0.0.0.0", 9842},
+                                           AddressCase{"localhost:9842", "localhost", 9842},
+                                           AddressCase{"[::1]:9842", "::1", 9842},
+                                           AddressCase{"[::]:80", "::", 80}));
 
 class BadListenAddressTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(BadListenAddressTest, RejectsAddress) {
   try {
-    ToCivetListeningPort(GetParam());
+    ParseListenAddress(GetParam());
     FAIL() << "accepted \"" << GetParam() << '"';
   } catch (const ServerError& e) {
     EXPECT_THAT(e.what(), HasSubstr("--web.listen-address"));
@@ -51,7 +54,7 @@ INSTANTIATE_TEST_SUITE_P(BadIpv6, BadListenAddressTest,
 
 TEST(ListenAddressErrorTest, TellsHowToWriteIpv6Hosts) {
   try {
-    ToCivetListeningPort("::1:9842");
+    ParseListenAddress("::1:9842");
     FAIL() << "accepted an unbracketed IPv6 host";
   } catch (const ServerError& e) {
     EXPECT_THAT(e.what(), HasSubstr("[::1]:9842"));

@@ -1,0 +1,29 @@
+// What a scrape is served: the text exposition rendered once (after each poll, and every few
+// seconds for the process metrics), kept with its gzip form, and the choice between the two
+// from the scraper's Accept-Encoding. Pure, apart from zlib.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace bird_exporter {
+
+struct Snapshot {
+  std::string text;  // Prometheus text format 0.0.4
+  std::string gzip;  // the same bytes, gzip-compressed
+  std::chrono::steady_clock::time_point rendered{};
+};
+
+// gzip (RFC 1952) of `data` with zlib at `level` (1 fastest .. 9 smallest).
+std::string Gzip(std::string_view data, int level = 6);
+
+enum class ContentCoding { kIdentity, kGzip };
+
+// The coding to answer with for an Accept-Encoding header (RFC 9110 §12.5.3): gzip when the
+// scraper accepts it (by name or by "*", with q > 0) at least as much as identity, which is
+// acceptable unless excluded but, when not named, preferred least; identity otherwise, also when the header excludes both (the header is then disregarded, which the RFC
+// allows). `present` is false when the request has no Accept-Encoding at all.
+ContentCoding ChooseContentCoding(bool present, std::string_view accept_encoding);
+
+}  // namespace bird_exporter
