@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "support/exporter_process.h"
+#include "support/test_pki.h"
 
 namespace bird_exporter::testing {
 namespace {
@@ -68,34 +69,8 @@ class WebConfigTest : public ::testing::Test {
     char dir_template[] = "/tmp/bird_web_config_it_XXXXXX";
     dir_ = new std::string(mkdtemp(dir_template));
     const std::string d = *dir_;
-    const std::string openssl = "cd " + Quote(d) + " && openssl ";
-    const std::vector<std::string> steps = {
-        // The CA that signs the server and the client certificate.
-        openssl +
-            "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 "
-            "-subj '/CN=bird_call_exporter test CA'",
-        openssl +
-            "req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
-            "-subj '/CN=127.0.0.1'",
-        "printf 'subjectAltName=IP:127.0.0.1\\n' > " + Quote(d + "/server.ext"),
-        openssl +
-            "x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
-            "-out server.crt -days 2 -extfile server.ext",
-        openssl +
-            "req -newkey rsa:2048 -nodes -keyout client.key -out client.csr "
-            "-subj '/CN=prometheus'",
-        openssl +
-            "x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
-            "-out client.crt -days 2",
-        // A client certificate nobody in ca.crt vouches for.
-        openssl +
-            "req -x509 -newkey rsa:2048 -nodes -keyout stranger.key -out stranger.crt "
-            "-days 2 -subj '/CN=stranger'",
-    };
-    for (const auto& step : steps) {
-      const CommandResult result = RunCommand(step);
-      ASSERT_EQ(result.exit_code, 0) << step << "\n" << result.output;
-    }
+    const std::string error = MakeTestPki(d);
+    ASSERT_TRUE(error.empty()) << error;
     hash_ = new std::string(Bcrypt("secret"));
     ASSERT_EQ(hash_->substr(0, 7), "$2b$10$");
   }

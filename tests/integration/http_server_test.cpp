@@ -1,0 +1,290 @@
+// The HTTP server against hostile and numerous clients: the real binary in --demo mode, over
+// plain HTTP and over TLS, with idle connections, slow request heads, clients that pipeline and
+// never read, 200 concurrent scrapers and half-closing clients, while a legitimate scraper must
+// keep getting its answers. Also gzip negotiation, and --web.max-requests with a real server
+// whose exposition is larger than the socket buffers.
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include "server/server.h"
+#include "support/exporter_process.h"
+#include "support/raw_client.h"
+#include "support/test_pki.h"
+
+namespace bird_exporter::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+size_t AppendTo(char* data, size_t size, size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+struct Answer {
+  long status = 0;  // 0: no answer (timeout, reset)
+  std::string headers;
+  std::string body;
+};
+
+// One GET with libcurl, 5 s at most; `ca_file` for https.
+Answer Get(const std::string& url, const std::string& ca_file,
+           const std::vector<std::string>& headers = {}) {
+  Answer answer;
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendTo);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, AppendTo);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &answer.headers);
+  if (!ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file.c_str());
+  curl_slist* list = nullptr;
+  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
+  if (list != nullptr) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  if (curl_easy_perform(curl) == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &answer.status);
+  }
+  curl_slist_free_all(list);
+  curl_easy_cleanup(curl);
+  return answer;
+}
+
+std::string Gunzip(const std::string& data) {
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 16) != Z_OK) return "";
+  std::string out;
+  char buffer[65536];
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buffer);
+    z.avail_out = sizeof buffer;
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buffer, sizeof buffer - z.avail_out);
+  }
+  inflateEnd(&z);
+  return rc == Z_STREAM_END ? out : "";
+}
+
+bool HasHeader(const std::string& headers, const std::string& line) {
+  return headers.find(line + "\r\n") != std::string::npos;
+}
+
+class HostileClientsTest : public ::testing::TestWithParam<bool> {
+ protected:
+  static void SetUpTestSuite() {
+    RaiseOpenFileLimit();
+    char dir_template[] = "/tmp/bird_http_server_it_XXXXXX";
+    dir_ = new std::string(mkdtemp(dir_template));
+    const std::string error = MakeTestPki(*dir_);
+    ASSERT_TRUE(error.empty()) << error;
+    std::ofstream(*dir_ + "/web.yml")
+        << "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+  }
+
+  void SetUp() override {
+    std::vector<std::string> args{"--demo", "--web.listen-address=127.0.0.1:0"};
+    if (Tls()) args.push_back("--web.config.file=" + *dir_ + "/web.yml");
+    exporter_ = std::make_unique<ExporterProcess>(EXPORTER_BINARY, args,
+                                                  std::map<std::string, std::string>{}, *dir_);
+    port_ = exporter_->WaitForPort(seconds(15));
+    ASSERT_GT(port_, 0) << exporter_->Log();
+  }
+
+  bool Tls() const { return GetParam(); }
+  std::string Ca() const { return Tls() ? *dir_ + "/ca.crt" : ""; }
+  std::string Url(const std::string& path) const {
+    return std::string(Tls() ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  // A client that completes the TLS handshake when the server speaks TLS.
+  std::unique_ptr<RawClient> Speaker(int receive_buffer = 0) const {
+    return std::make_unique<RawClient>(port_, Ca(), receive_buffer);
+  }
+  // Legitimate scrapes, one after another: every one answered 200 with the metrics.
+  void ExpectScrapesAnswered(int count) {
+    for (int i = 0; i < count; ++i) {
+      const Answer answer = Get(Url("/metrics"), Ca());
+      ASSERT_EQ(answer.status, 200) << "scrape " << i << "\n" << exporter_->Log();
+      ASSERT_NE(answer.body.find("bird_exporter_build_info"), std::string::npos);
+    }
+  }
+
+  static std::string* dir_;
+  std::unique_ptr<ExporterProcess> exporter_;
+  int port_ = 0;
+};
+std::string* HostileClientsTest::dir_ = nullptr;
+
+TEST_P(HostileClientsTest, AThousandIdleConnectionsDoNotStallScrapes) {
+  std::vector<std::unique_ptr<RawClient>> idle;
+  for (int i = 0; i < 1000; ++i) {
+    // Plain TCP even on the TLS port: not even a handshake is started.
+    idle.push_back(std::make_unique<RawClient>(port_));
+    ASSERT_TRUE(idle.back()->ok()) << "connection " << i;
+  }
+  ExpectScrapesAnswered(10);
+}
+
+TEST_P(HostileClientsTest, SlowRequestHeadsDoNotStallScrapesAndAreCutAtTheHeadDeadline) {
+  std::vector<std::unique_ptr<RawClient>> slow;
+  for (int i = 0; i < 64; ++i) {
+    slow.push_back(Speaker());
+    ASSERT_TRUE(slow.back()->ok());
+    ASSERT_TRUE(slow.back()->Send("GET /metrics HTTP/1.1\r\nHo"));
+  }
+  ExpectScrapesAnswered(5);
+  // One more byte now and then is not enough: the head must be complete within 10 s.
+  for (int round = 0; round < 3; ++round) {
+    for (auto& client : slow) client->Send("s");
+    ExpectScrapesAnswered(1);
+  }
+  EXPECT_TRUE(slow.front()->ClosedByPeer(seconds(20)));
+  EXPECT_TRUE(slow.back()->ClosedByPeer(seconds(5)));
+}
+
+TEST_P(HostileClientsTest, ClientsThatPipelineAndNeverReadDoNotStallScrapes) {
+  std::vector<std::unique_ptr<RawClient>> pipeliners;
+  const std::string request = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::string burst;
+  for (int i = 0; i < 100; ++i) burst += request;
+  for (int i = 0; i < 8; ++i) {
+    pipeliners.push_back(Speaker(/*receive_buffer=*/4096));
+    ASSERT_TRUE(pipeliners.back()->ok());
+    EXPECT_GT(pipeliners.back()->SendUntilFull(burst, 4 << 20), request.size());
+  }
+  ExpectScrapesAnswered(10);
+}
+
+TEST_P(HostileClientsTest, TwoHundredConcurrentScrapesAreAllAnswered) {
+  std::atomic<int> answered{0};
+  std::vector<std::thread> scrapers;
+  for (int i = 0; i < 200; ++i) {
+    scrapers.emplace_back([&] {
+      const Answer answer = Get(Url("/metrics"), Ca());
+      if (answer.status == 200 && answer.body.find("bird_exporter_build_info") != std::string::npos) {
+        ++answered;
+      }
+    });
+  }
+  for (auto& t : scrapers) t.join();
+  EXPECT_EQ(answered.load(), 200);
+}
+
+TEST_P(HostileClientsTest, AClientThatHalfClosesAfterItsRequestStillGetsTheAnswer) {
+  auto client = Speaker();
+  ASSERT_TRUE(client->ok());
+  ASSERT_TRUE(client->Send("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  client->ShutdownWrite();
+  const std::string answer = client->ReadUntilClosed(seconds(10));
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << answer.substr(0, 200);
+  EXPECT_NE(answer.find("bird_exporter_build_info"), std::string::npos);
+  // The whole body arrived: the exposition ends with a newline after its last sample.
+  EXPECT_EQ(answer.back(), '\n');
+}
+
+TEST_P(HostileClientsTest, NegotiatesGzipFromAcceptEncoding) {
+  const Answer gzip = Get(Url("/metrics"), Ca(), {"Accept-Encoding: gzip"});
+  ASSERT_EQ(gzip.status, 200);
+  EXPECT_TRUE(HasHeader(gzip.headers, "Content-Encoding: gzip")) << gzip.headers;
+  EXPECT_TRUE(HasHeader(gzip.headers, "Vary: Accept-Encoding")) << gzip.headers;
+  EXPECT_NE(Gunzip(gzip.body).find("bird_exporter_build_info"), std::string::npos);
+
+  for (const char* header : {"Accept-Encoding: gzip;q=0", "Accept-Encoding: identity",
+                             "Accept-Encoding: br", "Accept-Encoding: gzip;q=0.5, identity"}) {
+    const Answer plain = Get(Url("/metrics"), Ca(), {header});
+    ASSERT_EQ(plain.status, 200) << header;
+    EXPECT_EQ(plain.headers.find("Content-Encoding"), std::string::npos) << header;
+    EXPECT_NE(plain.body.find("bird_exporter_build_info"), std::string::npos) << header;
+  }
+  const Answer starred = Get(Url("/metrics"), Ca(), {"Accept-Encoding: identity;q=0.1, *"});
+  EXPECT_TRUE(HasHeader(starred.headers, "Content-Encoding: gzip")) << starred.headers;
+  const Answer none = Get(Url("/metrics"), Ca());
+  EXPECT_EQ(none.headers.find("Content-Encoding"), std::string::npos);
+  EXPECT_TRUE(HasHeader(none.headers, "Content-Type: text/plain; version=0.0.4; charset=utf-8"));
+}
+
+INSTANTIATE_TEST_SUITE_P(PlainAndTls, HostileClientsTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Tls" : "Plain"; });
+
+// An exposition of `series` gauges with long label values: several MB, more than the kernel
+// buffers of one connection hold, so a scrape whose client does not read stays in flight.
+class LargeExposition : public prometheus::Collectable {
+ public:
+  explicit LargeExposition(int series) : series_(series) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    prometheus::MetricFamily family;
+    family.name = "large_exposition_series";
+    family.help = "Series that make the exposition large.";
+    family.type = prometheus::MetricType::Gauge;
+    const std::string padding(200, 'x');
+    for (int i = 0; i < series_; ++i) {
+      prometheus::ClientMetric metric;
+      metric.label.push_back({"id", std::to_string(i) + padding});
+      metric.gauge.value = i;
+      family.metric.push_back(std::move(metric));
+    }
+    return {family};
+  }
+
+ private:
+  int series_;
+};
+
+TEST(MaxRequestsTest, ScrapesBeyondTheLimitGet503UntilOneEnds) {
+  auto large = std::make_shared<LargeExposition>(60000);  // about 14 MB
+  ServerSettings settings;
+  settings.listen_address = "127.0.0.1:0";
+  settings.max_requests = 2;
+  HttpServer server(settings, {large}, [] { return std::string(); });
+  const int port = server.ListeningPorts().front();
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/metrics";
+
+  // Two scrapes whose clients do not read: both stay in flight.
+  std::vector<std::unique_ptr<RawClient>> stuck;
+  for (int i = 0; i < 2; ++i) {
+    stuck.push_back(std::make_unique<RawClient>(port, "", /*receive_buffer=*/4096));
+    ASSERT_TRUE(stuck.back()->Send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
+  }
+  // Their answers have started (and stalled) once the first bytes can be read.
+  for (auto& client : stuck) {
+    std::string first;
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          first = client->ReadResponse(milliseconds(50));
+          return !first.empty();
+        },
+        seconds(10)));
+  }
+  const Answer refused = Get(url, "");
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_NE(refused.body.find("--web.max-requests"), std::string::npos) << refused.body;
+  EXPECT_TRUE(HasHeader(refused.headers, "Retry-After: 1")) << refused.headers;
+  EXPECT_EQ(Get("http://127.0.0.1:" + std::to_string(port) + "/-/healthy", "").status, 200);
+
+  stuck.pop_back();  // one client goes away: its scrape ends
+  ASSERT_TRUE(WaitFor([&] { return Get(url, "").status == 200; }, seconds(10)));
+}
+
+}  // namespace
+}  // namespace bird_exporter::testing
