@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include <sys/stat.h>
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <prometheus/text_serializer.h>
@@ -61,9 +63,26 @@ int AcceptAnyCertificate(int, X509_STORE_CTX*) { return 1; }
 std::shared_ptr<ssl::context> MakeTlsContext(const TlsServerConfig& tls) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   if (ctx == nullptr) FailTls(nullptr, "tls_server_config");
-  SSL_CTX_set_min_proto_version(
-      ctx, tls.min_version == TlsVersion::kTls13 ? TLS1_3_VERSION : TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  const auto version = [](TlsVersion v) {
+    return v == TlsVersion::kTls13 ? TLS1_3_VERSION : TLS1_2_VERSION;
+  };
+  SSL_CTX_set_min_proto_version(ctx, version(tls.min_version));
+  SSL_CTX_set_max_proto_version(ctx, version(tls.max_version));
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  if (tls.prefer_server_cipher_suites) SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+  std::string suites;
+  for (const auto& suite : tls.cipher_suites) suites += (suites.empty() ? "" : ":") + suite;
+  if (SSL_CTX_set_cipher_list(ctx, suites.empty() ? kDefaultTls12CipherSuites : suites.c_str()) !=
+      1) {
+    FailTls(ctx, "tls_server_config.cipher_suites: OpenSSL has none of them");
+  }
+  if (!tls.curve_preferences.empty()) {
+    std::string groups;
+    for (const auto& group : tls.curve_preferences) groups += (groups.empty() ? "" : ":") + group;
+    if (SSL_CTX_set1_groups_list(ctx, groups.c_str()) != 1) {
+      FailTls(ctx, "tls_server_config.curve_preferences: OpenSSL refuses " + groups);
+    }
+  }
   SSL_CTX_set_default_passwd_cb(ctx, NoPassphrase);
   static const unsigned char kSessionContext[] = "bird_call_exporter";
   SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
@@ -157,6 +176,24 @@ Reply TextReply(http::status status, std::string body) {
   return reply;
 }
 
+// What identifies the contents of the TLS files without reading them: a change of any (a
+// rotated Kubernetes secret, a renewed certificate) makes a new TLS context.
+std::string TlsFilesFingerprint(const TlsServerConfig& tls) {
+  std::string fingerprint;
+  for (const std::string* path : {&tls.cert_file, &tls.key_file, &tls.client_ca_file}) {
+    struct stat st {};
+    if (path->empty()) continue;
+    if (::stat(path->c_str(), &st) != 0) {
+      fingerprint += "missing;";
+      continue;
+    }
+    fingerprint += std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
+                   std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+                   std::to_string(st.st_mtim.tv_nsec) + ";";
+  }
+  return fingerprint;
+}
+
 bool IsParseError(const boost::system::error_code& ec) {
   return ec.category() == beast::http::make_error_code(http::error::bad_target).category();
 }
@@ -228,6 +265,8 @@ struct HttpServer::Impl {
   mutable std::mutex mutex;  // guards auth, tls and snapshot
   std::shared_ptr<AuthState> auth;
   std::shared_ptr<ssl::context> tls;  // null: plain HTTP
+  TlsServerConfig tls_config;         // what `tls` was made from
+  std::string tls_fingerprint;        // of its files when it was made (or last tried)
   std::shared_ptr<const Snapshot> snapshot;
 
   std::mutex render_mutex;
@@ -258,6 +297,38 @@ struct HttpServer::Impl {
     snapshot = std::move(next);
   }
 
+  // Certificates, keys and client CAs are watched: when a file changes on disk, new
+  // connections get a context made from the new files; if they do not load, the old one stays.
+  void ReloadChangedTlsFiles() {
+    TlsServerConfig config;
+    std::string seen;
+    {
+      std::lock_guard lock(mutex);
+      if (!tls) return;
+      config = tls_config;
+      seen = tls_fingerprint;
+    }
+    const std::string now = TlsFilesFingerprint(config);
+    if (now == seen) return;
+    std::shared_ptr<ssl::context> next;
+    try {
+      next = MakeTlsContext(config);
+      spdlog::info("TLS files changed on disk, new connections use them cert_file={}",
+                   LogQuote(config.cert_file));
+    } catch (const ServerError& e) {
+      spdlog::error("TLS files changed on disk but cannot be used, keeping the running ones "
+                    "error={}",
+                    LogQuote(e.what()));
+    }
+    std::lock_guard lock(mutex);
+    if (tls_config.cert_file != config.cert_file || tls_config.key_file != config.key_file ||
+        tls_config.client_ca_file != config.client_ca_file) {
+      return;  // a reload replaced the configuration meanwhile
+    }
+    tls_fingerprint = now;  // a broken file is reported once, not at every check
+    if (next) tls = std::move(next);
+  }
+
   void RenderLoop() {
     std::unique_lock lock(render_mutex);
     while (!render_stop) {
@@ -266,6 +337,7 @@ struct HttpServer::Impl {
       if (render_stop) break;
       render_requested = false;
       lock.unlock();
+      ReloadChangedTlsFiles();
       try {
         Render();
       } catch (const std::exception& e) {
@@ -599,7 +671,11 @@ HttpServer::HttpServer(ServerSettings settings,
   const ListenAddress address = ParseListenAddress(s.listen_address);
   impl.auth = std::make_shared<Impl::AuthState>();
   impl.auth->web_config = s.web_config;
-  if (s.web_config.tls_enabled) impl.tls = MakeTlsContext(s.web_config.tls);
+  if (s.web_config.tls_enabled) {
+    impl.tls_config = s.web_config.tls;
+    impl.tls_fingerprint = TlsFilesFingerprint(impl.tls_config);
+    impl.tls = MakeTlsContext(impl.tls_config);
+  }
 
   boost::system::error_code ec;
   tcp::endpoint endpoint;
@@ -659,12 +735,17 @@ void HttpServer::ReloadWebConfig(const WebConfig& web_config) {
     throw ServerError("web config: switching TLS on or off needs a restart");
   }
   std::shared_ptr<ssl::context> next_tls;
+  const std::string fingerprint = TlsFilesFingerprint(web_config.tls);
   if (web_config.tls_enabled) next_tls = MakeTlsContext(web_config.tls);
   auto next = std::make_shared<Impl::AuthState>();
   next->web_config = web_config;
   std::lock_guard lock(impl_->mutex);
   impl_->auth = std::move(next);
-  if (next_tls) impl_->tls = std::move(next_tls);
+  if (next_tls) {
+    impl_->tls = std::move(next_tls);
+    impl_->tls_config = web_config.tls;
+    impl_->tls_fingerprint = fingerprint;
+  }
 }
 
 }  // namespace bird_exporter

@@ -150,9 +150,11 @@ class Parser {
 
   void ParseTls(const Field& f, TlsServerConfig& tls) const {
     const Mapping m =
-        MappingOf(f, {"cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version"},
-                  {"cert", "key", "client_ca", "client_allowed_sans", "max_version",
-                   "cipher_suites", "curve_preferences", "prefer_server_cipher_suites"});
+        MappingOf(f,
+                  {"cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version",
+                   "max_version", "cipher_suites", "curve_preferences",
+                   "prefer_server_cipher_suites"},
+                  {"cert", "key", "client_ca", "client_allowed_sans"});
     tls.cert_file = FilePath(Require(m, "cert_file"), FileKind::kCertificate);
     tls.key_file = FilePath(Require(m, "key_file"), FileKind::kPrivateKey);
 
@@ -189,17 +191,93 @@ class Parser {
                std::string(ClientAuthTypeName(tls.client_auth_type)));
     }
 
-    if (const Field* v = m.Find("min_version")) {
-      const std::string version = v->node.IsScalar() ? v->node.Scalar() : "";
-      if (version == "TLS12") {
-        tls.min_version = TlsVersion::kTls12;
-      } else if (version == "TLS13") {
-        tls.min_version = TlsVersion::kTls13;
+    if (const Field* v = m.Find("min_version")) tls.min_version = Version(*v);
+    if (const Field* v = m.Find("max_version")) {
+      tls.max_version = Version(*v);
+      if (tls.max_version < tls.min_version) Fail(*v, "must not be below min_version");
+    }
+    if (const Field* c = m.Find("cipher_suites")) {
+      for (const Field& item : Items(*c)) {
+        const std::string name = NonEmptyString(item);
+        if (name.rfind("TLS_AES_", 0) == 0 || name.rfind("TLS_CHACHA20_", 0) == 0) {
+          continue;  // a TLS 1.3 suite: always on, not configurable (as in Go)
+        }
+        const auto known = kCipherSuites.find(name);
+        if (known == kCipherSuites.end()) {
+          Fail(item, "unknown cipher suite \"" + name + "\" (Go names, e.g. " +
+                         "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)");
+        }
+        tls.cipher_suites.push_back(known->second);
+      }
+      if (tls.cipher_suites.empty() && tls.min_version == TlsVersion::kTls12) {
+        Fail(*c, "lists no TLS 1.2 suite; TLS 1.2 clients could not connect");
+      }
+    }
+    if (const Field* c = m.Find("curve_preferences")) {
+      for (const Field& item : Items(*c)) {
+        const std::string name = NonEmptyString(item);
+        const auto known = kCurves.find(name);
+        if (known == kCurves.end()) {
+          Fail(item, "unknown curve \"" + name + "\" (CurveP256, CurveP384, CurveP521, X25519)");
+        }
+        tls.curve_preferences.push_back(known->second);
+      }
+    }
+    if (const Field* p = m.Find("prefer_server_cipher_suites")) {
+      const std::string value = p->node.IsScalar() ? p->node.Scalar() : "";
+      if (value == "true") {
+        tls.prefer_server_cipher_suites = true;
+      } else if (value == "false") {
+        tls.prefer_server_cipher_suites = false;
       } else {
-        Fail(*v, "expected TLS12 or TLS13");
+        Fail(*p, "expected true or false");
       }
     }
   }
+
+  static TlsVersion Version(const Field& v) {
+    const std::string version = v.node.IsScalar() ? v.node.Scalar() : "";
+    if (version == "TLS12") return TlsVersion::kTls12;
+    if (version == "TLS13") return TlsVersion::kTls13;
+    Fail(v, "expected TLS12 or TLS13");
+  }
+
+  // The elements of a YAML sequence, each with its own line.
+  static std::vector<Field> Items(const Field& f) {
+    if (!f.node.IsSequence() || f.node.size() == 0) Fail(f, "expected a non-empty list");
+    std::vector<Field> items;
+    for (std::size_t i = 0; i < f.node.size(); ++i) {
+      items.push_back(Field{f.node[i], f.path + "[" + std::to_string(i) + "]",
+                            f.node[i].Mark().line + 1});
+    }
+    return items;
+  }
+
+  // Go's names (crypto/tls, as the toolkit takes them) -> OpenSSL's, for TLS 1.2.
+  inline static const std::map<std::string, std::string, std::less<>> kCipherSuites = {
+      {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"},
+      {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384"},
+      {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"},
+      {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384"},
+      {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"},
+      {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305", "ECDHE-ECDSA-CHACHA20-POLY1305"},
+      {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305"},
+      {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "ECDHE-RSA-CHACHA20-POLY1305"},
+      {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA"},
+      {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA"},
+      {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA"},
+      {"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA"},
+      {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "ECDHE-ECDSA-AES128-SHA256"},
+      {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "ECDHE-RSA-AES128-SHA256"},
+      {"TLS_RSA_WITH_AES_128_GCM_SHA256", "AES128-GCM-SHA256"},
+      {"TLS_RSA_WITH_AES_256_GCM_SHA384", "AES256-GCM-SHA384"},
+      {"TLS_RSA_WITH_AES_128_CBC_SHA", "AES128-SHA"},
+      {"TLS_RSA_WITH_AES_256_CBC_SHA", "AES256-SHA"},
+      {"TLS_RSA_WITH_AES_128_CBC_SHA256", "AES128-SHA256"},
+  };
+  inline static const std::map<std::string, std::string, std::less<>> kCurves = {
+      {"CurveP256", "P-256"}, {"CurveP384", "P-384"}, {"CurveP521", "P-521"}, {"X25519", "X25519"},
+  };
 
   static void ParseUsers(const Field& f, std::map<std::string, std::string, std::less<>>& users) {
     if (!f.node.IsMap()) Fail(f, "expected a mapping of user names to bcrypt hashes");
@@ -336,7 +414,8 @@ std::string SummarizeWebConfig(const WebConfig& config) {
   if (config.tls_enabled) {
     out << " cert_file=" << config.tls.cert_file
         << " client_auth_type=" << ClientAuthTypeName(config.tls.client_auth_type)
-        << " min_version=" << (config.tls.min_version == TlsVersion::kTls13 ? "TLS13" : "TLS12");
+        << " min_version=" << (config.tls.min_version == TlsVersion::kTls13 ? "TLS13" : "TLS12")
+        << " max_version=" << (config.tls.max_version == TlsVersion::kTls13 ? "TLS13" : "TLS12");
   }
   out << " basic_auth_users=" << config.basic_auth_users.size();
   return out.str();

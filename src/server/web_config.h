@@ -11,9 +11,14 @@
 //   basic_auth_users:
 //     prometheus: $2b$10$...                         # bcrypt, e.g. htpasswd -nBC 10
 //
-// The toolkit's http_server_config and rate_limit sections, and its less common TLS keys (inline
-// cert/key/client_ca, client_allowed_sans, max_version, cipher_suites, curve_preferences), are
-// rejected with a "not supported" message rather than silently ignored. Relative file paths are
+//     max_version: TLS13                             # default TLS13
+//     cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]  # TLS 1.2; default: ECDHE + AEAD
+//     curve_preferences: [X25519, CurveP256]
+//     prefer_server_cipher_suites: true              # default true
+//
+// The toolkit's http_server_config and rate_limit sections, and its inline cert/key/client_ca
+// and client_allowed_sans, are rejected with a "not supported" message rather than silently
+// ignored. Relative file paths are
 // relative to the web configuration file, as with the toolkit.
 #pragma once
 
@@ -44,7 +49,20 @@ struct TlsServerConfig {
   ClientAuthType client_auth_type = ClientAuthType::kNoClientCert;
   std::string client_ca_file;  // PEM CA certificates that client certificates must chain to
   TlsVersion min_version = TlsVersion::kTls12;
+  TlsVersion max_version = TlsVersion::kTls13;
+  // OpenSSL names of the TLS 1.2 suites allowed, in order (cipher_suites, given with Go's names
+  // as in the toolkit); empty: the forward-secret AEAD suites. TLS 1.3 suites are not
+  // configurable, as in Go.
+  std::vector<std::string> cipher_suites;
+  std::vector<std::string> curve_preferences;  // OpenSSL group names; empty: OpenSSL's
+  bool prefer_server_cipher_suites = true;
 };
+
+// The TLS 1.2 suites used when cipher_suites is not set (OpenSSL syntax): ECDHE key exchange
+// with AES-GCM or ChaCha20-Poly1305 only.
+inline constexpr const char* kDefaultTls12CipherSuites =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
 struct WebConfig {
   bool tls_enabled = false;  // tls_server_config present

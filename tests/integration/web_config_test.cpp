@@ -10,7 +10,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <atomic>
 #include <memory>
+#include <thread>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -288,8 +290,106 @@ TEST_F(WebConfigTest, MinVersionTls13RefusesTls12Clients) {
   EXPECT_NE(Curl(Https(port12, "/-/healthy"), CaOption() + " --tls-max 1.1").exit_code, 0);
 }
 
-// The decrypted side of the TLS relay is a loopback port; a local process that connects to it
-// directly (around TLS and client certificates) gets 403 on every path.
+TEST_F(WebConfigTest, MaxVersionAndCipherSuitesAreHonoured) {
+  const int port = Start(TlsConfig() +
+                         "  max_version: TLS12\n"
+                         "  cipher_suites:\n    - TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\n"
+                         "  curve_preferences: [X25519, CurveP256]\n"
+                         "  prefer_server_cipher_suites: false\n");
+  ASSERT_GT(port, 0) << exporter_->Log();
+  EXPECT_EQ(Curl(Https(port, "/-/healthy"), CaOption()).status, 200);
+  EXPECT_NE(Curl(Https(port, "/-/healthy"), CaOption() + " --tlsv1.3").exit_code, 0);
+  EXPECT_NE(Curl(Https(port, "/-/healthy"),
+                 CaOption() + " --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256")
+                .exit_code,
+            0);
+  EXPECT_EQ(Curl(Https(port, "/-/healthy"),
+                 CaOption() + " --tls-max 1.2 --ciphers ECDHE-RSA-AES256-GCM-SHA384")
+                .status,
+            200);
+}
+
+TEST_F(WebConfigTest, Tls12DefaultsToForwardSecretSuites) {
+  const int port = Start(TlsConfig());
+  ASSERT_GT(port, 0) << exporter_->Log();
+  // RSA key exchange (no forward secrecy) and CBC are refused; ECDHE with AES-GCM works.
+  EXPECT_NE(
+      Curl(Https(port, "/-/healthy"), CaOption() + " --tls-max 1.2 --ciphers AES128-GCM-SHA256")
+          .exit_code,
+      0);
+  EXPECT_NE(Curl(Https(port, "/-/healthy"),
+                 CaOption() + " --tls-max 1.2 --ciphers ECDHE-RSA-AES128-SHA")
+                .exit_code,
+            0);
+  EXPECT_EQ(Curl(Https(port, "/-/healthy"),
+                 CaOption() + " --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256")
+                .status,
+            200);
+}
+
+// A certificate renewed on disk (as cert-manager or a Kubernetes secret update does it) is
+// served to new connections without a signal or a reload.
+TEST_F(WebConfigTest, ACertificateChangedOnDiskIsServedWithoutASignal) {
+  const std::string dir = Path("rotation");
+  std::filesystem::create_directories(dir);
+  for (const char* file : {"ca.crt", "ca.key", "server.crt", "server.key"}) {
+    std::filesystem::copy_file(Path(file), dir + "/" + file,
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+  const int port =
+      Start("tls_server_config:\n  cert_file: rotation/server.crt\n  key_file: rotation/server.key\n");
+  ASSERT_GT(port, 0) << exporter_->Log();
+  const std::string subject = "openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
+                              " </dev/null 2>/dev/null | openssl x509 -noout -subject";
+  EXPECT_NE(RunCommand(subject).output.find("CN = 127.0.0.1"), std::string::npos);
+
+  const std::string error = MakeServerCertificate(dir, "renewed", "renewed.test");
+  ASSERT_TRUE(error.empty()) << error;
+  // The key first, then the certificate: in between, the pair does not match and the running
+  // certificate stays.
+  std::filesystem::rename(dir + "/renewed.key", dir + "/server.key");
+  std::filesystem::rename(dir + "/renewed.crt", dir + "/server.crt");
+  ASSERT_TRUE(WaitFor(
+      [&] { return RunCommand(subject).output.find("CN = renewed.test") != std::string::npos; },
+      seconds(30)))
+      << exporter_->Log();
+  EXPECT_EQ(Curl(Https(port, "/metrics"), CaOption()).status, 200);
+  EXPECT_NE(exporter_->Log().find("TLS files changed on disk"), std::string::npos);
+}
+
+// A flood of wrong passwords costs bcrypt runs on worker threads and is then refused per
+// address; a scraper whose credentials passed before keeps getting its metrics meanwhile.
+TEST_F(WebConfigTest, AFloodOfWrongPasswordsDoesNotStarveAnAuthenticatedScraper) {
+  const int port = Start("basic_auth_users:\n  prometheus: " + *hash_ + "\n");
+  ASSERT_GT(port, 0) << exporter_->Log();
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  ASSERT_EQ(Curl(base + "/metrics", "-u prometheus:secret").status, 200);
+  std::atomic<bool> stop{false};
+  std::atomic<int> unauthorized{0}, limited{0};
+  std::vector<std::thread> flood;
+  for (int i = 0; i < 8; ++i) {
+    flood.emplace_back([&, i] {
+      while (!stop) {
+        const CommandResult r = RunCommand("curl -s -o /dev/null -w '%{http_code}' -u prometheus:wrong" +
+                                           std::to_string(i) + " " + Quote(base + "/metrics"));
+        if (r.output == "401") ++unauthorized;
+        if (r.output == "429") ++limited;
+      }
+    });
+  }
+  int answered = 0;
+  for (int i = 0; i < 20; ++i) {
+    const CurlResult scrape = Curl(base + "/metrics", "-u prometheus:secret --max-time 2");
+    if (scrape.status == 200) ++answered;
+  }
+  // Ten failures within a minute and the address gets 429s, without a bcrypt run.
+  EXPECT_TRUE(WaitFor([&] { return limited.load() > 0; }, seconds(30)));
+  stop = true;
+  for (auto& t : flood) t.join();
+  EXPECT_EQ(answered, 20);
+  EXPECT_GT(unauthorized.load(), 0);
+}
+
 TEST_F(WebConfigTest, TlsIsServedWithoutAPlainTextPortBehindIt) {
   const int port = Start(TlsConfig() +
                          "  client_auth_type: RequireAndVerifyClientCert\n"

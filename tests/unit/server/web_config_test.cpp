@@ -82,9 +82,21 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"InlineCertNotSupported", kTls + "  cert: |\n    -----BEGIN CERTIFICATE-----\n",
                 "web config: tls_server_config.cert (line 4): not supported by "
                 "bird_call_exporter"},
-        BadCase{"MaxVersionNotSupported", kTls + "  max_version: TLS13\n",
-                "web config: tls_server_config.max_version (line 4): not supported by "
-                "bird_call_exporter"},
+        BadCase{"MaxVersionBelowMin", kTls + "  min_version: TLS13\n  max_version: TLS12\n",
+                "web config: tls_server_config.max_version (line 5): must not be below "
+                "min_version"},
+        BadCase{"UnknownCipherSuite", kTls + "  cipher_suites:\n    - TLS_RC4_128\n",
+                "web config: tls_server_config.cipher_suites[0] (line 5): unknown cipher suite "
+                "\"TLS_RC4_128\" (Go names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)"},
+        BadCase{"OnlyTls13Suites", kTls + "  cipher_suites: [TLS_AES_128_GCM_SHA256]\n",
+                "web config: tls_server_config.cipher_suites (line 4): lists no TLS 1.2 suite; "
+                "TLS 1.2 clients could not connect"},
+        BadCase{"UnknownCurve", kTls + "  curve_preferences: [X25519, CurveP224]\n",
+                "web config: tls_server_config.curve_preferences[1] (line 4): unknown curve "
+                "\"CurveP224\" (CurveP256, CurveP384, CurveP521, X25519)"},
+        BadCase{"PreferServerNotABool", kTls + "  prefer_server_cipher_suites: maybe\n",
+                "web config: tls_server_config.prefer_server_cipher_suites (line 4): expected "
+                "true or false"},
         BadCase{"ClientAllowedSansNotSupported", kTls + "  client_allowed_sans: [a]\n",
                 "web config: tls_server_config.client_allowed_sans (line 4): not supported by "
                 "bird_call_exporter"},
@@ -183,7 +195,7 @@ basic_auth_users:
   EXPECT_EQ(config.basic_auth_users.at("grafana").substr(0, 7), "$2y$12$");
   EXPECT_EQ(SummarizeWebConfig(config),
             "tls=true cert_file=/etc/bird/tls.crt client_auth_type=RequireAndVerifyClientCert "
-            "min_version=TLS13 basic_auth_users=2");
+            "min_version=TLS13 max_version=TLS13 basic_auth_users=2");
 }
 
 TEST(ParseWebConfig, TlsDefaultsToTls12WithoutClientCertificates) {
@@ -193,6 +205,27 @@ TEST(ParseWebConfig, TlsDefaultsToTls12WithoutClientCertificates) {
   EXPECT_EQ(config.tls.min_version, TlsVersion::kTls12);
   EXPECT_TRUE(config.tls.client_ca_file.empty());
   EXPECT_FALSE(config.BasicAuthEnabled());
+}
+
+TEST(ParseWebConfig, ParsesTheToolkitsCipherCurveAndVersionKeys) {
+  const WebConfig config = ParseWebConfig(
+      kTls +
+      "  max_version: TLS12\n"
+      "  cipher_suites:\n"
+      "    - TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\n"
+      "    - TLS_AES_128_GCM_SHA256\n"  // TLS 1.3: always on, skipped
+      "    - TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305\n"
+      "  curve_preferences: [X25519, CurveP384]\n"
+      "  prefer_server_cipher_suites: false\n");
+  EXPECT_EQ(config.tls.max_version, TlsVersion::kTls12);
+  EXPECT_EQ(config.tls.cipher_suites,
+            (std::vector<std::string>{"ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305"}));
+  EXPECT_EQ(config.tls.curve_preferences, (std::vector<std::string>{"X25519", "P-384"}));
+  EXPECT_FALSE(config.tls.prefer_server_cipher_suites);
+  const WebConfig defaults = ParseWebConfig(kTls);
+  EXPECT_EQ(defaults.tls.max_version, TlsVersion::kTls13);
+  EXPECT_TRUE(defaults.tls.cipher_suites.empty());
+  EXPECT_TRUE(defaults.tls.prefer_server_cipher_suites);
 }
 
 TEST(ParseWebConfig, AcceptsEveryClientAuthType) {
