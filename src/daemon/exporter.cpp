@@ -204,6 +204,7 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
   server_settings.enable_lifecycle = flags.enable_lifecycle;
   server_settings.max_requests = flags.max_requests;
   server_settings.max_connections = flags.max_connections;
+  server_settings.exemplars = [&call_metrics] { return call_metrics.Exemplars(); };
   try {
     server = std::make_unique<HttpServer>(
         server_settings, std::vector<std::weak_ptr<prometheus::Collectable>>{registry, process},

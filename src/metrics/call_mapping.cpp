@@ -71,6 +71,7 @@ std::string CodecLabel(std::string_view codec_name) {
 CallObservation MapCall(const Call& listed, const CallInsights* insights) {
   const Call call = MergeCall(listed, insights);
   CallObservation obs;
+  obs.call_id = call.id;
   obs.direction = std::string(ToString(call.direction));
   obs.call_type = std::string(ToString(call.type));
   obs.status = std::string(ToString(call.status));

@@ -25,6 +25,8 @@ struct CallObservation {
   std::string sip_code;           // "200", or "unknown"
   std::string cause_class;
   std::string codec;  // readCodecName, or "unknown"
+  // Never a label: only the exemplars of the OpenMetrics exposition carry it.
+  std::string call_id;
 
   bool answered = false;
   bool from_insights = false;     // false: counted from the list record alone

@@ -60,9 +60,21 @@ CallMetrics::CallMetrics(prometheus::Registry& registry, LabelLimits limits)
 
 void CallMetrics::RecordHistogram(prometheus::Family<prometheus::Histogram>& family,
                                   const prometheus::Labels& labels,
-                                  const std::vector<double>& buckets, std::optional<double> value) {
+                                  const std::vector<double>& buckets, std::optional<double> value,
+                                  const Exemplar* exemplar) {
   if (!value) return;
   family.Add(labels, buckets).Observe(*value);
+  if (exemplar == nullptr) return;
+  auto& series = exemplars_[{family.GetName(), labels}];
+  series.resize(buckets.size() + 1);
+  Exemplar e = *exemplar;
+  e.value = *value;
+  series[BucketIndex(buckets, *value)] = std::move(e);
+}
+
+ExemplarMap CallMetrics::Exemplars() const {
+  std::lock_guard lock(mutex_);
+  return exemplars_;
 }
 
 CallObservation CallMetrics::Bounded(const CallObservation& obs) {
@@ -115,15 +127,19 @@ void CallMetrics::Record(const ChannelLabels& channel, const CallObservation& un
   if (obs.no_inbound_media) no_inbound_media_.Add(base).Increment();
 
   const prometheus::Labels with_codec = with({{"codec", obs.codec}});
-  RecordHistogram(mos_, with_codec, Buckets("bird_call_mos"), obs.mos);
-  RecordHistogram(quality_, with_codec, Buckets("bird_call_quality_ratio"), obs.quality_ratio);
-  RecordHistogram(pdd_, base, Buckets("bird_call_pdd_seconds"), obs.pdd_seconds);
-  RecordHistogram(duration_, base, Buckets("bird_call_duration_seconds"), obs.duration_seconds);
+  const Exemplar exemplar{obs.call_id, 0,
+                          ToUnixSeconds(std::chrono::system_clock::now())};
+  const Exemplar* ex = obs.call_id.empty() ? nullptr : &exemplar;
+  RecordHistogram(mos_, with_codec, Buckets("bird_call_mos"), obs.mos, ex);
+  RecordHistogram(quality_, with_codec, Buckets("bird_call_quality_ratio"), obs.quality_ratio, ex);
+  RecordHistogram(pdd_, base, Buckets("bird_call_pdd_seconds"), obs.pdd_seconds, ex);
+  RecordHistogram(duration_, base, Buckets("bird_call_duration_seconds"), obs.duration_seconds,
+                  ex);
   RecordHistogram(jitter_min_, base, Buckets("bird_call_jitter_min_seconds"),
                   obs.jitter_min_seconds);
   RecordHistogram(jitter_max_, base, Buckets("bird_call_jitter_max_seconds"),
                   obs.jitter_max_seconds);
-  RecordHistogram(loss_, base, Buckets("bird_call_packet_loss_ratio"), obs.packet_loss_ratio);
+  RecordHistogram(loss_, base, Buckets("bird_call_packet_loss_ratio"), obs.packet_loss_ratio, ex);
   RecordHistogram(burst_, base, Buckets("bird_call_jitter_burst_rate"), obs.jitter_burst_rate);
   RecordHistogram(mean_interval_, base, Buckets("bird_call_mean_interval_seconds"),
                   obs.mean_interval_seconds);
@@ -179,6 +195,13 @@ void CallMetrics::RemoveChannel(const ChannelLabels& channel) {
   RemoveMatching(last_mos_, match);
   RemoveMatching(last_pdd_, match);
   RemoveMatching(last_end_, match);
+  std::erase_if(exemplars_, [&channel](const auto& entry) {
+    const prometheus::Labels& labels = entry.first.second;
+    const auto ws = labels.find("workspace");
+    const auto ch = labels.find("channel");
+    return ws != labels.end() && ch != labels.end() && ws->second == channel.workspace &&
+           ch->second == channel.channel;
+  });
   last_end_seconds_.erase({channel.workspace, channel.channel});
   active_seen_.erase({channel.workspace, channel.channel});
 }

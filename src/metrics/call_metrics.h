@@ -14,6 +14,7 @@
 #include <prometheus/registry.h>
 
 #include "metrics/call_mapping.h"
+#include "metrics/openmetrics.h"
 #include "metrics/label_guard.h"
 
 namespace bird_exporter {
@@ -40,16 +41,21 @@ class CallMetrics {
   // Replaces the channel's active-call gauges; combinations seen before and absent now read 0.
   void SetActive(const ChannelLabels& channel, const ActiveCallCounts& counts);
 
+  // The most recent call of each bucket of the MOS, quality, PDD, duration and packet-loss
+  // histograms (for the OpenMetrics exposition). A copy.
+  ExemplarMap Exemplars() const;
+
  private:
   void RecordHistogram(prometheus::Family<prometheus::Histogram>& family,
                        const prometheus::Labels& labels, const std::vector<double>& buckets,
-                       std::optional<double> value);
+                       std::optional<double> value, const Exemplar* exemplar = nullptr);
 
   // The observation with Bird's free-form label values bounded (codec, cause code, SIP code).
   CallObservation Bounded(const CallObservation& obs);
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   LabelGuard label_guard_;
+  ExemplarMap exemplars_;
   prometheus::Family<prometheus::Counter>& labels_dropped_;
   prometheus::Family<prometheus::Counter>& calls_;
   prometheus::Family<prometheus::Counter>& hangups_;

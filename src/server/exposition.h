@@ -12,6 +12,10 @@ namespace bird_exporter {
 struct Snapshot {
   std::string text;  // Prometheus text format 0.0.4
   std::string gzip;  // the same bytes, gzip-compressed
+  // OpenMetrics 1.0 with exemplars, rendered once a scraper has asked for it.
+  bool has_openmetrics = false;
+  std::string openmetrics;
+  std::string openmetrics_gzip;
   std::chrono::steady_clock::time_point rendered{};
 };
 

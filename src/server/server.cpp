@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <atomic>
 #include <charconv>
 #include <condition_variable>
 #include <map>
@@ -269,6 +270,7 @@ struct HttpServer::Impl {
   std::string tls_fingerprint;        // of its files when it was made (or last tried)
   std::shared_ptr<const Snapshot> snapshot;
 
+  std::atomic<bool> openmetrics_wanted{false};  // a scraper asked for it: render it from now on
   std::mutex render_mutex;
   std::condition_variable render_cv;
   bool render_requested = false;
@@ -292,6 +294,12 @@ struct HttpServer::Impl {
     auto next = std::make_shared<Snapshot>();
     next->text = prometheus::TextSerializer().Serialize(families);
     next->gzip = Gzip(next->text, 1);
+    if (openmetrics_wanted) {
+      next->openmetrics =
+          SerializeOpenMetrics(families, settings.exemplars ? settings.exemplars() : ExemplarMap());
+      next->openmetrics_gzip = Gzip(next->openmetrics, 1);
+      next->has_openmetrics = true;
+    }
     next->rendered = steady_clock::now();
     std::lock_guard lock(mutex);
     snapshot = std::move(next);
@@ -597,17 +605,30 @@ struct HttpServer::Impl {
     // Released (on the event loop) once the answer is written or the connection is gone.
     reply.scrape_token = std::shared_ptr<void>(nullptr, [this](void*) { --scrapes_in_flight; });
     std::shared_ptr<const Snapshot> current = Current(snapshot);
+    const auto accept_format = request.find(http::field::accept);
+    bool openmetrics = false;
+    if (accept_format != request.end() &&
+        ChooseExpositionFormat({accept_format->value().data(), accept_format->value().size()}) ==
+            ExpositionFormat::kOpenMetrics) {
+      openmetrics = current->has_openmetrics;
+      if (!openmetrics && !openmetrics_wanted.exchange(true)) {
+        // Rendered from the next snapshot on; this scrape gets the text format.
+        RequestRender();
+      }
+    }
     const auto accept = request.find(http::field::accept_encoding);
     std::string_view accept_value;
     if (accept != request.end()) accept_value = {accept->value().data(), accept->value().size()};
     const ContentCoding coding = ChooseContentCoding(accept != request.end(), accept_value);
-    reply.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    reply.headers.emplace_back(http::field::vary, "Accept-Encoding");
-    if (coding == ContentCoding::kGzip) {
-      reply.headers.emplace_back(http::field::content_encoding, "gzip");
-      reply.body = current->gzip;
+    reply.content_type =
+        openmetrics ? kOpenMetricsContentType : "text/plain; version=0.0.4; charset=utf-8";
+    reply.headers.emplace_back(http::field::vary, "Accept, Accept-Encoding");
+    const bool gzip = coding == ContentCoding::kGzip;
+    if (gzip) reply.headers.emplace_back(http::field::content_encoding, "gzip");
+    if (openmetrics) {
+      reply.body = gzip ? current->openmetrics_gzip : current->openmetrics;
     } else {
-      reply.body = current->text;
+      reply.body = gzip ? current->gzip : current->text;
     }
     reply.owner = std::move(current);
     return reply;
@@ -626,6 +647,14 @@ struct HttpServer::Impl {
            path + "\">" + path +
            "</a></li>\n<li><a href=\"/-/healthy\">/-/healthy</a></li>\n"
            "<li><a href=\"/-/ready\">/-/ready</a></li>\n</ul>\n</body></html>\n";
+  }
+
+  void RequestRender() {
+    {
+      std::lock_guard lock(render_mutex);
+      render_requested = true;
+    }
+    render_cv.notify_one();
   }
 
   void Stop() {
@@ -722,13 +751,7 @@ HttpServer::~HttpServer() { impl_->Stop(); }
 
 std::vector<int> HttpServer::ListeningPorts() const { return {impl_->port}; }
 
-void HttpServer::RequestRender() {
-  {
-    std::lock_guard lock(impl_->render_mutex);
-    impl_->render_requested = true;
-  }
-  impl_->render_cv.notify_one();
-}
+void HttpServer::RequestRender() { impl_->RequestRender(); }
 
 void HttpServer::ReloadWebConfig(const WebConfig& web_config) {
   if (web_config.tls_enabled != static_cast<bool>(impl_->Current(impl_->tls))) {

@@ -15,6 +15,7 @@
 
 #include <prometheus/collectable.h>
 
+#include "metrics/openmetrics.h"
 #include "server/web_config.h"
 
 namespace bird_exporter {
@@ -40,6 +41,8 @@ struct ServerSettings {
   std::chrono::milliseconds max_snapshot_age{std::chrono::seconds(5)};
   // Failed basic-auth attempts from one address within a minute before it gets 429s.
   int max_auth_failures = 10;
+  // The exemplars of the OpenMetrics exposition (none when unset).
+  std::function<ExemplarMap()> exemplars;
 };
 
 class ServerError : public std::runtime_error {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -60,7 +61,7 @@ class PrometheusE2ETest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  void StartAll(const std::string& scenario_name) {
+  void StartAll(const std::string& scenario_name, bool exemplar_storage = false) {
     sim::SimulatorSettings settings;
     settings.access_key = kKey;
     settings.seed = 42;
@@ -94,13 +95,13 @@ class PrometheusE2ETest : public ::testing::Test {
                                << "scrape_configs:\n  - job_name: bird_call_exporter\n"
                                << "    static_configs:\n      - targets: ['127.0.0.1:"
                                << exporter_port << "']\n";
-    prometheus_ = std::make_unique<ExporterProcess>(
-        PROMETHEUS_BINARY,
-        std::vector<std::string>{"--config.file=" + prom_config,
-                                 "--storage.tsdb.path=" + dir_ + "/data",
-                                 "--web.listen-address=127.0.0.1:" +
-                                     std::to_string(prometheus_port_)},
-        std::map<std::string, std::string>{}, dir_);
+    std::vector<std::string> prom_args{
+        "--config.file=" + prom_config, "--storage.tsdb.path=" + dir_ + "/data",
+        "--web.listen-address=127.0.0.1:" + std::to_string(prometheus_port_)};
+    // With exemplar storage Prometheus asks for OpenMetrics and keeps the exemplars.
+    if (exemplar_storage) prom_args.push_back("--enable-feature=exemplar-storage");
+    prometheus_ = std::make_unique<ExporterProcess>(PROMETHEUS_BINARY, prom_args,
+                                                    std::map<std::string, std::string>{}, dir_);
     ASSERT_TRUE(WaitFor([&] { return Query("up").is_array(); }, seconds(30)))
         << prometheus_->Log();
   }
@@ -181,6 +182,46 @@ TEST_F(PrometheusE2ETest, PrometheusSeesExactlyTheSimulatedCalls) {
   const nlohmann::json truth = WaitForQuiescence();
   ExpectPrometheusMatchesTruth(truth);
   EXPECT_EQ(Scalar("sum(bird_exporter_parse_errors_total)"), 0);
+}
+
+// Scraped as OpenMetrics, the totals are the same, and the MOS buckets carry the id of the
+// latest call that fell into them: what Grafana shows when an operator clicks a bad bucket.
+TEST_F(PrometheusE2ETest, WithExemplarStorageTheMosBucketsCarryCallIds) {
+  StartAll("healthy", /*exemplar_storage=*/true);
+  ExpectPrometheusMatchesTruth(WaitForQuiescence());
+  nlohmann::json data;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const double now = std::chrono::duration<double>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+        const HttpResult result =
+            HttpGet("http://127.0.0.1:" + std::to_string(prometheus_port_) +
+                    "/api/v1/query_exemplars?query=" + UrlEncode("bird_call_mos_bucket") +
+                    "&start=" + std::to_string(now - 600) + "&end=" + std::to_string(now + 60));
+        if (result.status != 200) return false;
+        const auto doc = nlohmann::json::parse(result.body, nullptr, false);
+        if (doc.is_discarded() || !doc["data"].is_array() || doc["data"].empty()) return false;
+        data = doc["data"];
+        return true;
+      },
+      seconds(60)))
+      << prometheus_->Log().substr(0, 3000);
+  std::set<std::string> call_ids;
+  for (const auto& series : data) {
+    const double le = series["seriesLabels"]["le"].get<std::string>() == "+Inf"
+                          ? 1e9
+                          : std::stod(series["seriesLabels"]["le"].get<std::string>());
+    for (const auto& exemplar : series["exemplars"]) {
+      ASSERT_EQ(exemplar["labels"].size(), 1u) << exemplar.dump();  // only call_id, no number
+      const std::string id = exemplar["labels"]["call_id"].get<std::string>();
+      EXPECT_EQ(id.size(), 36u) << id;
+      call_ids.insert(id);
+      EXPECT_LE(std::stod(exemplar["value"].get<std::string>()), le) << series.dump();
+    }
+  }
+  // Exemplars exist only in OpenMetrics: the scrapes were OpenMetrics.
+  EXPECT_GE(call_ids.size(), 3u);
 }
 
 TEST_F(PrometheusE2ETest, TotalsStayExactWhenTheApiIsInTrouble) {

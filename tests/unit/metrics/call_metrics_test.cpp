@@ -344,3 +344,47 @@ TEST_F(CallMetricsTest, ServesHelpFromMetricDefinitions) {
 
 }  // namespace
 }  // namespace bird_exporter
+
+namespace bird_exporter {
+namespace {
+
+TEST(CallMetricsExemplarTest, KeepsTheLatestCallOfEachBucketOfTheFiveCallHistograms) {
+  prometheus::Registry registry;
+  CallMetrics metrics(registry);
+  CallObservation first = Observation();
+  first.call_id = "call-a";
+  first.mos = 4.1;
+  first.pdd_seconds = 1.2;
+  metrics.Record(kChannel, first);
+  CallObservation second = Observation();
+  second.call_id = "call-b";
+  second.mos = 4.2;  // the same MOS bucket as 4.1: replaces it
+  second.jitter_max_seconds = 0.01;  // not one of the five: no exemplar
+  metrics.Record(kChannel, second);
+
+  const ExemplarMap exemplars = metrics.Exemplars();
+  const prometheus::Labels mos_labels = {{"workspace", "w"}, {"channel", "c"},
+                                         {"direction", "outgoing"}, {"call_type", "pstn"},
+                                         {"codec", "PCMU"}};
+  const auto mos = exemplars.find({"bird_call_mos", mos_labels});
+  ASSERT_NE(mos, exemplars.end());
+  int with_exemplar = 0;
+  for (const auto& e : mos->second) {
+    if (!e) continue;
+    ++with_exemplar;
+    EXPECT_EQ(e->call_id, "call-b");
+    EXPECT_DOUBLE_EQ(e->value, 4.2);
+    EXPECT_GT(e->timestamp_seconds, 1.7e9);
+  }
+  EXPECT_EQ(with_exemplar, 1);
+  const prometheus::Labels base = {{"workspace", "w"}, {"channel", "c"},
+                                   {"direction", "outgoing"}, {"call_type", "pstn"}};
+  ASSERT_NE(exemplars.find({"bird_call_pdd_seconds", base}), exemplars.end());
+  EXPECT_EQ(exemplars.find({"bird_call_jitter_max_seconds", base}), exemplars.end());
+
+  metrics.RemoveChannel(kChannel);
+  EXPECT_TRUE(metrics.Exemplars().empty());
+}
+
+}  // namespace
+}  // namespace bird_exporter
