@@ -5,8 +5,13 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <map>
 #include <optional>
 #include <stdexcept>
+#include <utility>
 
 namespace bird_exporter {
 namespace {
@@ -49,6 +54,92 @@ std::optional<double> ParseWeight(std::string_view params) {
 }
 
 }  // namespace
+
+std::string HtmlEscape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string ChannelTable(const std::vector<prometheus::MetricFamily>& families, double now) {
+  struct Row {
+    std::optional<double> up, last_success, followed, behind;
+    double calls = 0;
+  };
+  std::map<std::pair<std::string, std::string>, Row> rows;
+  std::map<std::string, double> pending;
+  const auto label = [](const prometheus::ClientMetric& m, std::string_view name) {
+    for (const auto& l : m.label) {
+      if (l.name == name) return l.value;
+    }
+    return std::string();
+  };
+  for (const auto& family : families) {
+    for (const auto& m : family.metric) {
+      const std::pair key{label(m, "workspace"), label(m, "channel")};
+      if (family.name == "bird_exporter_channel_up") {
+        rows[key].up = m.gauge.value;
+      } else if (family.name == "bird_exporter_last_poll_success_timestamp_seconds") {
+        rows[key].last_success = m.gauge.value;
+      } else if (family.name == "bird_exporter_calls_followed") {
+        rows[key].followed = m.gauge.value;
+      } else if (family.name == "bird_exporter_channel_behind") {
+        rows[key].behind = m.gauge.value;
+      } else if (family.name == "bird_calls_total") {
+        rows[key].calls += m.counter.value;
+      } else if (family.name == "bird_exporter_insights_pending") {
+        pending[key.first] = m.gauge.value;
+      }
+    }
+  }
+  std::string html =
+      "<h2>Channels</h2>\n<table border=\"1\" cellpadding=\"4\">\n<tr><th>workspace</th>"
+      "<th>channel</th><th>up</th><th>last successful poll</th><th>calls counted</th>"
+      "<th>calls followed</th><th>behind</th><th>insights pending (workspace)</th></tr>\n";
+  char buffer[96];
+  for (const auto& [key, row] : rows) {
+    if (key.second.empty() || !row.up) continue;  // not a channel series
+    std::string last = "never";
+    if (row.last_success && *row.last_success > 0) {
+      const std::time_t t = static_cast<std::time_t>(*row.last_success);
+      std::tm tm{};
+      gmtime_r(&t, &tm);
+      std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M:%S UTC", &tm);
+      last = buffer;
+      std::snprintf(buffer, sizeof buffer, " (%.0f s ago)", std::max(0.0, now - *row.last_success));
+      last += buffer;
+    }
+    const auto number = [&buffer](double v) {
+      std::snprintf(buffer, sizeof buffer, "%.0f", v);
+      return std::string(buffer);
+    };
+    const auto found = pending.find(key.first);
+    html += "<tr><td>" + HtmlEscape(key.first) + "</td><td>" + HtmlEscape(key.second) +
+            "</td><td>" + (*row.up > 0 ? "up" : "<strong>down</strong>") + "</td><td>" + last +
+            "</td><td>" + number(row.calls) + "</td><td>" +
+            (row.followed ? number(*row.followed) : "") + "</td><td>" +
+            (row.behind && *row.behind > 0 ? "<strong>behind</strong>" : "no") + "</td><td>" +
+            (found != pending.end() ? number(found->second) : "") + "</td></tr>\n";
+  }
+  return html + "</table>\n";
+}
 
 std::string Gzip(std::string_view data, int level) {
   z_stream z{};

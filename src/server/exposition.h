@@ -6,6 +6,9 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include <prometheus/metric_family.h>
 
 namespace bird_exporter {
 
@@ -16,8 +19,16 @@ struct Snapshot {
   bool has_openmetrics = false;
   std::string openmetrics;
   std::string openmetrics_gzip;
+  std::string channel_table;  // the landing page's HTML table of the channels
   std::chrono::steady_clock::time_point rendered{};
 };
+
+// The landing page's view of each polled channel, from the collected metrics (as
+// blackbox_exporter shows its recent probes): up or down, the last successful poll, calls
+// counted and followed, whether it is behind, and the insights pending per workspace. HTML.
+std::string ChannelTable(const std::vector<prometheus::MetricFamily>& families, double now_seconds);
+
+std::string HtmlEscape(std::string_view text);
 
 // gzip (RFC 1952) of `data` with zlib at `level` (1 fastest .. 9 smallest).
 std::string Gzip(std::string_view data, int level = 6);

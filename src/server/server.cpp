@@ -133,29 +133,6 @@ std::shared_ptr<ssl::context> MakeTlsContext(const TlsServerConfig& tls) {
   return std::make_shared<ssl::context>(ctx);
 }
 
-std::string HtmlEscape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 // One answer: its body is a view into something `owner` keeps alive (a snapshot, a string), so
 // that a large exposition is written without a copy.
 struct Reply {
@@ -300,6 +277,10 @@ struct HttpServer::Impl {
       next->openmetrics_gzip = Gzip(next->openmetrics, 1);
       next->has_openmetrics = true;
     }
+    next->channel_table = ChannelTable(
+        families, std::chrono::duration<double>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count());
     next->rendered = steady_clock::now();
     std::lock_guard lock(mutex);
     snapshot = std::move(next);
@@ -646,7 +627,8 @@ struct HttpServer::Impl {
            std::string(kVersion) + " (" + kRevision + ").</p>\n" + note + "<ul>\n<li><a href=\"" +
            path + "\">" + path +
            "</a></li>\n<li><a href=\"/-/healthy\">/-/healthy</a></li>\n"
-           "<li><a href=\"/-/ready\">/-/ready</a></li>\n</ul>\n</body></html>\n";
+           "<li><a href=\"/-/ready\">/-/ready</a></li>\n</ul>\n" +
+           Current(snapshot)->channel_table + "</body></html>\n";
   }
 
   void RequestRender() {

@@ -224,6 +224,23 @@ TEST_P(HostileClientsTest, NegotiatesGzipFromAcceptEncoding) {
   EXPECT_TRUE(HasHeader(none.headers, "Content-Type: text/plain; version=0.0.4; charset=utf-8"));
 }
 
+TEST_P(HostileClientsTest, TheLandingPageShowsEachChannelsLastPollAndCounts) {
+  Answer page;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        page = Get(Url("/"), Ca());
+        return page.body.find("<td>support-nl</td><td>up</td>") != std::string::npos;
+      },
+      seconds(30)))
+      << page.body;
+  for (const char* channel : {"support-nl", "sales-de", "support-uk", "outbound-us"}) {
+    EXPECT_NE(page.body.find(std::string("<td>") + channel + "</td>"), std::string::npos)
+        << channel;
+  }
+  EXPECT_NE(page.body.find(" UTC ("), std::string::npos) << page.body;
+  EXPECT_TRUE(HasHeader(page.headers, "Content-Type: text/html; charset=utf-8"));
+}
+
 INSTANTIATE_TEST_SUITE_P(PlainAndTls, HostileClientsTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "Tls" : "Plain"; });
 
