@@ -96,6 +96,9 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
     }
     spdlog::info("web configuration file={} {}", flags.web_config_file,
                  SummarizeWebConfig(web_config));
+    for (const auto& warning : WebConfigWarnings(web_config)) {
+      spdlog::warn("web configuration warning={}", LogQuote(warning));
+    }
   }
   // Signals are taken synchronously by this thread; every thread started below inherits the mask.
   sigset_t signals;
@@ -162,6 +165,9 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
       try {
         const WebConfig web = LoadWebConfigFile(flags.web_config_file);
         if (server) server->ReloadWebConfig(web);
+        for (const auto& warning : WebConfigWarnings(web)) {
+          spdlog::warn("web configuration warning={}", LogQuote(warning));
+        }
       } catch (const std::runtime_error& e) {
         exporter_metrics.ConfigReloaded(false, 0);
         spdlog::error("web configuration reload failed, keeping the running configuration "

@@ -178,31 +178,6 @@ bool IsParseError(const boost::system::error_code& ec) {
 
 }  // namespace
 
-ListenAddress ParseListenAddress(const std::string& listen_address) {
-  const auto colon = listen_address.rfind(':');
-  if (colon == std::string::npos) {
-    throw ServerError("--web.listen-address: expected [HOST]:PORT, got \"" + listen_address + "\"");
-  }
-  std::string host = listen_address.substr(0, colon);
-  const std::string port_text = listen_address.substr(colon + 1);
-  int port = -1;
-  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || ec != std::errc() || ptr != port_text.data() + port_text.size() ||
-      port < 0 || port > 65535) {
-    throw ServerError("--web.listen-address: invalid port in \"" + listen_address + "\"");
-  }
-  if (!host.empty() && host.front() == '[') {
-    if (host.back() != ']') {
-      throw ServerError("--web.listen-address: unterminated IPv6 address in \"" + listen_address +
-                        "\"");
-    }
-    host = host.substr(1, host.size() - 2);
-  } else if (host.find(':') != std::string::npos) {
-    throw ServerError("--web.listen-address: write IPv6 hosts in brackets, e.g. [::1]:9842");
-  }
-  return {host, static_cast<unsigned short>(port)};
-}
-
 struct HttpServer::Impl {
   // The basic-auth part of the web config, replaced whole on reload (with a fresh cache, so an
   // old password stops working at once).
@@ -679,7 +654,12 @@ HttpServer::HttpServer(ServerSettings settings,
   }
   if (s.max_connections < 1) throw ServerError("--web.max-connections: must be at least 1");
   if (s.max_requests < 0) throw ServerError("--web.max-requests: must not be negative");
-  const ListenAddress address = ParseListenAddress(s.listen_address);
+  ListenAddress address;
+  try {
+    address = ParseListenAddress(s.listen_address);
+  } catch (const ListenAddressError& e) {
+    throw ServerError(e.what());
+  }
   impl.auth = std::make_shared<Impl::AuthState>();
   impl.auth->web_config = s.web_config;
   if (s.web_config.tls_enabled) {

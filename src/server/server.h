@@ -16,6 +16,7 @@
 #include <prometheus/collectable.h>
 
 #include "metrics/openmetrics.h"
+#include "server/http_listener.h"
 #include "server/web_config.h"
 
 namespace bird_exporter {
@@ -49,15 +50,6 @@ class ServerError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
-
-struct ListenAddress {
-  std::string host;  // without brackets; empty: every IPv4 address
-  unsigned short port = 0;
-};
-
-// "[HOST]:PORT" ("127.0.0.1:9842", "[::1]:9842", ":9842"). Throws ServerError naming the flag on
-// malformed input.
-ListenAddress ParseListenAddress(const std::string& listen_address);
 
 // Readiness: empty string when ready, else the reason shown with the 503.
 using ReadinessCheck = std::function<std::string()>;

@@ -56,6 +56,24 @@ bool LooksLikeBcrypt(std::string_view hash) {
   return std::all_of(hash.begin() + 7, hash.end(), IsBcryptChar);
 }
 
+}  // namespace
+
+std::vector<std::string> WebConfigWarnings(const WebConfig& config) {
+  std::vector<std::string> warnings;
+  for (const auto& [user, hash] : config.basic_auth_users) {
+    if (!LooksLikeBcrypt(hash)) continue;
+    const int cost = (hash[4] - '0') * 10 + (hash[5] - '0');
+    if (cost > 12) {
+      warnings.push_back("basic_auth_users." + user + ": bcrypt cost " + std::to_string(cost) +
+                         " is above 12; every check the cache cannot answer takes hundreds of "
+                         "milliseconds (10 is usual)");
+    }
+  }
+  return warnings;
+}
+
+namespace {
+
 class Parser {
  public:
   Parser(const std::string& base_dir, const WebConfigFileCheck& check_file)

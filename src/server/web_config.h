@@ -96,6 +96,10 @@ WebConfig ParseWebConfig(std::string_view yaml, const std::string& base_dir,
 // and hold PEM data of the right kind. Throws WebConfigError.
 WebConfig LoadWebConfigFile(const std::string& path);
 
+// What deserves a warning in a valid web config: a bcrypt cost above 12 (each check that the
+// cache does not answer then costs hundreds of milliseconds of a worker thread). No secrets.
+std::vector<std::string> WebConfigWarnings(const WebConfig& config);
+
 // "tls=true client_auth_type=... min_version=TLS12 basic_auth_users=2" (no secrets).
 std::string SummarizeWebConfig(const WebConfig& config);
 

@@ -1,7 +1,8 @@
 #include "sim/simulator.h"
 
-#include <CivetServer.h>
-#include <civetweb.h>
+#include <boost/url/parse_query.hpp>
+#include <boost/url/params_view.hpp>
+
 
 #include <algorithm>
 #include <cstdio>
@@ -18,6 +19,8 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
+
+#include "server/http_listener.h"
 
 namespace bird_exporter::sim {
 namespace {
@@ -69,29 +72,11 @@ std::string Number(double v) {
   return buffer;
 }
 
-std::string UrlDecode(const std::string& s) {
-  std::string out(s.size() + 1, '\0');
-  const int n = mg_url_decode(s.c_str(), static_cast<int>(s.size()), out.data(),
-                              static_cast<int>(out.size()), 1);
-  out.resize(n < 0 ? 0 : static_cast<std::size_t>(n));
-  return out;
-}
-
-std::multimap<std::string, std::string> ParseQuery(const char* query) {
+std::multimap<std::string, std::string> ParseQuery(std::string_view query) {
   std::multimap<std::string, std::string> params;
-  if (query == nullptr) return params;
-  std::string q(query);
-  std::size_t start = 0;
-  while (start <= q.size()) {
-    const std::size_t end = std::min(q.find('&', start), q.size());
-    const std::string pair = q.substr(start, end - start);
-    const std::size_t eq = pair.find('=');
-    if (!pair.empty()) {
-      params.emplace(UrlDecode(pair.substr(0, eq)),
-                     eq == std::string::npos ? "" : UrlDecode(pair.substr(eq + 1)));
-    }
-    start = end + 1;
-  }
+  const auto parsed = boost::urls::parse_query(query);
+  if (!parsed) return params;
+  for (const auto& param : boost::urls::params_view(*parsed)) params.emplace(param.key, param.value);
   return params;
 }
 
@@ -176,7 +161,7 @@ std::vector<SimWorkspace> GeneratedWorkspaces(int workspaces, int channels) {
   return result;
 }
 
-class Simulator::Impl : public CivetHandler {
+class Simulator::Impl {
  public:
   explicit Impl(SimulatorSettings settings)
       : settings_(std::move(settings)),
@@ -198,35 +183,18 @@ class Simulator::Impl : public CivetHandler {
       workspace_channels_[channel.workspace_id].push_back(&channel);
     }
     UpdateEarliestDue();
-    const std::vector<std::string> options = {"listening_ports", settings_.listen_address,
-                                              "num_threads", "16", "enable_keep_alive", "yes"};
-    server_ = std::make_unique<CivetServer>(options);
-    server_->addHandler("/", this);
+    server_ = std::make_unique<HttpListener>(settings_.listen_address, [this](const ServedRequest& r) {
+      if (r.method != "GET") return ServedResponse{405, "application/json", {{"Allow", "GET"}}, ""};
+      Response response = Handle(r);
+      return ServedResponse{response.status, response.content_type, response.headers,
+                          std::move(response.body)};
+    });
   }
 
-  ~Impl() override { server_->close(); }
+  // Stops serving before the rest of the simulator goes.
+  ~Impl() { server_.reset(); }
 
-  int Port() const {
-    mg_server_port ports[4];
-    const int n = mg_get_server_ports(server_->getContext(), 4, ports);
-    return n > 0 ? ports[0].port : 0;
-  }
-
-  bool handleGet(CivetServer*, mg_connection* conn) override {
-    const mg_request_info* info = mg_get_request_info(conn);
-    Response response = Handle(conn, info);
-    // One write for the head and the body: two small writes on a kept-alive connection would
-    // wait for the peer's delayed ACK (Nagle).
-    std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " +
-                      mg_get_response_code_text(conn, response.status) +
-                      "\r\nContent-Type: " + response.content_type +
-                      "\r\nContent-Length: " + std::to_string(response.body.size()) + "\r\n";
-    for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";
-    out += "\r\n";
-    out += response.body;
-    mg_write(conn, out.data(), out.size());
-    return true;
-  }
+  int Port() const { return server_->port(); }
 
   nlohmann::json Truth() {
     std::lock_guard lock(mutex_);
@@ -564,12 +532,11 @@ class Simulator::Impl : public CivetHandler {
     return stats;
   }
 
-  Response Handle(mg_connection* conn, const mg_request_info* info) {
-    const std::string path = info->local_uri != nullptr ? info->local_uri : "/";
-    const auto query = ParseQuery(info->query_string);
+  Response Handle(const ServedRequest& request) {
+    const std::string& path = request.path.empty() ? std::string("/") : request.path;
+    const auto query = ParseQuery(request.query);
     if (path == "/_sim/truth") return {200, "application/json", Truth().dump(), {}};
-    const char* auth = mg_get_header(conn, "Authorization");
-    if (auth == nullptr || std::string(auth) != "AccessKey " + settings_.access_key) {
+    if (request.Header("authorization") != "AccessKey " + settings_.access_key) {
       return Error(401, "Unauthorized", "the access key is missing or invalid");
     }
     const auto parts = SplitPath(path);
@@ -666,7 +633,7 @@ class Simulator::Impl : public CivetHandler {
   std::map<std::string, RequestStats> requests_;
   std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> request_times_;
   std::mt19937_64 faults_;
-  std::unique_ptr<CivetServer> server_;
+  std::unique_ptr<HttpListener> server_;  // last: destroyed first
 };
 
 Simulator::Simulator(SimulatorSettings settings)

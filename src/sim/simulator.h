@@ -22,7 +22,7 @@ struct SimWorkspace {
 };
 
 struct SimulatorSettings {
-  std::string listen_address = "127.0.0.1:0";  // civetweb listening_ports syntax
+  std::string listen_address = "127.0.0.1:0";  // [HOST]:PORT; port 0 picks one
   std::string access_key = "demo-access-key";
   std::uint64_t seed = 1;
   // The traffic; scenario.calls_per_minute (per channel) and scenario.long_call_share can be

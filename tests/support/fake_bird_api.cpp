@@ -1,11 +1,5 @@
 #include "support/fake_bird_api.h"
 
-#include <CivetServer.h>
-#include <civetweb.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -19,6 +13,8 @@
 #include <system_error>
 #include <thread>
 #include <utility>
+
+#include "server/http_listener.h"
 
 namespace bird_exporter::testing {
 namespace {
@@ -265,10 +261,7 @@ Route Classify(std::string_view path) {
 // Occurrence `index` of query parameter `name`, form-decoded; nullopt when absent.
 std::optional<std::string> QueryParam(const std::string& query, const char* name,
                                       std::size_t index = 0) {
-  std::vector<char> buffer(query.size() + 1);
-  const int n = mg_get_var2(query.data(), query.size(), name, buffer.data(), buffer.size(), index);
-  if (n < 0) return std::nullopt;
-  return std::string(buffer.data(), static_cast<std::size_t>(n));
+  return QueryParameter(query, name, index);
 }
 
 std::optional<int> ParseLimit(const std::string& text) {
@@ -279,71 +272,19 @@ std::optional<int> ParseLimit(const std::string& text) {
   return value;
 }
 
-void SendResponse(mg_connection* conn, const Response& response) {
-  mg_response_header_start(conn, response.status);
-  mg_response_header_add(conn, "Content-Type", response.content_type.c_str(), -1);
-  const std::string length = std::to_string(response.body.size());
-  mg_response_header_add(conn, "Content-Length", length.c_str(), -1);
-  for (const auto& [name, value] : response.headers) {
-    mg_response_header_add(conn, name.c_str(), value.c_str(), -1);
-  }
-  mg_response_header_send(conn);
-  if (!response.body.empty()) mg_write(conn, response.body.data(), response.body.size());
-}
-
-// Opens and closes a TCP connection to 127.0.0.1:port; errors are ignored.
-void PokeListeningPort(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address));
-  ::close(fd);
-}
-
-std::string HeaderOrEmpty(const mg_connection* conn, const char* name) {
-  const char* value = mg_get_header(conn, name);
-  return value == nullptr ? std::string() : std::string(value);
-}
-
 }  // namespace
 
 class FakeBirdApi::Impl {
  public:
   explicit Impl(std::string access_key) : access_key_(std::move(access_key)) {
-    // Enough workers that concurrency is limited by the client under test, not by the fake.
-    const std::vector<std::string> options = {
-        "listening_ports",   "127.0.0.1:0", "num_threads",        "32",
-        "enable_keep_alive", "yes",         "request_timeout_ms", "30000"};
-    server_ = std::make_unique<CivetServer>(options);
-    // CivetServer only hands out a const context; registering a raw handler needs it mutable.
-    mg_context* context = const_cast<mg_context*>(server_->getContext());
-    if (context == nullptr) throw std::runtime_error("fake Bird API: server failed to start");
-    std::array<mg_server_port, 4> ports{};
-    const int count = mg_get_server_ports(context, static_cast<int>(ports.size()), ports.data());
-    if (count < 1 || ports[0].port <= 0) {
-      throw std::runtime_error("fake Bird API: could not read the listening port");
-    }
-    port_ = ports[0].port;
-    mg_set_request_handler(context, "/", &Impl::Dispatch, this);
+    // A thread per connection: concurrency is limited by the client under test, not the fake.
+    server_ = std::make_unique<HttpListener>(
+        "127.0.0.1:0", [this](const ServedRequest& request) { return Handle(request); });
+    port_ = server_->port();
   }
 
-  ~Impl() {
-    // Stop serving before any state goes away. civetweb's accept loop only notices the stop
-    // request when its poll (a 2 s quantum) returns, so keep poking the port until it has.
-    std::atomic<bool> stopped{false};
-    std::thread waker([this, &stopped] {
-      while (!stopped.load()) {
-        PokeListeningPort(port_);
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-    });
-    server_.reset();
-    stopped.store(true);
-    waker.join();
-  }
+  // Stops serving before any state goes away.
+  ~Impl() { server_.reset(); }
 
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
@@ -414,20 +355,15 @@ class FakeBirdApi::Impl {
   }
 
  private:
-  static int Dispatch(mg_connection* conn, void* cbdata) {
-    return static_cast<Impl*>(cbdata)->Handle(conn);
-  }
-
-  int Handle(mg_connection* conn) {
-    const mg_request_info* info = mg_get_request_info(conn);
+  ServedResponse Handle(const ServedRequest& request) {
     RecordedRequest record;
     record.received_at = std::chrono::steady_clock::now();
-    record.method = info->request_method != nullptr ? info->request_method : "";
-    record.path = info->local_uri != nullptr ? info->local_uri : "";
-    record.query = info->query_string != nullptr ? info->query_string : "";
-    record.authorization = HeaderOrEmpty(conn, "Authorization");
-    record.accept = HeaderOrEmpty(conn, "Accept");
-    record.user_agent = HeaderOrEmpty(conn, "User-Agent");
+    record.method = request.method;
+    record.path = request.path;
+    record.query = request.query;
+    record.authorization = request.Header("authorization");
+    record.accept = request.Header("accept");
+    record.user_agent = request.Header("user-agent");
     const Route route = Classify(record.path);
     record.endpoint = route.endpoint;
 
@@ -461,8 +397,8 @@ class FakeBirdApi::Impl {
       requests_.push_back(record);
       --in_flight_;
     }
-    SendResponse(conn, *response);
-    return response->status;
+    return ServedResponse{response->status, response->content_type, response->headers,
+                        std::move(response->body)};
   }
 
   std::optional<Fault> TakeFaultLocked(const std::string& endpoint) {
@@ -593,7 +529,7 @@ class FakeBirdApi::Impl {
   int in_flight_ = 0;
   int max_in_flight_ = 0;
   int port_ = 0;
-  std::unique_ptr<CivetServer> server_;  // last: destroyed first
+  std::unique_ptr<HttpListener> server_;  // last: destroyed first
 };
 
 FakeBirdApi::FakeBirdApi(std::string access_key)

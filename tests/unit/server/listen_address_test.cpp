@@ -39,7 +39,7 @@ TEST_P(BadListenAddressTest, RejectsAddress) {
   try {
     ParseListenAddress(GetParam());
     FAIL() << "accepted \"" << GetParam() << '"';
-  } catch (const ServerError& e) {
+  } catch (const ListenAddressError& e) {
     EXPECT_THAT(e.what(), HasSubstr("--web.listen-address"));
   }
 }
@@ -56,7 +56,7 @@ TEST(ListenAddressErrorTest, TellsHowToWriteIpv6Hosts) {
   try {
     ParseListenAddress("::1:9842");
     FAIL() << "accepted an unbracketed IPv6 host";
-  } catch (const ServerError& e) {
+  } catch (const ListenAddressError& e) {
     EXPECT_THAT(e.what(), HasSubstr("[::1]:9842"));
   }
 }

@@ -228,6 +228,19 @@ TEST(ParseWebConfig, ParsesTheToolkitsCipherCurveAndVersionKeys) {
   EXPECT_TRUE(defaults.tls.prefer_server_cipher_suites);
 }
 
+TEST(ParseWebConfig, WarnsOfABcryptCostAbove12) {
+  const std::string salt22 = "abcdefghijklmnopqrstuv";
+  const std::string hash31 = "abcdefghijklmnopqrstuvwxyzABCDE";
+  WebConfig config;
+  config.basic_auth_users["fast"] = "$2b$10$" + salt22 + hash31;
+  config.basic_auth_users["edge"] = "$2b$12$" + salt22 + hash31;
+  config.basic_auth_users["slow"] = "$2y$14$" + salt22 + hash31;
+  const auto warnings = WebConfigWarnings(config);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0], HasSubstr("basic_auth_users.slow: bcrypt cost 14 is above 12"));
+  EXPECT_EQ(warnings[0].find(salt22), std::string::npos) << "no part of the hash";
+}
+
 TEST(ParseWebConfig, AcceptsEveryClientAuthType) {
   const std::map<std::string, ClientAuthType> types = {
       {"NoClientCert", ClientAuthType::kNoClientCert},
