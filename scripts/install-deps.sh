@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake g++ pkg-config git curl ca-certificates
-  prometheus-cpp-dev libcivetweb-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev
+  prometheus-cpp-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev
   libsqlite3-dev sqlite3
   # Boost.Beast and Boost.Asio (header-only) for the HTTP server; zlib for its gzip answers
   libboost1.81-dev zlib1g-dev

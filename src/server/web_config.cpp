@@ -336,7 +336,7 @@ std::string ReadWholeFile(const std::string& path) {
 }
 
 // The checks done at load: the file is readable and holds PEM data of the expected kind.
-// civetweb would fail later with a much vaguer message.
+// OpenSSL would fail later, when the server starts, with a much vaguer message.
 std::string CheckPemFile(const std::string& path, std::string_view kind) {
   std::string contents;
   try {
