@@ -197,7 +197,7 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
   // Whatever the outcome, /metrics shows it (bird_exporter_config_last_reload_successful).
   auto reload = [&]() -> std::string {
     std::string error = reload_now();
-    if (server) server->RequestRender();
+    if (server) server->RenderNow();
     return error;
   };
 

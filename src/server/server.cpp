@@ -223,6 +223,7 @@ struct HttpServer::Impl {
   std::shared_ptr<const Snapshot> snapshot;
 
   std::atomic<bool> openmetrics_wanted{false};  // a scraper asked for it: render it from now on
+  std::mutex render_exec_mutex;
   std::mutex render_mutex;
   std::condition_variable render_cv;
   bool render_requested = false;
@@ -235,6 +236,8 @@ struct HttpServer::Impl {
   }
 
   void Render() {
+    // One rendering at a time, collect to swap: a later one never loses to an older one.
+    std::lock_guard render_lock(render_exec_mutex);
     std::vector<prometheus::MetricFamily> families;
     for (const auto& weak : collectables) {
       if (auto collectable = weak.lock()) {
@@ -714,6 +717,8 @@ HttpServer::~HttpServer() { impl_->Stop(); }
 std::vector<int> HttpServer::ListeningPorts() const { return {impl_->port}; }
 
 void HttpServer::RequestRender() { impl_->RequestRender(); }
+
+void HttpServer::RenderNow() { impl_->Render(); }
 
 void HttpServer::ReloadWebConfig(const WebConfig& web_config) {
   if (web_config.tls_enabled != static_cast<bool>(impl_->Current(impl_->tls))) {

@@ -75,6 +75,8 @@ class HttpServer {
 
   // Renders the exposition again soon (after a poll has committed); never blocks on it.
   void RequestRender();
+  // Renders it now, on the calling thread (after a reload, so that the next scrape shows it).
+  void RenderNow();
 
   // Applies a reloaded web config: new basic-auth users and TLS certificates take effect for new
   // requests and connections. Switching TLS on or off needs a restart. Throws ServerError and
