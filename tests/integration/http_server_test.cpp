@@ -224,6 +224,35 @@ TEST_P(HostileClientsTest, NegotiatesGzipFromAcceptEncoding) {
   EXPECT_TRUE(HasHeader(none.headers, "Content-Type: text/plain; version=0.0.4; charset=utf-8"));
 }
 
+TEST_P(HostileClientsTest, NegotiatesOpenMetricsWithExemplarsFromAccept) {
+  const std::string prometheus_accept =
+      "Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+      "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+  // The first such scrape may still get the text format: OpenMetrics is rendered from then on.
+  Answer om;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        om = Get(Url("/metrics"), Ca(), {prometheus_accept});
+        return om.body.find(" # {call_id=\"") != std::string::npos;
+      },
+      seconds(30)))
+      << om.headers << om.body.substr(0, 500);
+  EXPECT_TRUE(HasHeader(om.headers, "Content-Type: application/openmetrics-text; version=1.0.0; "
+                                    "charset=utf-8"))
+      << om.headers;
+  EXPECT_EQ(om.body.substr(om.body.size() - 6), "# EOF\n");
+  EXPECT_NE(om.body.find("# TYPE bird_calls counter\n"), std::string::npos);
+  EXPECT_NE(om.body.find("bird_call_mos_bucket{"), std::string::npos);
+  const Answer om_gzip = Get(Url("/metrics"), Ca(), {prometheus_accept, "Accept-Encoding: gzip"});
+  EXPECT_TRUE(HasHeader(om_gzip.headers, "Content-Encoding: gzip"));
+  EXPECT_NE(Gunzip(om_gzip.body).find("# EOF\n"), std::string::npos);
+  // A scraper that prefers the text format still gets it, without exemplars.
+  const Answer text = Get(Url("/metrics"), Ca(), {"Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1"});
+  EXPECT_TRUE(HasHeader(text.headers, "Content-Type: text/plain; version=0.0.4; charset=utf-8"));
+  EXPECT_EQ(text.body.find("# EOF"), std::string::npos);
+  EXPECT_EQ(text.body.find("call_id"), std::string::npos);
+}
+
 TEST_P(HostileClientsTest, TheLandingPageShowsEachChannelsLastPollAndCounts) {
   Answer page;
   ASSERT_TRUE(WaitFor(
@@ -268,19 +297,45 @@ class LargeExposition : public prometheus::Collectable {
   int series_;
 };
 
-TEST(MaxRequestsTest, ScrapesBeyondTheLimitGet503UntilOneEnds) {
+class MaxRequestsTest : public ::testing::TestWithParam<bool> {
+ protected:
+  static void SetUpTestSuite() {
+    char dir_template[] = "/tmp/bird_max_requests_XXXXXX";
+    dir_ = new std::string(mkdtemp(dir_template));
+    const std::string error = MakeTestPki(*dir_);
+    ASSERT_TRUE(error.empty()) << error;
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+  }
+  static std::string* dir_;
+};
+std::string* MaxRequestsTest::dir_ = nullptr;
+
+// In process, so that the exposition can be made larger than the socket buffers: a scrape whose
+// client does not read then stays in flight for as long as the test wants.
+TEST_P(MaxRequestsTest, ScrapesBeyondTheLimitGet503UntilOneEnds) {
+  const bool tls = GetParam();
   auto large = std::make_shared<LargeExposition>(60000);  // about 14 MB
   ServerSettings settings;
   settings.listen_address = "127.0.0.1:0";
   settings.max_requests = 2;
+  if (tls) {
+    settings.web_config.tls_enabled = true;
+    settings.web_config.tls.cert_file = *dir_ + "/server.crt";
+    settings.web_config.tls.key_file = *dir_ + "/server.key";
+  }
+  const std::string ca = tls ? *dir_ + "/ca.crt" : "";
   HttpServer server(settings, {large}, [] { return std::string(); });
   const int port = server.ListeningPorts().front();
-  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/metrics";
+  const std::string base = std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port);
+  const std::string url = base + "/metrics";
 
   // Two scrapes whose clients do not read: both stay in flight.
   std::vector<std::unique_ptr<RawClient>> stuck;
   for (int i = 0; i < 2; ++i) {
-    stuck.push_back(std::make_unique<RawClient>(port, "", /*receive_buffer=*/4096));
+    stuck.push_back(std::make_unique<RawClient>(port, ca, /*receive_buffer=*/4096));
     ASSERT_TRUE(stuck.back()->Send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
   }
   // Their answers have started (and stalled) once the first bytes can be read.
@@ -293,15 +348,18 @@ TEST(MaxRequestsTest, ScrapesBeyondTheLimitGet503UntilOneEnds) {
         },
         seconds(10)));
   }
-  const Answer refused = Get(url, "");
+  const Answer refused = Get(url, ca);
   EXPECT_EQ(refused.status, 503);
   EXPECT_NE(refused.body.find("--web.max-requests"), std::string::npos) << refused.body;
   EXPECT_TRUE(HasHeader(refused.headers, "Retry-After: 1")) << refused.headers;
-  EXPECT_EQ(Get("http://127.0.0.1:" + std::to_string(port) + "/-/healthy", "").status, 200);
+  EXPECT_EQ(Get(base + "/-/healthy", ca).status, 200);
 
   stuck.pop_back();  // one client goes away: its scrape ends
-  ASSERT_TRUE(WaitFor([&] { return Get(url, "").status == 200; }, seconds(10)));
+  ASSERT_TRUE(WaitFor([&] { return Get(url, ca).status == 200; }, seconds(10)));
 }
+
+INSTANTIATE_TEST_SUITE_P(PlainAndTls, MaxRequestsTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Tls" : "Plain"; });
 
 }  // namespace
 }  // namespace bird_exporter::testing
