@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <unistd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include <cstdio>
@@ -298,6 +299,9 @@ int RunDemo(const Flags& flags, const ShardSettings& shard) {
 }  // namespace
 
 int RunExporter(int argc, char** argv) {
+  // No core dump, and no ptrace by other processes of the same user: the process holds the
+  // access key and the TLS private key.
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   std::string error;
   const auto flags = ParseFlags(std::vector<std::string>(argv + 1, argv + argc), error);
   if (!flags) {

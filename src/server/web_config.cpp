@@ -1,6 +1,7 @@
 #include "server/web_config.h"
 
 #include <crypt.h>
+#include <openssl/sha.h>
 #include <string.h>
 #include <yaml-cpp/yaml.h>
 
@@ -439,23 +440,33 @@ std::string SummarizeWebConfig(const WebConfig& config) {
   return out.str();
 }
 
+// Only a SHA-256 of each header is kept: the cache never holds a password, even encoded.
+std::string BasicAuthCache::Digest(std::string_view authorization_header) {
+  std::string digest(SHA256_DIGEST_LENGTH, '\0');
+  SHA256(reinterpret_cast<const unsigned char*>(authorization_header.data()),
+         authorization_header.size(), reinterpret_cast<unsigned char*>(digest.data()));
+  return digest;
+}
+
 bool BasicAuthCache::Contains(std::string_view authorization_header) const {
+  const std::string digest = Digest(authorization_header);
   const std::lock_guard<std::mutex> lock(mutex_);
   bool found = false;
   // Every entry is compared, so the time does not tell which one matched.
   for (const std::string& entry : entries_) {
-    found |= ConstantTimeEquals(entry, authorization_header);
+    found |= ConstantTimeEquals(entry, digest);
   }
   return found;
 }
 
 void BasicAuthCache::Add(std::string_view authorization_header) {
+  std::string digest = Digest(authorization_header);
   const std::lock_guard<std::mutex> lock(mutex_);
   for (const std::string& entry : entries_) {
-    if (entry == authorization_header) return;
+    if (entry == digest) return;
   }
   if (entries_.size() >= kCapacity) entries_.erase(entries_.begin());
-  entries_.emplace_back(authorization_header);
+  entries_.push_back(std::move(digest));
 }
 
 std::size_t BasicAuthCache::Size() const {

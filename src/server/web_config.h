@@ -105,9 +105,9 @@ std::string SummarizeWebConfig(const WebConfig& config);
 
 std::string_view ClientAuthTypeName(ClientAuthType type);
 
-// Remembers up to kCapacity Authorization headers that passed the bcrypt check, so a scraper
-// does not pay for bcrypt on every request. Lookups compare against every entry in constant
-// time. Thread-safe. Only use one cache with one WebConfig.
+// Remembers up to kCapacity Authorization headers that passed the bcrypt check, as SHA-256
+// digests, so a scraper does not pay for bcrypt on every request. Lookups compare against every
+// entry in constant time. Thread-safe. Only use one cache with one WebConfig.
 class BasicAuthCache {
  public:
   static constexpr std::size_t kCapacity = 16;
@@ -116,8 +116,9 @@ class BasicAuthCache {
   std::size_t Size() const;
 
  private:
+  static std::string Digest(std::string_view authorization_header);
   mutable std::mutex mutex_;
-  std::vector<std::string> entries_;  // oldest first
+  std::vector<std::string> entries_;  // digests, oldest first
 };
 
 // True when basic auth is disabled, or when the header is "Basic base64(user:password)" for a
