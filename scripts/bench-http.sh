@@ -26,8 +26,8 @@
 #                                           work dir first, so a relink meanwhile does not matter)
 #   HTTP_BENCH_SCRAPES [200]       timed scrapes per latency case
 #   HTTP_BENCH_WARMUP [5]          untimed scrapes before them
-#   HTTP_BENCH_SMALL [3x3]         workspaces x channels of the small run (~1,350 series a channel)
-#   HTTP_BENCH_SMALL_TARGET [11500]  (3x3 reaches about 11,950)
+#   HTTP_BENCH_SMALL [3x3]         workspaces x channels of the small run (~1,300 series a channel)
+#   HTTP_BENCH_SMALL_TARGET [11500]  (3x3 reaches about 11,750)
 #   HTTP_BENCH_LARGE [16x5]        workspaces x channels of the large run (about 106k series)
 #   HTTP_BENCH_LARGE_TARGET [100000]
 #   HTTP_BENCH_HISTORY [300]       seconds of calls the simulator already has at start
@@ -37,15 +37,18 @@
 #   HTTP_BENCH_CONCURRENCY [8]     exporters' bird.max_concurrent_requests
 #   HTTP_BENCH_WARM_TIMEOUT [600]  longest wait, in seconds, for the series (then it measures
 #                                  what it reached and says so)
-#   HTTP_BENCH_STABLE [10]         seconds without change in the counts that end the wait
+#   HTTP_BENCH_STABLE [10]         seconds without change in the counts that end the wait once
+#                                  the target is reached (three times as long when below it)
 #   HTTP_BENCH_IDLE [1000] HTTP_BENCH_SLOW [64] HTTP_BENCH_NONREAD [8] HTTP_BENCH_SCRAPERS [200]
 #   HTTP_BENCH_SCRAPE_TIMEOUT [5]  seconds, per hostile-mix scraper, in all
 #   HTTP_BENCH_SETTLE [2]          seconds the hostile clients are held before the scrapers start
 #                                  (keep it well under the new server's 10 s head deadline, or
 #                                  the idle connections are gone when VmRSS is read)
 #   NEW_EXTRA_ARGS, OLD_EXTRA_ARGS extra flags for the exporters (e.g. --web.max-requests=0)
-#   HTTP_BENCH_KEEP                a directory to copy the work dir (logs, configs) into
-# A default run takes about 6-8 minutes on 2 cores, most of it the large run's warm-up.
+#   HTTP_BENCH_KEEP                a directory to copy the work dir into (logs, configs, and
+#                                  "unix_time latency_ms" of every timed scrape, *.latencies)
+# A default run takes about 5 minutes on 2 cores (small ~1.5, large ~3, hostile ~1), most of it
+# the large run's warm-up (~2 minutes) and the old build's 100k scrapes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -96,7 +99,10 @@ stop_pid() {
 cleanup() {
   local pid
   for pid in ${pids[@]+"${pids[@]}"}; do stop_pid "$pid"; done
-  if [[ -n "${HTTP_BENCH_KEEP:-}" ]]; then mkdir -p "$HTTP_BENCH_KEEP" && cp -r "$work"/. "$HTTP_BENCH_KEEP"/ || true; fi
+  if [[ -n "${HTTP_BENCH_KEEP:-}" ]]; then
+    rm -f "$work/bird_call_exporter.new" "$work/bird_api_simulator"
+    mkdir -p "$HTTP_BENCH_KEEP" && cp -r "$work"/. "$HTTP_BENCH_KEEP"/ || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -145,6 +151,22 @@ wait_port() {
   say "no port in $log"
   cat "$log" >&2
   return 1
+}
+
+# Runs the client with a time limit, in the background and waited for, so that a signal to this
+# script is handled at once (bash runs traps only between foreground commands); prints its
+# stdout, or FALLBACK when it failed or timed out.
+client_run() {
+  local limit="$1" fallback="$2"
+  shift 2
+  local out="$work/client.out"
+  timeout "$limit" "${client[@]}" --deadline $((limit - 10)) "$@" >"$out" &
+  local cpid=$!
+  pids+=("$cpid")
+  local rc=0
+  wait "$cpid" || rc=$?
+  stop_pid "$cpid"
+  if ((rc == 0)) && [[ -s "$out" ]]; then cat "$out"; else echo "$fallback"; fi
 }
 
 # key=value out of a line of http_bench.py output.
@@ -205,10 +227,10 @@ latency_run() {
   for b in old new; do port[$b]="$(wait_port "$work/$name.$b.log" "${pid[$b]}")"; done
   local started=$SECONDS
   local waited
-  waited="$(timeout $((warm_timeout + 120)) "${client[@]}" --deadline $((warm_timeout + 100)) wait \
-    --target "$target" --stable "$stable" --timeout "$warm_timeout" \
-    "http://127.0.0.1:${port[old]}/metrics" "http://127.0.0.1:${port[new]}/metrics" ||
-    echo "counts=-1,-1 seconds=$((SECONDS - started)) end=failed")"
+  client_run $((warm_timeout + 120)) "counts=-1,-1 seconds=$((SECONDS - started)) end=failed" \
+    wait --target "$target" --stable "$stable" --timeout "$warm_timeout" \
+    "http://127.0.0.1:${port[old]}/metrics" "http://127.0.0.1:${port[new]}/metrics" >"$work/wait.out"
+  waited="$(cat "$work/wait.out")"
   local counts
   counts="$(field "$waited" counts)"
   warm_rows+=("$(printf '%-6s %-6s %6s  old=%s new=%s after %s s (%s)' "$name" "$layout" "$target" \
@@ -223,8 +245,10 @@ latency_run() {
       local flags=()
       [[ $enc == gzip ]] && flags=(--gzip)
       local out
-      out="$(timeout 900 "${client[@]}" --deadline 880 latency "http://127.0.0.1:${port[$b]}/metrics" \
-        --scrapes "$scrapes" --warmup "$warmup" ${flags[@]+"${flags[@]}"} || echo "scrapes=0")"
+      client_run 900 "scrapes=0" latency "http://127.0.0.1:${port[$b]}/metrics" \
+        --scrapes "$scrapes" --warmup "$warmup" --dump "$work/$name.$b.$enc.latencies" \
+        ${flags[@]+"${flags[@]}"} >"$work/latency.out"
+      out="$(cat "$work/latency.out")"
       say "   $b $enc: $out"
       latency_rows+=("$(printf '%-5s %-6s %-7s %-9s %-8s %-9s %7s %7s %7s %7s' "$b" "$name" \
         "$(field "$out" series)" "$enc" "$(field "$out" served)" "$(field "$out" bytes)" \
@@ -254,7 +278,7 @@ make_tls() {
   ) >"$work/tls.log" 2>&1 || { cat "$work/tls.log" >&2; return 1; }
 }
 
-# hostile_run BUILD TRANSPORT
+# hostile_run BUILD TRANSPORT [gzip]
 hostile_run() {
   local b="$1" transport="$2"
   local bin="$old_exporter" extra=("${old_extra[@]}") tls_args=() ca_args=()
@@ -263,7 +287,7 @@ hostile_run() {
     tls_args=(--web.config.file="$work/tls/web.yml")
     ca_args=(--ca "$work/tls/ca.crt")
   fi
-  local log="$work/hostile.$b.$transport.log"
+  local log="$work/hostile.$b.$transport${3:+.gzip}.log"
   say "== hostile: $b over $transport"
   "$bin" --demo --web.listen-address=127.0.0.1:0 ${tls_args[@]+"${tls_args[@]}"} \
     ${extra[@]+"${extra[@]}"} 2>"$log" &
@@ -273,17 +297,19 @@ hostile_run() {
   port="$(wait_port "$log" "$pid")"
   sleep 3 # a first poll of the demo simulator, a first snapshot
   local out
-  out="$(timeout 150 "${client[@]}" --deadline 140 hostile 127.0.0.1 "$port" --pid "$pid" \
+  client_run 150 "answered=failed" hostile 127.0.0.1 "$port" --pid "$pid" \
     ${ca_args[@]+"${ca_args[@]}"} --idle "$idle" --slow "$slow" --nonread "$nonread" \
-    --scrapers "$scrapers" --timeout "$scrape_timeout" --settle "$settle" || echo "answered=failed")"
+    --scrapers "$scrapers" --timeout "$scrape_timeout" --settle "$settle" \
+    ${3:+--gzip} >"$work/hostile.out"
+  out="$(cat "$work/hostile.out")"
   say "   $out"
   local alive=yes
   kill -0 "$pid" 2>/dev/null || alive="no (exited)"
-  hostile_rows+=("$(printf '%-5s %-9s %8s %9s %8s %16s   %5s %8s %6s %9s %8s %8s' "$b" "$transport" \
-    "$(field "$out" answered)" "$(field "$out" within_1s)" "$(field "$out" worst_ms)" \
-    "$(field "$out" rss_mb_with_idle)" "$(field "$out" other_status)" "$(field "$out" timeouts)" \
-    "$(field "$out" errors)" "$(field "$out" idle_open)" "$(field "$out" slow_cut)" \
-    "$(field "$out" rss_mb_before)")")
+  hostile_rows+=("$(printf '%-5s %-14s %8s %9s %8s %16s   %-8s %8s %6s %9s %8s %13s %16s' "$b" \
+    "$transport${3:++gzip}" "$(field "$out" answered)" "$(field "$out" within_1s)" \
+    "$(field "$out" worst_ms)" "$(field "$out" rss_mb_with_idle)" "$(field "$out" other_status)" \
+    "$(field "$out" timeouts)" "$(field "$out" errors)" "$(field "$out" idle_open)" \
+    "$(field "$out" slow_cut)" "$(field "$out" rss_mb_before)" "$(field "$out" rss_mb_idle_only)")")
   [[ $alive == yes ]] || hostile_rows+=("      ($b $transport: the exporter had exited, see its log)")
   stop_pid "$pid"
 }
@@ -298,8 +324,11 @@ for r in "${runs[@]}"; do
     hostile)
       make_tls
       hostile_run new plain
+      hostile_run new plain gzip
       hostile_run new tls
+      hostile_run new tls gzip
       hostile_run old plain
+      hostile_run old plain gzip
       ;;
     *) echo "unknown run $r (runs: small large hostile)" >&2; exit 2 ;;
   esac
@@ -323,6 +352,6 @@ fi
 if ((${#hostile_rows[@]})); then
   echo
   echo "hostile mix ($idle idle, $slow slow-header, $nonread non-reading, $scrapers concurrent scrapers, ${scrape_timeout} s timeout; --demo)"
-  echo "build transport answered within_1s worst_ms rss_mb_with_idle   other timeouts errors idle_open slow_cut rss_mb_before"
+  echo "build transport      answered within_1s worst_ms rss_mb_with_idle   other    timeouts errors idle_open slow_cut rss_mb_before rss_mb_idle_only"
   printf '%s\n' "${hostile_rows[@]}"
 fi

@@ -220,6 +220,7 @@ def cmd_latency(args):
     deadline = time.monotonic() + max(1.0, args.deadline - 2)
     conn = Conn(host, port, args.timeout, deadline=deadline)
     times = []
+    stamps = []
     reconnects = 0
     status = size = 0
     encoding = "identity"
@@ -233,6 +234,7 @@ def cmd_latency(args):
                 raise HttpError("status %d" % status)
             if i >= args.warmup:
                 times.append((t1 - t0) * 1000.0)
+                stamps.append((time.time(), (t1 - t0) * 1000.0))
             size = len(body)
             encoding = head.get("content-encoding", "identity")
             if head.get("connection", "").lower() == "close":
@@ -246,6 +248,9 @@ def cmd_latency(args):
     finally:
         conn.close()
     plain = gzip.decompress(body) if encoding == "gzip" else body
+    if args.dump:
+        with open(args.dump, "w") as f:
+            f.writelines("%.6f %.3f\n" % st for st in stamps)
     times.sort()
     print("scrapes=%d bytes=%d served=%s series=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f "
           "reconnects=%d" % (len(times), size, encoding, count_series(plain) if body else -1,
@@ -279,10 +284,16 @@ def rss_mb(pid):
 def closed_by_peer(sock):
     """True when the server closed (or reset) a connection we never read from."""
     try:
-        r, _, _ = select.select([sock], [], [], 0)
-        if not r:
+        poller = select.poll()  # not select(): descriptors here go far above 1024
+        poller.register(sock.fileno(), select.POLLIN | select.POLLRDHUP)
+        events = poller.poll(0)
+        if not events:
             return False
-        return sock.recv(1, socket.MSG_PEEK) == b""
+        if events[0][1] & (select.POLLHUP | select.POLLERR):
+            return True
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
     except (OSError, ValueError):
         return True
 
@@ -335,6 +346,7 @@ class Hostile:
         filler = b"st: x\r\nX-Slow: "
         socks = [None] * self.args.slow
         sent = [0] * self.args.slow
+        born = [0.0] * self.args.slow
 
         def start(i):
             try:
@@ -342,6 +354,7 @@ class Hostile:
                 s.settimeout(1.0)
                 s.sendall(head)
                 socks[i], sent[i] = s, 0
+                born[i] = time.monotonic()
             except (OSError, ssl.SSLError):
                 socks[i] = None
                 with self.lock:
@@ -365,7 +378,10 @@ class Hostile:
                         raise OSError("closed")
                     s.send(byte)
                     sent[i] += 1
-                except (OSError, ssl.SSLError, ValueError):
+                except (OSError, ssl.SSLError, ValueError) as e:
+                    if os.environ.get("HTTP_BENCH_DEBUG"):
+                        log("slow client %d cut after %d bytes, %.1f s: %r"
+                            % (i, sent[i], time.monotonic() - born[i], e))
                     with self.lock:
                         self.slow_cut += 1
                     try:
@@ -381,31 +397,36 @@ class Hostile:
                     pass
 
     def open_nonread(self):
-        request = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (self.args.path, self.host,
-                                                              self.port)).encode()
+        self.request = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\n\r\n"
+                        % (self.args.path, self.host, self.port)).encode()
         for _ in range(self.args.nonread):
             try:
                 s = self.connect_tls(3.0, rcvbuf=self.args.rcvbuf)
                 s.setblocking(False)
-                self.nonread.append(s)
+                self.nonread.append([s, b""])
             except (OSError, ssl.SSLError):
                 self.nonread_failed += 1
-        self.request = request
 
     def push_nonread(self, budget_s):
-        """Non-blocking sends of pipelined requests until every socket buffer is full."""
+        """Non-blocking sends of pipelined requests (32 at a time) until every socket buffer is
+        full. What a partial send left over goes first, so the stream stays well-formed."""
         end = time.monotonic() + budget_s
-        for s in self.nonread:
+        batch = self.request * 32
+        for entry in self.nonread:
+            s = entry[0]
             while time.monotonic() < end:
+                data = entry[1] or batch
                 try:
-                    n = s.send(self.request)
+                    n = s.send(data)
                 except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                    entry[1] = data  # TLS: a retried write must carry the same bytes
                     break
                 except (OSError, ssl.SSLError):
                     break
                 if n <= 0:
                     break
-                self.nonread_requests += 1
+                self.nonread_requests += data[:n].count(b"\r\n\r\n")
+                entry[1] = data[n:]
 
     def nonread_loop(self):
         while not self.stop.wait(1.0):
@@ -421,7 +442,8 @@ class Hostile:
         conn = None
         try:
             conn = Conn(self.host, self.port, self.args.timeout, self.ctx, deadline=deadline)
-            status, _, _ = conn.get(self.args.path)
+            headers = [("Accept-Encoding", "gzip")] if self.args.gzip else []
+            status, _, _ = conn.get(self.args.path, headers)
             results[i] = (status, (time.monotonic() - t0) * 1000.0)
         except (OSError, ssl.SSLError, HttpError) as e:
             kind = "timeout" if isinstance(e, (socket.timeout, TimeoutError)) else "error"
@@ -440,6 +462,8 @@ class Hostile:
         t = time.monotonic()
         self.open_idle()
         idle_seconds = time.monotonic() - t
+        time.sleep(0.5)
+        rss_idle_only = rss_mb(a.pid)  # before the slow and non-reading clients
         threads = [threading.Thread(target=self.slow_loop, daemon=True)]
         threads[0].start()
         self.open_nonread()
@@ -463,7 +487,7 @@ class Hostile:
         self.stop.set()
         for th in threads:
             th.join(3.0)
-        for s in self.idle + self.nonread:
+        for s in self.idle + [entry[0] for entry in self.nonread]:
             try:
                 s.close()
             except OSError:
@@ -474,14 +498,17 @@ class Hostile:
         errors = sum(1 for r in results if r and r[0] == "error")
         statuses = sorted({r[0] for r in results if r and isinstance(r[0], int) and r[0] != 200})
         worst = max((r[1] for r in results if r), default=float("nan"))
+        if any(r is None for r in results):  # a scraper thread still stuck past its deadline
+            worst = max(worst, a.timeout * 1000.0) if worst == worst else a.timeout * 1000.0
         print("answered=%d within_1s=%d other_status=%d%s timeouts=%d errors=%d worst_ms=%.0f "
-              "p50_ok_ms=%.0f rss_mb_before=%.1f rss_mb_with_idle=%.1f rss_mb_after=%.1f "
+              "p50_ok_ms=%.0f rss_mb_before=%.1f rss_mb_idle_only=%.1f rss_mb_with_idle=%.1f "
+              "rss_mb_after=%.1f "
               "idle_open=%d idle_open_after=%d idle_failed=%d idle_connect_s=%.1f "
               "slow_cut=%d slow_failed=%d nonread_open=%d nonread_requests=%d"
               % (len(ok), sum(1 for ms in ok if ms <= 1000.0), other,
                  ("(%s)" % ",".join(map(str, statuses))) if statuses else "", timeouts, errors,
-                 worst, percentile(sorted(ok), 50), rss_before, rss_idle, rss_after, idle_open,
-                 idle_open_after, self.idle_failed, idle_seconds, self.slow_cut,
+                 worst, percentile(sorted(ok), 50), rss_before, rss_idle_only, rss_idle, rss_after,
+                 idle_open, idle_open_after, self.idle_failed, idle_seconds, self.slow_cut,
                  self.slow_failed, len(self.nonread), self.nonread_requests))
         sys.stdout.flush()
 
@@ -514,6 +541,7 @@ def main():
     l.add_argument("--gzip", action="store_true")
     l.add_argument("--timeout", type=float, default=30, help="per socket operation")
     l.add_argument("--pause", type=float, default=0, help="seconds between scrapes")
+    l.add_argument("--dump", help="write 'unix_time latency_ms' of each timed scrape here")
     l.set_defaults(func=cmd_latency)
     h = sub.add_parser("hostile")
     h.add_argument("host")
@@ -527,6 +555,8 @@ def main():
     h.add_argument("--nonread", type=int, default=8)
     h.add_argument("--rcvbuf", type=int, default=4096)
     h.add_argument("--scrapers", type=int, default=200)
+    h.add_argument("--gzip", action="store_true",
+                   help="scrapers send Accept-Encoding: gzip, as Prometheus does")
     h.add_argument("--timeout", type=float, default=5.0, help="per scraper, in all")
     h.add_argument("--settle", type=float, default=2.0,
                    help="seconds the hostile clients are held before the scrapers start")

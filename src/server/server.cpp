@@ -16,6 +16,7 @@
 #include <atomic>
 #include <charconv>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -85,6 +86,8 @@ std::shared_ptr<ssl::context> MakeTlsContext(const TlsServerConfig& tls) {
     }
   }
   SSL_CTX_set_default_passwd_cb(ctx, NoPassphrase);
+  // Idle TLS connections give their read and write buffers back.
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   static const unsigned char kSessionContext[] = "bird_call_exporter";
   SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
 
@@ -142,7 +145,28 @@ struct Reply {
   std::shared_ptr<const void> owner;
   std::string_view body;
   bool close = false;                  // close the connection after this answer
-  std::shared_ptr<void> scrape_token;  // held while a scrape is being answered
+  // Held while a scrape counts against --web.max-requests; Release() ends that early.
+  struct ScrapeSlot {
+    ScrapeSlot(int& in_flight, std::deque<asio::steady_timer*>& waiting)
+        : count(in_flight), waiters(waiting) {
+      ++count;
+    }
+    ~ScrapeSlot() { Release(); }
+    void Release() {
+      if (!held) return;
+      held = false;
+      --count;
+      // The scrape waiting longest may take the slot.
+      if (!waiters.empty()) {
+        waiters.front()->cancel();
+        waiters.pop_front();
+      }
+    }
+    int& count;
+    std::deque<asio::steady_timer*>& waiters;
+    bool held = true;
+  };
+  std::shared_ptr<ScrapeSlot> scrape_slot;
 };
 
 Reply TextReply(http::status status, std::string body) {
@@ -211,6 +235,7 @@ struct HttpServer::Impl {
   // Touched by the event loop only.
   int connections = 0;
   int scrapes_in_flight = 0;
+  std::deque<asio::steady_timer*> scrape_waiters;  // scrapes waiting for a slot, oldest first
   int auth_checks_queued = 0;
   std::map<std::string, Failures> auth_failures;  // by client address
   bool stopping = false;
@@ -363,6 +388,17 @@ struct HttpServer::Impl {
     boost::system::error_code ec;
     const auto remote = socket.remote_endpoint(ec);
     const std::string peer = ec ? std::string() : remote.address().to_string();
+    // Nothing is allocated for a connection until it sends something (an idle connection costs
+    // its socket only); one that sends nothing is closed after the head (or handshake) timeout.
+    {
+      asio::steady_timer deadline(*io, Current(tls) ? settings.tls_handshake_timeout
+                                                    : settings.read_header_timeout);
+      deadline.async_wait([&socket](const boost::system::error_code& timer_ec) {
+        if (!timer_ec) socket.cancel();
+      });
+      co_await socket.async_wait(tcp::socket::wait_read, asio::redirect_error(use_awaitable, ec));
+      if (ec) co_return;
+    }
     beast::tcp_stream tcp(std::move(socket));
     const std::shared_ptr<ssl::context> context = Current(tls);
     if (!context) {
@@ -425,6 +461,17 @@ struct HttpServer::Impl {
       http::request<http::string_body> request = parser.release();
       Reply reply = co_await Handle(request, peer);
       const bool keep_alive = request.keep_alive() && !reply.close;
+      // A client that reads slowly, or not at all, keeps its scrape's slot for scrape_slot_hold
+      // at most: it cannot use up --web.max-requests for the others.
+      std::optional<asio::steady_timer> slot_timer;
+      if (reply.scrape_slot) {
+        slot_timer.emplace(*io, settings.scrape_slot_hold);
+        slot_timer->async_wait([slot = std::weak_ptr(reply.scrape_slot)](
+                                   const boost::system::error_code& ec) {
+          if (ec) return;
+          if (auto held = slot.lock()) held->Release();
+        });
+      }
       if (!co_await Write(stream, reply, request.version(), keep_alive,
                           request.method() == http::verb::head)) {
         co_return false;
@@ -519,7 +566,7 @@ struct HttpServer::Impl {
     if (auto refused = co_await Authorize(request, peer)) co_return std::move(*refused);
     if (path == settings.telemetry_path) {
       if (!get) co_return MethodNotAllowed("GET, HEAD");
-      co_return Scrape(request);
+      co_return co_await Scrape(request);
     }
     if (path == "/-/ready") {
       if (!get) co_return MethodNotAllowed("GET, HEAD");
@@ -560,17 +607,27 @@ struct HttpServer::Impl {
     return reply;
   }
 
-  Reply Scrape(const http::request<http::string_body>& request) {
-    if (settings.max_requests > 0 && scrapes_in_flight >= settings.max_requests) {
-      Reply reply = TextReply(http::status::service_unavailable,
-                              "Too many concurrent scrapes (--web.max-requests)\n");
-      reply.headers.emplace_back(http::field::retry_after, "1");
-      return reply;
+  // At --web.max-requests, a scrape waits up to scrape_queue_wait for a slot (a burst of
+  // scrapers is served in turn), then gets 503.
+  awaitable<Reply> Scrape(const http::request<http::string_body>& request) {
+    const auto give_up = steady_clock::now() + settings.scrape_queue_wait;
+    while (settings.max_requests > 0 && scrapes_in_flight >= settings.max_requests) {
+      asio::steady_timer wait(*io, give_up);
+      scrape_waiters.push_back(&wait);
+      boost::system::error_code ec;
+      co_await wait.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (!ec || steady_clock::now() >= give_up) {
+        std::erase(scrape_waiters, &wait);
+        Reply reply = TextReply(http::status::service_unavailable,
+                                "Too many concurrent scrapes (--web.max-requests)\n");
+        reply.headers.emplace_back(http::field::retry_after, "1");
+        co_return reply;
+      }
     }
-    ++scrapes_in_flight;
     Reply reply;
-    // Released (on the event loop) once the answer is written or the connection is gone.
-    reply.scrape_token = std::shared_ptr<void>(nullptr, [this](void*) { --scrapes_in_flight; });
+    // Released (on the event loop) once the answer is written, or when writing it has taken
+    // scrape_slot_hold (see Exchange).
+    reply.scrape_slot = std::make_shared<Reply::ScrapeSlot>(scrapes_in_flight, scrape_waiters);
     std::shared_ptr<const Snapshot> current = Current(snapshot);
     const auto accept_format = request.find(http::field::accept);
     bool openmetrics = false;
@@ -598,7 +655,7 @@ struct HttpServer::Impl {
       reply.body = gzip ? current->gzip : current->text;
     }
     reply.owner = std::move(current);
-    return reply;
+    co_return reply;
   }
 
   std::string LandingPage() const {
@@ -643,8 +700,10 @@ struct HttpServer::Impl {
       io_thread.join();
     }
     workers.join();
-    // The sessions still pending are destroyed with the event loop, while the rest is alive.
+    // The sessions still pending are destroyed with the event loop, while the rest is alive;
+    // none of them is woken any more.
     stopping = true;
+    scrape_waiters.clear();
     acceptor.reset();
     accept_wait.reset();
     io.reset();

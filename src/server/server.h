@@ -32,6 +32,11 @@ struct ServerSettings {
   std::function<std::string()> reload;
   bool enable_lifecycle = false;  // --web.enable-lifecycle
   int max_requests = 40;          // --web.max-requests: concurrent scrapes; 0 = no limit
+  // How long a scrape counts against max_requests at most while its answer is being written:
+  // clients that stop reading cannot hold the slots of the others.
+  std::chrono::milliseconds scrape_slot_hold{std::chrono::seconds(1)};
+  // How long a scrape beyond max_requests waits for a slot before its 503.
+  std::chrono::milliseconds scrape_queue_wait{std::chrono::seconds(1)};
   int max_connections = 4096;     // --web.max-connections: more wait in the listen backlog
   std::chrono::milliseconds read_header_timeout{std::chrono::seconds(10)};
   std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};  // a whole request

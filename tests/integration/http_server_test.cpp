@@ -321,6 +321,7 @@ TEST_P(MaxRequestsTest, ScrapesBeyondTheLimitGet503UntilOneEnds) {
   ServerSettings settings;
   settings.listen_address = "127.0.0.1:0";
   settings.max_requests = 2;
+  settings.scrape_slot_hold = std::chrono::minutes(1);  // the stuck scrapes keep their slots
   if (tls) {
     settings.web_config.tls_enabled = true;
     settings.web_config.tls.cert_file = *dir_ + "/server.crt";
@@ -356,6 +357,35 @@ TEST_P(MaxRequestsTest, ScrapesBeyondTheLimitGet503UntilOneEnds) {
 
   stuck.pop_back();  // one client goes away: its scrape ends
   ASSERT_TRUE(WaitFor([&] { return Get(url, ca).status == 200; }, seconds(10)));
+}
+
+// With the default hold, clients that stop reading cannot keep --web.max-requests used up: their
+// slots come back while their own answers stay stuck.
+TEST_P(MaxRequestsTest, ClientsThatStopReadingGiveTheirSlotsBack) {
+  const bool tls = GetParam();
+  auto large = std::make_shared<LargeExposition>(60000);
+  ServerSettings settings;
+  settings.listen_address = "127.0.0.1:0";
+  settings.max_requests = 2;
+  settings.scrape_slot_hold = std::chrono::milliseconds(300);
+  if (tls) {
+    settings.web_config.tls_enabled = true;
+    settings.web_config.tls.cert_file = *dir_ + "/server.crt";
+    settings.web_config.tls.key_file = *dir_ + "/server.key";
+  }
+  const std::string ca = tls ? *dir_ + "/ca.crt" : "";
+  HttpServer server(settings, {large}, [] { return std::string(); });
+  const int port = server.ListeningPorts().front();
+  std::vector<std::unique_ptr<RawClient>> stuck;
+  for (int i = 0; i < 4; ++i) {
+    stuck.push_back(std::make_unique<RawClient>(port, ca, /*receive_buffer=*/4096));
+    ASSERT_TRUE(stuck.back()->Send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
+  }
+  const std::string url =
+      std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port) + "/metrics";
+  ASSERT_TRUE(WaitFor([&] { return Get(url, ca).status == 200; }, seconds(10)));
+  // The stuck clients are still connected, their answers unread.
+  for (auto& client : stuck) EXPECT_FALSE(client->ClosedByPeer(milliseconds(10)));
 }
 
 INSTANTIATE_TEST_SUITE_P(PlainAndTls, MaxRequestsTest, ::testing::Bool(),
