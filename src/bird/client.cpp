@@ -1,5 +1,7 @@
 #include "bird/client.h"
 
+#include <string.h>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -86,6 +88,8 @@ BirdClient::BirdClient(ClientSettings settings, HttpTransport& transport,
 
 void BirdClient::UpdateSettings(ClientSettings settings) {
   std::lock_guard lock(settings_mutex_);
+  // The replaced key does not linger in freed memory.
+  explicit_bzero(settings_.access_key.data(), settings_.access_key.size());
   settings_ = std::move(settings);
 }
 

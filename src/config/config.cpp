@@ -11,6 +11,7 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <utility>
 
@@ -179,6 +180,7 @@ class Parser {
       }
       const std::optional<std::string> value = env_(name);
       if (!value) Fail(f, "environment variable " + name + " is not set");
+      expanded_.push_back(name);
       out += *value;
       pos = close + 1;
     }
@@ -262,7 +264,9 @@ class Parser {
     const Field* file = m.Find("access_key_file");
     if (key && file) Fail(*file, "cannot be combined with access_key");
     if (key) {
+      expanded_.clear();
       bird.access_key = String(*key);
+      bird.access_key_variables = expanded_;
       if (bird.access_key.empty()) Fail(*key, "must not be empty");
     } else if (file) {
       bird.access_key_file = NonEmptyString(*file);
@@ -409,12 +413,32 @@ class Parser {
   const EnvLookup& env_;
   const FileReader& read_file_;
   std::string secret_;  // the resolved access key, scrubbed from every message once known
+  mutable std::vector<std::string> expanded_;  // ${NAME}s of the scalar read last
 };
 
 }  // namespace
 
 Config ParseConfig(std::string_view yaml_text, const EnvLookup& env, const FileReader& read_file) {
   return Parser(env, read_file).Parse(yaml_text);
+}
+
+namespace {
+
+// The access key's variables once scrubbed from the environment (ScrubAccessKeyEnvironment).
+std::mutex scrubbed_mutex;
+std::map<std::string, std::string> scrubbed_variables;
+
+}  // namespace
+
+void ScrubAccessKeyEnvironment(const BirdSettings& bird) {
+  std::lock_guard lock(scrubbed_mutex);
+  for (const std::string& name : bird.access_key_variables) {
+    char* value = std::getenv(name.c_str());
+    if (value == nullptr) continue;
+    scrubbed_variables[name] = value;
+    explicit_bzero(value, std::strlen(value));
+    unsetenv(name.c_str());
+  }
 }
 
 Config LoadConfigFile(const std::string& path) {
@@ -425,6 +449,11 @@ Config LoadConfigFile(const std::string& path) {
     throw ConfigError("config: cannot read " + path + ": " + e.what());
   }
   const EnvLookup env = [](const std::string& name) -> std::optional<std::string> {
+    {
+      std::lock_guard lock(scrubbed_mutex);
+      const auto scrubbed = scrubbed_variables.find(name);
+      if (scrubbed != scrubbed_variables.end()) return scrubbed->second;
+    }
     const char* value = std::getenv(name.c_str());
     return value ? std::optional<std::string>(value) : std::nullopt;
   };

@@ -17,6 +17,8 @@ struct BirdSettings {
   std::string base_url = "https://api.bird.com";
   std::string access_key;       // resolved secret (from access_key or access_key_file)
   std::string access_key_file;  // path, when the key came from a file
+  // The environment variables `access_key` was expanded from (${NAME}), to be scrubbed.
+  std::vector<std::string> access_key_variables;
   Duration request_timeout = std::chrono::seconds(10);
   double max_requests_per_second = 20;  // per workspace: the ceiling of the adaptive budget
   int max_concurrent_requests = 8;
@@ -78,6 +80,11 @@ Config ParseConfig(std::string_view yaml_text, const EnvLookup& env, const FileR
 
 // Reads `path` and parses it with the process environment. Throws ConfigError.
 Config LoadConfigFile(const std::string& path);
+
+// Wipes the values of the access key's environment variables where they lie in memory (also
+// what /proc/<pid>/environ shows) and removes them from the environment. LoadConfigFile still
+// expands them to the same values, for reloads.
+void ScrubAccessKeyEnvironment(const BirdSettings& bird);
 
 // One line, secrets redacted: "base_url=https://api.bird.com access_key=<redacted> ...".
 std::string SummarizeConfig(const Config& config);

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -188,6 +189,7 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
       next.state_file = current.state_file;
     }
     client.UpdateSettings(ClientSettingsOf(next.bird));
+    explicit_bzero(current.bird.access_key.data(), current.bird.access_key.size());
     limiter.SetRate(next.bird.max_requests_per_second);
     poller.Reconfigure(PollerSettingsOf(next), ChannelsOf(next, shard));
     current = next;
@@ -357,6 +359,8 @@ int RunExporter(int argc, char** argv) {
     }
     return 0;
   }
+  // The key's variables leave the environment (and /proc/<pid>/environ); reloads still see them.
+  ScrubAccessKeyEnvironment(config.bird);
   spdlog::info("starting bird_call_exporter version={} revision={}", kVersion, kRevision);
   spdlog::info("configuration file={} {}", flags->config_file, SummarizeConfig(config));
   return Serve(*flags, config, *shard, "");

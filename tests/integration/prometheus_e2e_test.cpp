@@ -179,6 +179,12 @@ class PrometheusE2ETest : public ::testing::Test {
 
 TEST_F(PrometheusE2ETest, PrometheusSeesExactlyTheSimulatedCalls) {
   StartAll("healthy");
+  // The key came from BIRD_ACCESS_KEY; the process's environment no longer shows it.
+  std::ifstream environ_file("/proc/" + std::to_string(exporter_->pid()) + "/environ");
+  const std::string environ_text((std::istreambuf_iterator<char>(environ_file)),
+                                 std::istreambuf_iterator<char>());
+  EXPECT_FALSE(environ_text.empty());
+  EXPECT_EQ(environ_text.find(kKey), std::string::npos) << "the key is in /proc/<pid>/environ";
   const nlohmann::json truth = WaitForQuiescence();
   ExpectPrometheusMatchesTruth(truth);
   EXPECT_EQ(Scalar("sum(bird_exporter_parse_errors_total)"), 0);

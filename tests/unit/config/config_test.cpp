@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <ostream>
@@ -638,6 +640,32 @@ TEST(LoadConfigFile, ReportsUnreadableConfigWithReason) {
       EXPECT_EQ(std::string(e.what()), "config: cannot read " + std::string(path) + ": " + reason);
     }
   }
+}
+
+}  // namespace
+}  // namespace bird_exporter
+
+namespace bird_exporter {
+namespace {
+
+// A variable of its own: the scrubbed values are process-wide.
+TEST(ScrubAccessKeyEnvironment, WipesTheKeysVariablesAndReloadsStillExpandThem) {
+  setenv("BIRD_SCRUB_TEST_KEY", "scrub-me-Zq81", 1);
+  char* in_memory = std::getenv("BIRD_SCRUB_TEST_KEY");
+  ASSERT_NE(in_memory, nullptr);
+  const std::string path = ::testing::TempDir() + "/scrub_test.yml";
+  std::ofstream(path) << "bird:\n  access_key: key-${BIRD_SCRUB_TEST_KEY}\n"
+                         "workspaces:\n  - id: ws\n    channels:\n      - id: ch\n";
+  const Config first = LoadConfigFile(path);
+  EXPECT_EQ(first.bird.access_key, "key-scrub-me-Zq81");
+  EXPECT_EQ(first.bird.access_key_variables, std::vector<std::string>{"BIRD_SCRUB_TEST_KEY"});
+
+  ScrubAccessKeyEnvironment(first.bird);
+  EXPECT_EQ(std::getenv("BIRD_SCRUB_TEST_KEY"), nullptr);
+  EXPECT_EQ(std::string(in_memory), "") << "the value's bytes are zeroed where they lay";
+  // A reload after the scrub reads the same key.
+  EXPECT_EQ(LoadConfigFile(path).bird.access_key, "key-scrub-me-Zq81");
+  std::remove(path.c_str());
 }
 
 }  // namespace
