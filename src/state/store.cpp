@@ -7,13 +7,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <vector>
 
 namespace bird_exporter {
 namespace {
@@ -59,6 +62,53 @@ SystemTime FromMillis(long long ms) {
 }
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+bool InOwnGroups(gid_t gid) {
+  if (gid == ::getegid()) return true;
+  const int count = ::getgroups(0, nullptr);
+  if (count <= 0) return false;
+  std::vector<gid_t> groups(static_cast<std::size_t>(count));
+  const int n = ::getgroups(count, groups.data());
+  return std::find(groups.begin(), groups.begin() + std::max(n, 0), gid) != groups.end();
+}
+
+std::string Octal(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+// Another user who can write into the state directory can plant or replace the state (make the
+// exporter count calls again, or lose them): such a directory is refused, as is a state file of
+// another user. Group-writable is fine for the exporter's own groups (Kubernetes fsGroup). A
+// directory that does not exist yet is left to the open, which is retried.
+void CheckStateDirectory(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return;
+  const std::string where = "the state directory " + dir + " (mode " + Octal(st.st_mode) + ")";
+  if (st.st_mode & S_IWOTH) {
+    throw StateRefusedError(where + " is writable by every user, who could replace the state; "
+                            "make it writable by the exporter only (chmod o-w)");
+  }
+  if ((st.st_mode & S_IWGRP) && !InOwnGroups(st.st_gid)) {
+    throw StateRefusedError(where + " is writable by group " + std::to_string(st.st_gid) +
+                            ", which the exporter is not in; make it writable by the exporter "
+                            "only (chmod g-w)");
+  }
+  const uid_t me = ::geteuid();
+  if (st.st_uid != me && st.st_uid != 0) {
+    throw StateRefusedError(where + " belongs to user " + std::to_string(st.st_uid) +
+                            ", not to the exporter's user " + std::to_string(me));
+  }
+  struct stat file {};
+  if (::lstat(path.c_str(), &file) == 0 && file.st_uid != me && me != 0) {
+    throw StateRefusedError("the state file " + path + " belongs to user " +
+                            std::to_string(file.st_uid) + ", not to the exporter's user " +
+                            std::to_string(me));
+  }
+}
 
 // The database file is unusable (not a database, damaged pages): moved aside and replaced.
 class StateCorruptError : public StateError {
@@ -316,6 +366,7 @@ void SqliteStateStore::Close() {
 
 OpenedState SqliteStateStore::Open() {
   Close();
+  CheckStateDirectory(path_);
   if (lock_fd_ < 0) {
     // The lock is a file of its own: the database file is replaced when it is migrated or
     // moved aside, and a lock on it would go with it.

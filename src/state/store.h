@@ -20,7 +20,8 @@ struct sqlite3_stmt;
 namespace bird_exporter {
 
 // The state must not be used by this process: another exporter holds it (both would count
-// every call), or it was written by a newer release. Start-up stops.
+// every call), it was written by a newer release, or other users can write into its directory
+// (or own the file). Start-up stops.
 class StateRefusedError : public StateError {
  public:
   using StateError::StateError;

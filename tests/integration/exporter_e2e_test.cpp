@@ -571,7 +571,7 @@ TEST_F(ExporterE2ETest, ADiskFullRollsThePollBackAndTheCallsAreCountedOnceAfter)
   // A small file system of its own for the state (tests run as root, as in CI).
   const std::string small = dir_ + "/small";
   std::filesystem::create_directory(small);
-  ASSERT_EQ(::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=4m"), 0)
+  ASSERT_EQ(::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=4m,mode=0700"), 0)
       << "mounting a tmpfs needs root: " << std::strerror(errno);
   struct Unmount {
     std::string path;

@@ -487,3 +487,52 @@ TEST_F(SqliteStoreTest, InspectsAJsonStateFileWithoutChangingIt) {
 
 }  // namespace
 }  // namespace bird_exporter
+
+namespace bird_exporter {
+namespace {
+
+class StateDirectoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "bird_exporter_state_dir_XXXXXX").string();
+    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  // The message of the refusal, "" when the store opened.
+  std::string OpenWithMode(mode_t mode) {
+    EXPECT_EQ(::chmod(dir_.c_str(), mode), 0);
+    SqliteStateStore store(dir_ + "/state.db");
+    try {
+      store.Open();
+      return "";
+    } catch (const StateRefusedError& e) {
+      return e.what();
+    }
+  }
+  std::string dir_;
+};
+
+TEST_F(StateDirectoryTest, RefusesADirectoryEveryUserCanWriteInto) {
+  EXPECT_THAT(OpenWithMode(0777), ::testing::HasSubstr("(mode 0777) is writable by every user"));
+  // Even sticky, as /tmp is: another user could still plant the state file before it exists.
+  EXPECT_THAT(OpenWithMode(01777), ::testing::HasSubstr("(mode 1777) is writable by every user"));
+  EXPECT_EQ(OpenWithMode(0700), "");
+  EXPECT_EQ(OpenWithMode(0755), "");
+}
+
+TEST_F(StateDirectoryTest, AcceptsAGroupWritableDirectoryOnlyOfItsOwnGroup) {
+  // Its own group, as with a Kubernetes fsGroup volume (mode 2775).
+  ASSERT_EQ(::chown(dir_.c_str(), ::geteuid(), ::getegid()), 0);
+  EXPECT_EQ(OpenWithMode(02775), "");
+  if (::geteuid() != 0) GTEST_SKIP() << "changing the group to a foreign one needs root";
+  ASSERT_EQ(::chown(dir_.c_str(), 0, 54321), 0);
+  EXPECT_THAT(OpenWithMode(0770), ::testing::HasSubstr("is writable by group 54321"));
+}
+
+}  // namespace
+}  // namespace bird_exporter
