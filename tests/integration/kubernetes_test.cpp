@@ -682,6 +682,20 @@ TEST_F(KubernetesTest, NetworkPolicyAdmitsPrometheusAndLetsOutOnlyDnsAndHttps) {
     }
   }
   EXPECT_EQ(egress_ports, (std::set<std::string>{"UDP/53", "TCP/53", "TCP/443"}));
+  // HTTPS only to public addresses: never the link-local cloud metadata endpoint, nor private
+  // ranges.
+  for (const YAML::Node& rule : policy["spec"]["egress"]) {
+    if (rule["ports"][0]["port"].as<int>(0) != 443) continue;
+    ASSERT_TRUE(rule["to"].IsSequence()) << "HTTPS to every address: " << YAML::Dump(rule);
+    std::set<std::string> excluded;
+    for (const YAML::Node& peer : rule["to"]) {
+      for (const YAML::Node& cidr : peer["ipBlock"]["except"]) excluded.insert(cidr.as<std::string>());
+    }
+    for (const char* range : {"169.254.0.0/16", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                              "127.0.0.0/8", "fe80::/10", "fc00::/7"}) {
+      EXPECT_EQ(excluded.count(range), 1u) << range << " is not excluded";
+    }
+  }
 }
 
 // ------------------------------------------------------------------------------------------

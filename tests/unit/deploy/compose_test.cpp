@@ -297,11 +297,25 @@ TEST_F(DeployComposeTest, EveryFileTheDockerfileCopiesFromTheContextExistsAndIsN
   }
 }
 
+// The demo's services (Grafana lets anonymous viewers in) are published on this host only.
+TEST_F(DeployComposeTest, PublishesEveryPortOnTheLoopbackAddressOnly) {
+  int published = 0;
+  for (const auto& service : services_) {
+    for (const auto& port : service.second["ports"]) {
+      ++published;
+      EXPECT_EQ(port.as<std::string>().rfind("127.0.0.1:", 0), 0u)
+          << service.first.as<std::string>() << " publishes " << port.as<std::string>();
+    }
+  }
+  EXPECT_EQ(published, 3);
+}
+
 TEST_F(DeployComposeTest, PrometheusScrapesTheExporterServiceAndLoadsTheMountedRules) {
   const YAML::Node prometheus = services_["prometheus"];
   const std::vector<std::string> flags = Strings(prometheus["command"]);
   EXPECT_TRUE(Contains(flags, "--config.file=/etc/prometheus/prometheus.yml"));
-  EXPECT_TRUE(Contains(flags, "--web.enable-lifecycle"));
+  // Its lifecycle API (reload, shutdown over HTTP) stays off.
+  EXPECT_FALSE(Contains(flags, "--web.enable-lifecycle"));
   EXPECT_TRUE(ContainerPorts(prometheus).contains(9090));
   EXPECT_EQ(MountTarget(prometheus, "./prometheus/prometheus.yml"),
             "/etc/prometheus/prometheus.yml");
