@@ -118,6 +118,8 @@ BirdClient::Attempted BirdClient::Send(const ChannelRef& channel, std::string_vi
   std::atomic<bool> abort{false};
   std::stop_callback on_stop(stop, [&abort] { abort = true; });
   request.abort = &abort;
+  request.max_body_bytes =
+      endpoint == kListEndpoint ? settings.max_list_body_bytes : settings.max_call_body_bytes;
 
   Attempted last{ApiOutcome::kFailed, 0, {}};
   for (int attempt = 0; attempt <= settings.max_retries; ++attempt) {

@@ -99,6 +99,10 @@ struct ClientSettings {
   std::chrono::milliseconds request_timeout{10000};
   int max_retries = 3;
   int page_size = 100;
+  // Caps on a response body: a list page of 1,000 calls is about 1.5 MB, a call or its
+  // insights a few KB. A larger body fails the request (retried, then the call or page waits).
+  std::size_t max_list_body_bytes = 4u << 20;
+  std::size_t max_call_body_bytes = 256u << 10;
   std::chrono::milliseconds initial_backoff{500};
   std::chrono::milliseconds max_backoff{30000};
   std::chrono::milliseconds max_retry_after{60000};

@@ -241,7 +241,8 @@ class Parser {
   void ParseBird(const Field& field, BirdSettings& bird) {
     const Mapping m = MappingOf(
         field, {"base_url", "access_key", "access_key_file", "request_timeout",
-                "max_requests_per_second", "max_concurrent_requests", "max_retries", "page_size"});
+                "max_requests_per_second", "max_concurrent_requests", "max_retries", "page_size",
+                "max_list_body_size", "max_call_body_size"});
     ResolveAccessKey(m, bird);
     if (const Field* f = m.Find("base_url")) bird.base_url = BaseUrl(*f);
     if (const Field* f = m.Find("request_timeout")) bird.request_timeout = PositiveDuration(*f);
@@ -257,6 +258,32 @@ class Parser {
     }
     if (const Field* f = m.Find("max_retries")) bird.max_retries = Integer(*f, 0, 10);
     if (const Field* f = m.Find("page_size")) bird.page_size = Integer(*f, 1, 1000);
+    if (const Field* f = m.Find("max_list_body_size")) {
+      bird.max_list_body_size = Size(*f, 64u << 10, 256u << 20);
+    }
+    if (const Field* f = m.Find("max_call_body_size")) {
+      bird.max_call_body_size = Size(*f, 16u << 10, 64u << 20);
+    }
+  }
+
+  // A size in bytes, or with a binary unit: 262144, 256KiB, 4MiB.
+  std::size_t Size(const Field& f, std::size_t min, std::size_t max) const {
+    const std::string text = Scalar(f, "a size");
+    unsigned long long value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+    unsigned long long factor = 0;
+    if (unit.empty() || unit == "B") factor = 1;
+    if (unit == "KiB") factor = 1ull << 10;
+    if (unit == "MiB") factor = 1ull << 20;
+    if (ec != std::errc() || end == text.data() || factor == 0) {
+      Fail(f, "expected a size such as 4MiB, 256KiB or 262144 (bytes)");
+    }
+    if (value > max / factor || value * factor < min || value * factor > max) {
+      Fail(f, "must be between " + std::to_string(min >> 10) + "KiB and " +
+                  std::to_string(max >> 20) + "MiB");
+    }
+    return static_cast<std::size_t>(value * factor);
   }
 
   void ResolveAccessKey(const Mapping& m, BirdSettings& bird) {

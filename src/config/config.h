@@ -2,6 +2,7 @@
 // ParseConfig is pure: the environment and file reads are injected.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -24,6 +25,8 @@ struct BirdSettings {
   int max_concurrent_requests = 8;
   int max_retries = 3;  // retries after the first attempt, per request
   int page_size = 1000;  // `limit` sent on list requests (1-1000)
+  std::size_t max_list_body_size = 4u << 20;   // bytes of one list page, at most
+  std::size_t max_call_body_size = 256u << 10;  // bytes of one call or its insights, at most
 };
 
 // Which ended calls get an insights request: every call, only answered calls whose list MOS is

@@ -63,6 +63,8 @@ ClientSettings ClientSettingsOf(const BirdSettings& bird) {
   settings.request_timeout = bird.request_timeout;
   settings.max_retries = bird.max_retries;
   settings.page_size = bird.page_size;
+  settings.max_list_body_bytes = bird.max_list_body_size;
+  settings.max_call_body_bytes = bird.max_call_body_size;
   return settings;
 }
 

@@ -23,11 +23,17 @@ struct Transfer {
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   const size_t bytes = size * count;
-  if (transfer->response->body.size() + bytes > transfer->max_body_bytes) {
+  std::string& body = transfer->response->body;
+  if (body.size() + bytes > transfer->max_body_bytes) {
     transfer->too_large = true;
+    std::string().swap(body);  // what was read goes at once
     return 0;  // makes curl fail the transfer with CURLE_WRITE_ERROR
   }
-  transfer->response->body.append(data, bytes);
+  // The buffer grows by doubling, but never past the cap: a body near the cap costs the cap.
+  if (body.size() + bytes > body.capacity()) {
+    body.reserve(std::min(transfer->max_body_bytes, std::max(body.size() + bytes, 2 * body.capacity())));
+  }
+  body.append(data, bytes);
   return bytes;
 }
 
@@ -115,7 +121,10 @@ HttpResponse CurlTransport::Get(const HttpRequest& request) {
     headers.reset(appended);
   }
 
-  Transfer transfer{&response, max_body_bytes_, false, request.abort};
+  const std::size_t max_body_bytes =
+      request.max_body_bytes > 0 ? std::min(request.max_body_bytes, max_body_bytes_)
+                                 : max_body_bytes_;
+  Transfer transfer{&response, max_body_bytes, false, request.abort};
   char error_buffer[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
@@ -146,7 +155,7 @@ HttpResponse CurlTransport::Get(const HttpRequest& request) {
     response.status = 0;
     response.body.clear();
     if (transfer.too_large) {
-      response.error = "response body larger than " + std::to_string(max_body_bytes_) + " bytes";
+      response.error = "response body larger than " + std::to_string(max_body_bytes) + " bytes";
     } else {
       response.error = curl_easy_strerror(rc);
       if (error_buffer[0] != '\0') response.error += std::string(": ") + error_buffer;

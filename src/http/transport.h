@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <string>
 #include <utility>
@@ -17,6 +18,8 @@ struct HttpRequest {
   std::chrono::milliseconds timeout{10000};
   // When set and true, the transfer is aborted as soon as possible (shutdown).
   const std::atomic<bool>* abort = nullptr;
+  // A larger body fails the request (status 0, `error` says so); 0: the transport's own cap.
+  std::size_t max_body_bytes = 0;
 };
 
 struct HttpResponse {

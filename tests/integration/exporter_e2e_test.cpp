@@ -397,6 +397,33 @@ TEST_F(ExporterE2ETest, TotalsStayExactWhileTheApiMisbehaves) {
   EXPECT_NE(log.find("level=warn msg=\"bird request failed, retrying\""), std::string::npos);
 }
 
+// Issue 12's hostile bodies: 60 MB of JSON nested 30 million levels deep, on list pages and on
+// insights, eight times each. They are cut at the body caps (4 MiB and 256 KiB by default) and
+// retried; memory stays bounded and every call is still counted exactly once.
+TEST_F(ExporterE2ETest, HugeNestedBodiesAreCutAtTheCapsAndLoseNothing) {
+  Truth truth;
+  AddStandardMix(truth);
+  for (const std::string endpoint : {"list_calls", "call_insights"}) {
+    fake_.InjectFaults(endpoint, Fault::kHugeNestedBody, 8);
+  }
+  ExporterProcess& exporter = Start(WriteConfig("  max_retries: 3\n"));
+  ExpectStableTotal(exporter, truth.total(), seconds(120));
+  EXPECT_EQ(fake_.PendingFaults(), 0);
+  const Samples s = exporter.Scrape();
+  EXPECT_EQ(SumSamples(s, "bird_call_mos_count"), truth.answered_with_media);
+  EXPECT_EQ(SumSamples(s, "bird_exporter_api_requests_total", {"code=\"error\""}), 16);
+  // The peak resident memory of the whole run (VmHWM), huge bodies included.
+  std::ifstream status("/proc/" + std::to_string(exporter.pid()) + "/status");
+  double peak_mb = 0;
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) peak_mb = std::stod(line.substr(6)) / 1024;
+  }
+  EXPECT_GT(peak_mb, 0);
+  EXPECT_LT(peak_mb, 64) << "peak RSS in MB";
+  RecordProperty("peak_rss_mb", std::to_string(peak_mb));
+  EXPECT_NE(exporter.Log().find("response body larger than"), std::string::npos);
+}
+
 TEST_F(ExporterE2ETest, AWrongKeyKeepsTheDaemonUpAndShowsInMetrics) {
   Truth truth;
   AddStandardMix(truth);

@@ -437,6 +437,16 @@ class FakeBirdApi::Impl {
         return HtmlResponse(200, "Sign in to continue");
       case Fault::kSlow:
         break;
+      case Fault::kHugeNestedBody: {
+        constexpr std::size_t kDepth = 30'000'000;
+        Response huge;
+        huge.body.reserve(2 * kDepth + 64);
+        huge.body = "{\"results\":[{\"id\":\"x\",\"callFlow\":";
+        huge.body.append(kDepth, '[');
+        huge.body.append(kDepth, ']');
+        huge.body += "}]}";
+        return huge;
+      }
     }
     return Answer(route, query);
   }

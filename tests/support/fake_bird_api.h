@@ -48,6 +48,7 @@ enum class Fault {
   kMalformedBody,              // 200 with JSON of the wrong shape (results is a string)
   kHtmlOk,                     // 200 with an HTML page (a captive portal or proxy)
   kSlow,                       // the real answer, after `slow_delay`
+  kHugeNestedBody,             // 200 with 60 MB of JSON nested 30 million levels deep
 };
 
 struct RecordedRequest {

@@ -76,6 +76,8 @@ TEST(ParseConfig, ParsesFullConfigWithAllKeys) {
   max_concurrent_requests: 4
   max_retries: 0
   page_size: 250
+  max_list_body_size: 8MiB
+  max_call_body_size: 131072
 poll:
   interval: 1m
   initial_lookback: 1h
@@ -103,6 +105,8 @@ workspaces:
   EXPECT_EQ(c.bird.max_concurrent_requests, 4);
   EXPECT_EQ(c.bird.max_retries, 0);
   EXPECT_EQ(c.bird.page_size, 250);
+  EXPECT_EQ(c.bird.max_list_body_size, 8u << 20);
+  EXPECT_EQ(c.bird.max_call_body_size, 131072u);
   EXPECT_EQ(c.poll.interval, minutes(1));
   EXPECT_EQ(c.poll.initial_lookback, hours(1));
   EXPECT_EQ(c.poll.insights_grace_period, minutes(20));
@@ -134,6 +138,8 @@ TEST(ParseConfig, AppliesDefaultsToMinimalConfig) {
   EXPECT_EQ(c.bird.max_concurrent_requests, 8);
   EXPECT_EQ(c.bird.max_retries, 3);
   EXPECT_EQ(c.bird.page_size, 1000);
+  EXPECT_EQ(c.bird.max_list_body_size, 4u << 20);
+  EXPECT_EQ(c.bird.max_call_body_size, 256u << 10);
   EXPECT_EQ(c.poll.list_overlap, seconds(10));
   EXPECT_EQ(c.poll.insights, InsightsMode::kAll);
   EXPECT_EQ(c.poll.poor_mos_threshold, 3.6);
@@ -391,6 +397,20 @@ INSTANTIATE_TEST_SUITE_P(
                   "config: bird.max_retries (line 3): must be between 0 and 10"},
         ErrorCase{"PageSizeAboveMax", "bird:\n" + kKey + "  page_size: 1001\n" + kWorkspaces,
                   "config: bird.page_size (line 3): must be between 1 and 1000"},
+        ErrorCase{"BodySizeWithDecimalUnit",
+                  "bird:\n" + kKey + "  max_list_body_size: 4MB\n" + kWorkspaces,
+                  "config: bird.max_list_body_size (line 3): expected a size such as 4MiB, "
+                  "256KiB or 262144 (bytes)"},
+        ErrorCase{"BodySizeNegative",
+                  "bird:\n" + kKey + "  max_call_body_size: -1\n" + kWorkspaces,
+                  "config: bird.max_call_body_size (line 3): expected a size such as 4MiB, "
+                  "256KiB or 262144 (bytes)"},
+        ErrorCase{"BodySizeTooLarge",
+                  "bird:\n" + kKey + "  max_list_body_size: 1024MiB\n" + kWorkspaces,
+                  "config: bird.max_list_body_size (line 3): must be between 64KiB and 256MiB"},
+        ErrorCase{"BodySizeTooSmall",
+                  "bird:\n" + kKey + "  max_call_body_size: 1KiB\n" + kWorkspaces,
+                  "config: bird.max_call_body_size (line 3): must be between 16KiB and 64MiB"},
         ErrorCase{"WordForRate",
                   "bird:\n" + kKey + "  max_requests_per_second: fast\n" + kWorkspaces,
                   "config: bird.max_requests_per_second (line 3): expected a number"},
