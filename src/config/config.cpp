@@ -90,11 +90,32 @@ class Parser {
  public:
   Parser(const EnvLookup& env, const FileReader& read_file) : env_(env), read_file_(read_file) {}
 
+  // The first line, up to `last_line` (1-based), whose indentation holds a tab: YAML forbids
+  // them there, and yaml-cpp then says something vague ("illegal map value"). 0: none.
+  static std::pair<int, int> TabIndentation(std::string_view text, int last_line) {
+    int line = 1;
+    for (std::size_t start = 0; start <= text.size() && line <= last_line; ++line) {
+      const std::size_t end = std::min(text.find('\n', start), text.size());
+      for (std::size_t i = start; i < end && (text[i] == ' ' || text[i] == '\t'); ++i) {
+        if (text[i] == '\t') return {line, static_cast<int>(i - start) + 1};
+      }
+      start = end + 1;
+    }
+    return {0, 0};
+  }
+
   Config Parse(std::string_view text) {
     YAML::Node root;
     try {
       root = YAML::Load(std::string(text));
     } catch (const YAML::Exception& e) {
+      const auto [tab_line, tab_column] =
+          TabIndentation(text, e.mark.is_null() ? 1 << 30 : e.mark.line + 1);
+      if (tab_line > 0) {
+        throw ConfigError("config: line " + std::to_string(tab_line) + ", column " +
+                          std::to_string(tab_column) +
+                          ": tabs are not allowed in YAML indentation; indent with spaces");
+      }
       if (e.mark.is_null()) throw ConfigError("config: " + e.msg);
       throw ConfigError("config: line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
     }

@@ -397,6 +397,14 @@ INSTANTIATE_TEST_SUITE_P(
                   "config: bird.max_retries (line 3): must be between 0 and 10"},
         ErrorCase{"PageSizeAboveMax", "bird:\n" + kKey + "  page_size: 1001\n" + kWorkspaces,
                   "config: bird.page_size (line 3): must be between 1 and 1000"},
+        ErrorCase{"TabIndentation",
+                  "bird:\n" + kKey + "\tpage_size: 10\n" + kWorkspaces,
+                  "config: line 3, column 1: tabs are not allowed in YAML indentation; indent "
+                  "with spaces"},
+        ErrorCase{"TabAfterSpaces",
+                  "bird:\n" + kKey + "  \tpage_size: 10\n" + kWorkspaces,
+                  "config: line 3, column 3: tabs are not allowed in YAML indentation; indent "
+                  "with spaces"},
         ErrorCase{"BodySizeWithDecimalUnit",
                   "bird:\n" + kKey + "  max_list_body_size: 4MB\n" + kWorkspaces,
                   "config: bird.max_list_body_size (line 3): expected a size such as 4MiB, "
