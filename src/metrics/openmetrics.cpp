@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <limits>
 #include <locale>
@@ -89,6 +90,18 @@ bool FitsAnExemplar(const std::string& call_id) {
   return !call_id.empty() && call_id.size() + std::string_view("call_id").size() <= 128;
 }
 
+// The _count and _sum samples of a summary or histogram.
+void CountAndSum(std::string& out, const std::string& name,
+                 const std::vector<prometheus::ClientMetric::Label>& labels, std::uint64_t count,
+                 double sum, NumberWriter& number) {
+  out += name + "_count";
+  Labels(out, labels);
+  out += ' ' + std::to_string(count) + '\n';
+  out += name + "_sum";
+  Labels(out, labels);
+  out += ' ' + number(sum) + '\n';
+}
+
 prometheus::Labels AsMap(const std::vector<prometheus::ClientMetric::Label>& labels) {
   prometheus::Labels map;
   for (const auto& label : labels) map.emplace(label.name, label.value);
@@ -146,12 +159,8 @@ std::string SerializeOpenMetrics(const std::vector<prometheus::MetricFamily>& fa
             Labels(out, metric.label, "quantile", number(q.quantile));
             out += ' ' + number(q.value) + '\n';
           }
-          out += family.name + "_count";
-          Labels(out, metric.label);
-          out += ' ' + std::to_string(metric.summary.sample_count) + '\n';
-          out += family.name + "_sum";
-          Labels(out, metric.label);
-          out += ' ' + number(metric.summary.sample_sum) + '\n';
+          CountAndSum(out, family.name, metric.label, metric.summary.sample_count,
+                      metric.summary.sample_sum, number);
         }
         break;
       }
@@ -178,12 +187,8 @@ std::string SerializeOpenMetrics(const std::vector<prometheus::MetricFamily>& fa
             }
             out += '\n';
           }
-          out += family.name + "_count";
-          Labels(out, metric.label);
-          out += ' ' + std::to_string(metric.histogram.sample_count) + '\n';
-          out += family.name + "_sum";
-          Labels(out, metric.label);
-          out += ' ' + number(metric.histogram.sample_sum) + '\n';
+          CountAndSum(out, family.name, metric.label, metric.histogram.sample_count,
+                      metric.histogram.sample_sum, number);
         }
         break;
       }

@@ -390,9 +390,10 @@ struct HttpServer::Impl {
     const std::string peer = ec ? std::string() : remote.address().to_string();
     // Nothing is allocated for a connection until it sends something (an idle connection costs
     // its socket only); one that sends nothing is closed after the head (or handshake) timeout.
+    const std::shared_ptr<ssl::context> context = Current(tls);
     {
-      asio::steady_timer deadline(*io, Current(tls) ? settings.tls_handshake_timeout
-                                                    : settings.read_header_timeout);
+      asio::steady_timer deadline(*io, context ? settings.tls_handshake_timeout
+                                               : settings.read_header_timeout);
       deadline.async_wait([&socket](const boost::system::error_code& timer_ec) {
         if (!timer_ec) socket.cancel();
       });
@@ -400,7 +401,6 @@ struct HttpServer::Impl {
       if (ec) co_return;
     }
     beast::tcp_stream tcp(std::move(socket));
-    const std::shared_ptr<ssl::context> context = Current(tls);
     if (!context) {
       co_await Exchange(tcp, peer);
       tcp.socket().shutdown(tcp::socket::shutdown_send, ec);

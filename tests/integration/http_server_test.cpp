@@ -309,6 +309,24 @@ class MaxRequestsTest : public ::testing::TestWithParam<bool> {
     std::filesystem::remove_all(*dir_);
     delete dir_;
   }
+  // A server allowing two concurrent scrapes, over TLS when the parameter says so.
+  static ServerSettings Settings(std::chrono::milliseconds slot_hold) {
+    ServerSettings settings;
+    settings.listen_address = "127.0.0.1:0";
+    settings.max_requests = 2;
+    settings.scrape_slot_hold = slot_hold;
+    if (GetParam()) {
+      settings.web_config.tls_enabled = true;
+      settings.web_config.tls.cert_file = *dir_ + "/server.crt";
+      settings.web_config.tls.key_file = *dir_ + "/server.key";
+    }
+    return settings;
+  }
+  static std::string Ca() { return GetParam() ? *dir_ + "/ca.crt" : ""; }
+  static std::string Base(int port) {
+    return std::string(GetParam() ? "https" : "http") + "://127.0.0.1:" + std::to_string(port);
+  }
+
   static std::string* dir_;
 };
 std::string* MaxRequestsTest::dir_ = nullptr;
@@ -316,21 +334,12 @@ std::string* MaxRequestsTest::dir_ = nullptr;
 // In process, so that the exposition can be made larger than the socket buffers: a scrape whose
 // client does not read then stays in flight for as long as the test wants.
 TEST_P(MaxRequestsTest, ScrapesBeyondTheLimitGet503UntilOneEnds) {
-  const bool tls = GetParam();
   auto large = std::make_shared<LargeExposition>(60000);  // about 14 MB
-  ServerSettings settings;
-  settings.listen_address = "127.0.0.1:0";
-  settings.max_requests = 2;
-  settings.scrape_slot_hold = std::chrono::minutes(1);  // the stuck scrapes keep their slots
-  if (tls) {
-    settings.web_config.tls_enabled = true;
-    settings.web_config.tls.cert_file = *dir_ + "/server.crt";
-    settings.web_config.tls.key_file = *dir_ + "/server.key";
-  }
-  const std::string ca = tls ? *dir_ + "/ca.crt" : "";
-  HttpServer server(settings, {large}, [] { return std::string(); });
+  // The stuck scrapes keep their slots.
+  HttpServer server(Settings(std::chrono::minutes(1)), {large}, [] { return std::string(); });
   const int port = server.ListeningPorts().front();
-  const std::string base = std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port);
+  const std::string ca = Ca();
+  const std::string base = Base(port);
   const std::string url = base + "/metrics";
 
   // Two scrapes whose clients do not read: both stay in flight.
@@ -362,27 +371,16 @@ TEST_P(MaxRequestsTest, ScrapesBeyondTheLimitGet503UntilOneEnds) {
 // With the default hold, clients that stop reading cannot keep --web.max-requests used up: their
 // slots come back while their own answers stay stuck.
 TEST_P(MaxRequestsTest, ClientsThatStopReadingGiveTheirSlotsBack) {
-  const bool tls = GetParam();
   auto large = std::make_shared<LargeExposition>(60000);
-  ServerSettings settings;
-  settings.listen_address = "127.0.0.1:0";
-  settings.max_requests = 2;
-  settings.scrape_slot_hold = std::chrono::milliseconds(300);
-  if (tls) {
-    settings.web_config.tls_enabled = true;
-    settings.web_config.tls.cert_file = *dir_ + "/server.crt";
-    settings.web_config.tls.key_file = *dir_ + "/server.key";
-  }
-  const std::string ca = tls ? *dir_ + "/ca.crt" : "";
-  HttpServer server(settings, {large}, [] { return std::string(); });
+  HttpServer server(Settings(milliseconds(300)), {large}, [] { return std::string(); });
   const int port = server.ListeningPorts().front();
+  const std::string ca = Ca();
   std::vector<std::unique_ptr<RawClient>> stuck;
   for (int i = 0; i < 4; ++i) {
     stuck.push_back(std::make_unique<RawClient>(port, ca, /*receive_buffer=*/4096));
     ASSERT_TRUE(stuck.back()->Send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
   }
-  const std::string url =
-      std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port) + "/metrics";
+  const std::string url = Base(port) + "/metrics";
   ASSERT_TRUE(WaitFor([&] { return Get(url, ca).status == 200; }, seconds(10)));
   // The stuck clients are still connected, their answers unread.
   for (auto& client : stuck) EXPECT_FALSE(client->ClosedByPeer(milliseconds(10)));

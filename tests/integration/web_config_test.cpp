@@ -3,8 +3,6 @@
 #include <crypt.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <stdio.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -26,28 +24,6 @@ namespace bird_exporter::testing {
 namespace {
 
 using std::chrono::seconds;
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-CommandResult RunCommand(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  while (const size_t n = fread(buffer, 1, sizeof buffer, pipe)) result.output.append(buffer, n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
-
-std::string Quote(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 std::string Bcrypt(const std::string& password) {
   char salt[CRYPT_GENSALT_OUTPUT_SIZE];
@@ -105,9 +81,9 @@ class WebConfigTest : public ::testing::Test {
     const std::string headers = Path("curl.headers");
     std::filesystem::remove(body);
     std::filesystem::remove(headers);
-    const CommandResult run =
-        RunCommand("curl -sS --max-time 10 -o " + Quote(body) + " -D " + Quote(headers) +
-                   " -w 'status=%{http_code}' " + options + " " + Quote(url));
+    const ShellResult run =
+        RunShell("curl -sS --max-time 10 -o " + ShellQuote(body) + " -D " + ShellQuote(headers) +
+                   " -w 'status=%{http_code}' " + options + " " + ShellQuote(url));
     CurlResult result;
     result.exit_code = run.exit_code;
     std::smatch match;
@@ -127,7 +103,7 @@ class WebConfigTest : public ::testing::Test {
   std::string Https(int port, const std::string& path) const {
     return "https://127.0.0.1:" + std::to_string(port) + path;
   }
-  static std::string CaOption() { return "--cacert " + Quote(Path("ca.crt")); }
+  static std::string CaOption() { return "--cacert " + ShellQuote(Path("ca.crt")); }
   static std::string TlsConfig() {
     return "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
   }
@@ -243,15 +219,15 @@ TEST_F(WebConfigTest, RequireAndVerifyClientCertWantsACaSignedCertificate) {
   EXPECT_EQ(without.status, 0) << without.error;
 
   const CurlResult signed_cert =
-      Curl(Https(port, "/metrics"), CaOption() + " --cert " + Quote(Path("client.crt")) +
-                                        " --key " + Quote(Path("client.key")));
+      Curl(Https(port, "/metrics"), CaOption() + " --cert " + ShellQuote(Path("client.crt")) +
+                                        " --key " + ShellQuote(Path("client.key")));
   EXPECT_EQ(signed_cert.exit_code, 0) << signed_cert.error;
   EXPECT_EQ(signed_cert.status, 200);
   EXPECT_NE(signed_cert.body.find("bird_exporter_build_info"), std::string::npos);
 
   const CurlResult stranger =
-      Curl(Https(port, "/metrics"), CaOption() + " --cert " + Quote(Path("stranger.crt")) +
-                                        " --key " + Quote(Path("stranger.key")));
+      Curl(Https(port, "/metrics"), CaOption() + " --cert " + ShellQuote(Path("stranger.crt")) +
+                                        " --key " + ShellQuote(Path("stranger.key")));
   EXPECT_NE(stranger.exit_code, 0);
   EXPECT_EQ(stranger.status, 0) << stranger.error;
 }
@@ -262,12 +238,12 @@ TEST_F(WebConfigTest, VerifyClientCertIfGivenRejectsOnlyBadCertificates) {
                          "  client_ca_file: ca.crt\n");
   ASSERT_GT(port, 0) << exporter_->Log();
   EXPECT_EQ(Curl(Https(port, "/-/healthy"), CaOption()).status, 200);
-  EXPECT_EQ(Curl(Https(port, "/-/healthy"), CaOption() + " --cert " + Quote(Path("client.crt")) +
-                                                " --key " + Quote(Path("client.key")))
+  EXPECT_EQ(Curl(Https(port, "/-/healthy"), CaOption() + " --cert " + ShellQuote(Path("client.crt")) +
+                                                " --key " + ShellQuote(Path("client.key")))
                 .status,
             200);
-  EXPECT_EQ(Curl(Https(port, "/-/healthy"), CaOption() + " --cert " + Quote(Path("stranger.crt")) +
-                                                " --key " + Quote(Path("stranger.key")))
+  EXPECT_EQ(Curl(Https(port, "/-/healthy"), CaOption() + " --cert " + ShellQuote(Path("stranger.crt")) +
+                                                " --key " + ShellQuote(Path("stranger.key")))
                 .status,
             0);
 }
@@ -341,7 +317,7 @@ TEST_F(WebConfigTest, ACertificateChangedOnDiskIsServedWithoutASignal) {
   ASSERT_GT(port, 0) << exporter_->Log();
   const std::string subject = "openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
                               " </dev/null 2>/dev/null | openssl x509 -noout -subject";
-  EXPECT_NE(RunCommand(subject).output.find("CN = 127.0.0.1"), std::string::npos);
+  EXPECT_NE(RunShell(subject).output.find("CN = 127.0.0.1"), std::string::npos);
 
   const std::string error = MakeServerCertificate(dir, "renewed", "renewed.test");
   ASSERT_TRUE(error.empty()) << error;
@@ -350,7 +326,7 @@ TEST_F(WebConfigTest, ACertificateChangedOnDiskIsServedWithoutASignal) {
   std::filesystem::rename(dir + "/renewed.key", dir + "/server.key");
   std::filesystem::rename(dir + "/renewed.crt", dir + "/server.crt");
   ASSERT_TRUE(WaitFor(
-      [&] { return RunCommand(subject).output.find("CN = renewed.test") != std::string::npos; },
+      [&] { return RunShell(subject).output.find("CN = renewed.test") != std::string::npos; },
       seconds(30)))
       << exporter_->Log();
   EXPECT_EQ(Curl(Https(port, "/metrics"), CaOption()).status, 200);
@@ -370,8 +346,8 @@ TEST_F(WebConfigTest, AFloodOfWrongPasswordsDoesNotStarveAnAuthenticatedScraper)
   for (int i = 0; i < 8; ++i) {
     flood.emplace_back([&, i] {
       while (!stop) {
-        const CommandResult r = RunCommand("curl -s -o /dev/null -w '%{http_code}' -u prometheus:wrong" +
-                                           std::to_string(i) + " " + Quote(base + "/metrics"));
+        const ShellResult r = RunShell("curl -s -o /dev/null -w '%{http_code}' -u prometheus:wrong" +
+                                           std::to_string(i) + " " + ShellQuote(base + "/metrics"));
         if (r.output == "401") ++unauthorized;
         if (r.output == "429") ++limited;
       }
@@ -425,9 +401,9 @@ TEST_F(WebConfigTest, TlsIsServedWithoutAPlainTextPortBehindIt) {
 
 TEST_F(WebConfigTest, InvalidWebConfigStopsStartUpWithExitCodeOne) {
   const std::string path = WriteWebConfig(TlsConfig() + "  min_version: TLS11\n");
-  const CommandResult run =
-      RunCommand("timeout 30 " + std::string(EXPORTER_BINARY) +
-                 " --demo --web.listen-address=127.0.0.1:0 --web.config.file=" + Quote(path));
+  const ShellResult run =
+      RunShell("timeout 30 " + std::string(EXPORTER_BINARY) +
+                 " --demo --web.listen-address=127.0.0.1:0 --web.config.file=" + ShellQuote(path));
   EXPECT_EQ(run.exit_code, 1) << run.output;
   EXPECT_NE(run.output.find("level=error"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("web config: tls_server_config.min_version (line 4): expected TLS12 "
@@ -436,9 +412,9 @@ TEST_F(WebConfigTest, InvalidWebConfigStopsStartUpWithExitCodeOne) {
       << run.output;
   EXPECT_EQ(run.output.find("msg=\"listening\""), std::string::npos) << run.output;
 
-  const CommandResult missing_file = RunCommand("timeout 30 " + std::string(EXPORTER_BINARY) +
+  const ShellResult missing_file = RunShell("timeout 30 " + std::string(EXPORTER_BINARY) +
                                                 " --demo --web.listen-address=127.0.0.1:0 " +
-                                                "--web.config.file=" + Quote(Path("absent.yml")));
+                                                "--web.config.file=" + ShellQuote(Path("absent.yml")));
   EXPECT_EQ(missing_file.exit_code, 1) << missing_file.output;
   EXPECT_NE(missing_file.output.find("web config: cannot read " + Path("absent.yml")),
             std::string::npos)
@@ -448,9 +424,9 @@ TEST_F(WebConfigTest, InvalidWebConfigStopsStartUpWithExitCodeOne) {
 TEST_F(WebConfigTest, KeyOfAnotherCertificateStopsStartUp) {
   const std::string path =
       WriteWebConfig("tls_server_config:\n  cert_file: server.crt\n  key_file: client.key\n");
-  const CommandResult run =
-      RunCommand("timeout 30 " + std::string(EXPORTER_BINARY) +
-                 " --demo --web.listen-address=127.0.0.1:0 --web.config.file=" + Quote(path));
+  const ShellResult run =
+      RunShell("timeout 30 " + std::string(EXPORTER_BINARY) +
+                 " --demo --web.listen-address=127.0.0.1:0 --web.config.file=" + ShellQuote(path));
   EXPECT_EQ(run.exit_code, 1) << run.output;
   EXPECT_NE(run.output.find("msg=\"cannot start the HTTP server\" error=\"web config: "
                             "tls_server_config.key_file: cannot load " +
