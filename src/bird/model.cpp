@@ -1,5 +1,6 @@
 #include "bird/model.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -29,22 +30,7 @@ std::string Preview(std::string_view body) {
   return out;
 }
 
-json ParseJsonObject(std::string_view body) {
-  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    throw ParseError("empty body");
-  }
-  json doc;
-  try {
-    doc = json::parse(body.begin(), body.end());
-  } catch (const json::parse_error& e) {
-    // e.what() can quote part of the body, so only the byte offset is kept.
-    throw ParseError("not JSON (byte " + std::to_string(e.byte) + "): " + Preview(body));
-  }
-  if (!doc.is_object()) {
-    throw ParseError(std::string("top level is ") + doc.type_name() + ", not an object");
-  }
-  return doc;
-}
+json ParseJsonObject(std::string_view body);
 
 // The member `key` of `obj`, or nullptr when it is absent or JSON null (Bird sends both for
 // "no value", e.g. `"hangupSource": null`).
@@ -69,70 +55,78 @@ const json* ObjectMember(const json& obj, const char* key, std::string_view wher
 //
 // Value fields never fail a parse. Bird sends the same metric as a JSON number on one endpoint
 // and as a string on another (`mediaMetrics.mos: 4.5` vs `qualityInsights.mos: "4.47"`), so
-// both are read. An empty string, null, a non-numeric string ("n/a") or any other type counts
-// as absent: one odd value must not cost the whole page of calls; an absent value only leaves
-// that one observation out.
+// both are read. Null and an empty string are "no value". Anything else that cannot be read
+// (a non-numeric string such as "n/a", "NaN", another type) is absent too and marks the field
+// as an anomaly: one odd value must not cost the whole page of calls, only that one
+// observation, and it must show.
 
-std::optional<double> NumberFromString(const std::string& s) {
+// One member value; nullptr stands for absent or JSON null. `bad` is set when the value is
+// there but unusable.
+std::optional<double> NumberFromString(const std::string& s, bool& bad) {
   if (s.empty()) return std::nullopt;
   double value = 0;
   const char* end = s.data() + s.size();
   // from_chars is locale-independent, unlike strtod, and rejects leading whitespace and '+'.
   const auto [ptr, ec] = std::from_chars(s.data(), end, value);
-  if (ec != std::errc() || ptr != end || !std::isfinite(value)) return std::nullopt;
+  if (ec != std::errc() || ptr != end || !std::isfinite(value)) {
+    bad = true;
+    return std::nullopt;
+  }
   return value;
 }
 
-// The helpers below read one member value; nullptr stands for absent or JSON null.
-std::optional<double> NumberOf(const json* v) {
+std::optional<double> NumberOf(const json* v, bool& bad) {
   if (v == nullptr) return std::nullopt;
   if (v->is_number()) return v->get<double>();
-  if (v->is_string()) return NumberFromString(v->get_ref<const std::string&>());
+  if (v->is_string()) return NumberFromString(v->get_ref<const std::string&>(), bad);
+  bad = true;
   return std::nullopt;
 }
 
-std::optional<double> Number(const json& obj, const char* key) {
-  return NumberOf(Member(obj, key));
-}
-
 // Integers may also arrive as floats (30.0) or strings ("30"); a value with a fractional part
-// or out of range is not an integer and counts as absent.
-std::optional<std::int64_t> Int64FromDouble(double d) {
+// or out of range is not an integer.
+std::optional<std::int64_t> Int64FromDouble(double d, bool& bad) {
   // 2^63 is exactly representable; anything at or above it does not fit.
   constexpr double kLimit = 9223372036854775808.0;
-  if (!std::isfinite(d) || std::trunc(d) != d || d >= kLimit || d < -kLimit) return std::nullopt;
+  if (!std::isfinite(d) || std::trunc(d) != d || d >= kLimit || d < -kLimit) {
+    bad = true;
+    return std::nullopt;
+  }
   return static_cast<std::int64_t>(d);
 }
 
-std::optional<std::int64_t> Int64Of(const json* v) {
+std::optional<std::int64_t> Int64Of(const json* v, bool& bad) {
   if (v == nullptr) return std::nullopt;
   if (v->is_number_unsigned()) {
     const auto u = v->get<std::uint64_t>();
     if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      bad = true;
       return std::nullopt;
     }
     return static_cast<std::int64_t>(u);
   }
   if (v->is_number_integer()) return v->get<std::int64_t>();
-  if (v->is_number_float()) return Int64FromDouble(v->get<double>());
+  if (v->is_number_float()) return Int64FromDouble(v->get<double>(), bad);
   if (v->is_string()) {
     const auto& s = v->get_ref<const std::string&>();
     std::int64_t value = 0;
     const char* end = s.data() + s.size();
     const auto [ptr, ec] = std::from_chars(s.data(), end, value);
     if (!s.empty() && ec == std::errc() && ptr == end) return value;
-    const auto d = NumberFromString(s);
-    return d ? Int64FromDouble(*d) : std::nullopt;
+    const auto d = NumberFromString(s, bad);
+    return d ? Int64FromDouble(*d, bad) : std::nullopt;
   }
+  bad = true;
   return std::nullopt;
 }
 
-std::optional<int> IntOf(const json* value) {
-  const auto v = Int64Of(value);
-  if (!v || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max()) {
+std::optional<int> IntOf(const json* value, bool& bad) {
+  const auto v = Int64Of(value, bad);
+  if (v && (*v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max())) {
+    bad = true;
     return std::nullopt;
   }
-  return static_cast<int>(*v);
+  return v ? std::optional<int>(static_cast<int>(*v)) : std::nullopt;
 }
 
 // A string field; empty when absent, null or not a string.
@@ -144,20 +138,29 @@ std::string String(const json& obj, const char* key) { return StringOf(Member(ob
 
 // `hangupSipCode` is declared a string ("200") but a SIP code is a number, so a JSON number
 // is read too and rendered without a fraction.
-std::string SipCodeOf(const json* v) {
+std::string SipCodeOf(const json* v, bool& bad) {
   if (v == nullptr) return {};
   if (v->is_string()) return v->get<std::string>();
   if (v->is_number()) {
-    const auto code = Int64Of(v);
+    const auto code = Int64Of(v, bad);
     return code ? std::to_string(*code) : std::string();
   }
+  bad = true;
   return {};
 }
 
 // Timestamps go through the tolerant RFC 3339 parser; one that still does not parse is absent.
-std::optional<SystemTime> TimestampOf(const json* v) {
-  if (v == nullptr || !v->is_string()) return std::nullopt;
-  return ParseRfc3339(v->get_ref<const std::string&>());
+std::optional<SystemTime> TimestampOf(const json* v, bool& bad) {
+  if (v == nullptr) return std::nullopt;
+  if (v->is_string()) {
+    const auto& text = v->get_ref<const std::string&>();
+    if (text.empty()) return std::nullopt;
+    auto t = ParseRfc3339(text);
+    if (!t) bad = true;
+    return t;
+  }
+  bad = true;
+  return std::nullopt;
 }
 
 // An enum field: unknown strings, null and non-strings all map to kUnknown via `parse("")`.
@@ -166,12 +169,108 @@ Enum EnumOf(const json* v, Enum (*parse)(std::string_view)) {
   return parse(v != nullptr && v->is_string() ? v->get_ref<const std::string&>() : "");
 }
 
+// Reads one value field with `read` and notes the field as an anomaly when it was unusable.
+// A member that appears twice counts with its last value, its anomaly too.
+template <typename Read>
+auto Field(std::vector<std::string>& anomalies, std::string_view field, Read read) {
+  bool bad = false;
+  auto value = read(bad);
+  const auto it = std::lower_bound(anomalies.begin(), anomalies.end(), field);
+  if (it != anomalies.end() && *it == field) anomalies.erase(it);
+  if (bad) NoteAnomaly(anomalies, field);
+  return value;
+}
+
+// A number token too large for a double (1e400) fails nlohmann's parse as a whole (error
+// 406). Such a body is read again with every such token replaced by ±1e308: the field then
+// fails its range check like any absurd value instead of costing the whole answer. nullopt
+// when the body has no such token (the error was something else).
+std::optional<std::string> WithHugeNumbersCapped(std::string_view body) {
+  std::string out;
+  out.reserve(body.size());
+  bool changed = false;
+  bool in_string = false;
+  for (std::size_t i = 0; i < body.size();) {
+    const char c = body[i];
+    if (in_string) {
+      const std::size_t stop = c == '\\' ? std::min(i + 2, body.size()) : i + 1;
+      if (c == '"') in_string = false;
+      out.append(body.substr(i, stop - i));
+      i = stop;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    if (c != '-' && (c < '0' || c > '9')) {
+      out += c;
+      ++i;
+      continue;
+    }
+    std::size_t stop = i + 1;
+    while (stop < body.size() &&
+           std::string_view("0123456789+-.eE").find(body[stop]) != std::string_view::npos) {
+      ++stop;
+    }
+    const std::string_view token = body.substr(i, stop - i);
+    double value = 0;
+    const auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
+    if (ec == std::errc::result_out_of_range) {
+      out += token.front() == '-' ? "-1e308" : "1e308";
+      changed = true;
+    } else {
+      out.append(token);
+    }
+    i = stop;
+  }
+  if (!changed) return std::nullopt;
+  return out;
+}
+
+constexpr int kNumberOverflow = 406;  // nlohmann::json out_of_range.406
+
+json ParseJsonObject(std::string_view body) {
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    throw ParseError("empty body");
+  }
+  json doc;
+  try {
+    try {
+      doc = json::parse(body.begin(), body.end());
+    } catch (const json::out_of_range& e) {
+      const auto capped = e.id == kNumberOverflow ? WithHugeNumbersCapped(body) : std::nullopt;
+      if (!capped) throw ParseError("not JSON: a number out of range: " + Preview(body));
+      doc = json::parse(capped->begin(), capped->end());
+    }
+  } catch (const json::exception& e) {
+    // e.what() can quote part of the body, so only the byte offset is kept.
+    const auto* parse_error = dynamic_cast<const json::parse_error*>(&e);
+    throw ParseError("not JSON (byte " + std::to_string(parse_error ? parse_error->byte : 0) +
+                     "): " + Preview(body));
+  }
+  if (!doc.is_object()) {
+    throw ParseError(std::string("top level is ") + doc.type_name() + ", not an object");
+  }
+  return doc;
+}
+
 // --- Records --------------------------------------------------------------------------------
 
 // A call record, member by member: the DOM reader (a single call, an insights body) and the
 // streaming page reader feed the same values through it, so both read a record alike. A
 // member that appears twice counts with its last value, as in a parsed document.
 class CallBuilder {
+  std::string prefix_;
+  Call call_;
+  std::string top_sip_code_;
+  std::string nested_sip_code_;
+
+  template <typename ReadValue>
+  auto Read(std::string_view field, ReadValue read) {
+    return Field(call_.anomalies, field, read);
+  }
+  std::optional<SystemTime> Time(std::string_view field, const json* v) {
+    return Read(field, [v](bool& bad) { return TimestampOf(v, bad); });
+  }
+
  public:
   explicit CallBuilder(std::string prefix) : prefix_(std::move(prefix)) {}
 
@@ -191,21 +290,22 @@ class CallBuilder {
     } else if (key == "type") {
       call_.type = EnumOf(v, &ParseCallType);
     } else if (key == "duration") {
-      call_.duration_seconds = Int64Of(v);
+      call_.duration_seconds = Read("duration", [v](bool& bad) { return Int64Of(v, bad); });
     } else if (key == "hangupCauseCode") {
-      call_.hangup_cause_code = IntOf(v);
+      call_.hangup_cause_code =
+          Read("hangupCauseCode", [v](bool& bad) { return IntOf(v, bad); });
     } else if (key == "hangupSource") {
       call_.hangup_source = EnumOf(v, &ParseHangupSource);
     } else if (key == "createdAt") {
-      call_.created_at = TimestampOf(v);
+      call_.created_at = Time("createdAt", v);
     } else if (key == "updatedAt") {
-      call_.updated_at = TimestampOf(v);
+      call_.updated_at = Time("updatedAt", v);
     } else if (key == "answeredAt") {
-      call_.answered_at = TimestampOf(v);
+      call_.answered_at = Time("answeredAt", v);
     } else if (key == "endedAt") {
-      call_.ended_at = TimestampOf(v);
+      call_.ended_at = Time("endedAt", v);
     } else if (key == "hangupSipCode") {
-      top_sip_code_ = SipCodeOf(v);
+      top_sip_code_ = Read("hangupSipCode", [v](bool& bad) { return SipCodeOf(v, bad); });
     }
   }
 
@@ -222,18 +322,25 @@ class CallBuilder {
   void Block(std::string_view key) {
     if (key == "sipInsights") {
       nested_sip_code_.clear();
+      Read("sipInsights.hangupSipCode", [](bool&) { return 0; });
     } else {
       call_.mos.reset();
       call_.pdd_seconds.reset();
+      Read("qualityInsights.mos", [](bool&) { return 0; });
+      Read("qualityInsights.pdd", [](bool&) { return 0; });
     }
   }
   void BlockMember(std::string_view block, std::string_view key, const json* v) {
     if (block == "sipInsights") {
-      if (key == "hangupSipCode") nested_sip_code_ = SipCodeOf(v);
+      if (key == "hangupSipCode") {
+        nested_sip_code_ =
+            Read("sipInsights.hangupSipCode", [v](bool& bad) { return SipCodeOf(v, bad); });
+      }
     } else if (key == "mos") {
-      call_.mos = NumberOf(v);
+      call_.mos = Read("qualityInsights.mos", [v](bool& bad) { return NumberOf(v, bad); });
     } else if (key == "pdd") {
-      call_.pdd_seconds = NumberOf(v);
+      call_.pdd_seconds =
+          Read("qualityInsights.pdd", [v](bool& bad) { return NumberOf(v, bad); });
     }
   }
 
@@ -247,11 +354,6 @@ class CallBuilder {
     return std::move(call_);
   }
 
- private:
-  std::string prefix_;
-  Call call_;
-  std::string top_sip_code_;
-  std::string nested_sip_code_;
 };
 
 // `where` names the record in error messages ("results[3]", or "" for an insights body) so a
@@ -326,8 +428,12 @@ class CallPageReader : public nlohmann::json_sax<json> {
   bool end_object() override { return End(); }
   bool end_array() override { return End(); }
 
+  // A number too large for a double: the caller reads the body again with it capped.
+  struct NumberOverflow {};
+
   bool parse_error(std::size_t position, const std::string&,
-                   const nlohmann::detail::exception&) override {
+                   const nlohmann::detail::exception& e) override {
+    if (e.id == kNumberOverflow) throw NumberOverflow{};
     // The exception's text can quote part of the body, so only the byte offset is kept.
     throw ParseError("not JSON (byte " + std::to_string(position) + "): " + Preview(body_));
   }
@@ -450,30 +556,54 @@ class CallPageReader : public nlohmann::json_sax<json> {
   std::optional<CallBuilder> record_;
 };
 
-MediaMetrics ParseMediaMetrics(const json& m) {
+MediaMetrics ParseMediaMetrics(const json& m, std::vector<std::string>& anomalies) {
   MediaMetrics media;
-  media.mos = Number(m, "mos");
-  media.quality_score = Number(m, "qualityScore");
-  media.in_bytes = Number(m, "inBytes");
-  media.out_bytes = Number(m, "outBytes");
-  media.in_packet_count = Number(m, "inPacketCount");
-  media.out_packet_count = Number(m, "outPacketCount");
-  media.in_media_packet_count = Number(m, "inMediaPacketCount");
-  media.out_media_packet_count = Number(m, "outMediaPacketCount");
-  media.in_dtmf_packet_count = Number(m, "inDtmfPacketCount");
-  media.out_dtmf_packet_count = Number(m, "outDtmfPacketCount");
-  media.jitter_min_var_ms2 = Number(m, "jitterMinVar");
-  media.jitter_max_var_ms2 = Number(m, "jitterMaxVar");
-  media.jitter_loss_rate = Number(m, "jitterLossRate");
-  media.jitter_burst_rate = Number(m, "jitterBurstRate");
-  media.mean_interval_ms = Number(m, "meanInterval");
-  media.flaw_total = Number(m, "flawTotal");
+  const auto number = [&](const char* key) {
+    return Field(anomalies, std::string("mediaMetrics.") + key,
+                 [&](bool& bad) { return NumberOf(Member(m, key), bad); });
+  };
+  media.mos = number("mos");
+  media.quality_score = number("qualityScore");
+  media.in_bytes = number("inBytes");
+  media.out_bytes = number("outBytes");
+  media.in_packet_count = number("inPacketCount");
+  media.out_packet_count = number("outPacketCount");
+  media.in_media_packet_count = number("inMediaPacketCount");
+  media.out_media_packet_count = number("outMediaPacketCount");
+  media.in_dtmf_packet_count = number("inDtmfPacketCount");
+  media.out_dtmf_packet_count = number("outDtmfPacketCount");
+  media.jitter_min_var_ms2 = number("jitterMinVar");
+  media.jitter_max_var_ms2 = number("jitterMaxVar");
+  media.jitter_loss_rate = number("jitterLossRate");
+  media.jitter_burst_rate = number("jitterBurstRate");
+  media.mean_interval_ms = number("meanInterval");
+  media.flaw_total = number("flawTotal");
   media.read_codec_name = String(m, "readCodecName");
   media.write_codec_name = String(m, "writeCodecName");
   return media;
 }
 
 }  // namespace
+
+void NoteAnomaly(std::vector<std::string>& anomalies, std::string_view field) {
+  const auto it = std::lower_bound(anomalies.begin(), anomalies.end(), field);
+  if (it == anomalies.end() || *it != field) anomalies.insert(it, std::string(field));
+}
+
+void ClampFutureTimes(Call& call, SystemTime now, std::chrono::milliseconds tolerance) {
+  const SystemTime latest = now + tolerance;
+  const std::pair<std::optional<SystemTime>*, const char*> times[] = {
+      {&call.created_at, "createdAt"},
+      {&call.updated_at, "updatedAt"},
+      {&call.answered_at, "answeredAt"},
+      {&call.ended_at, "endedAt"}};
+  for (const auto& [time, field] : times) {
+    if (*time && **time > latest) {
+      *time = latest;
+      NoteAnomaly(call.anomalies, field);
+    }
+  }
+}
 
 // --- Enums --------------------------------------------------------------------------------
 
@@ -611,9 +741,21 @@ CallPage ParseCallPage(std::string_view body) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     throw ParseError("empty body");
   }
-  CallPageReader reader(body);
-  json::sax_parse(body.begin(), body.end(), &reader);
-  return reader.Take();
+  try {
+    CallPageReader reader(body);
+    json::sax_parse(body.begin(), body.end(), &reader);
+    return reader.Take();
+  } catch (const CallPageReader::NumberOverflow&) {
+    const auto capped = WithHugeNumbersCapped(body);
+    if (!capped) throw ParseError("not JSON: a number out of range: " + Preview(body));
+    CallPageReader reader(*capped);
+    try {
+      json::sax_parse(capped->begin(), capped->end(), &reader);
+    } catch (const CallPageReader::NumberOverflow&) {
+      throw ParseError("not JSON: a number out of range: " + Preview(body));
+    }
+    return reader.Take();
+  }
 }
 
 CallInsights ParseCallInsights(std::string_view body) {
@@ -621,11 +763,13 @@ CallInsights ParseCallInsights(std::string_view body) {
   CallInsights insights;
   insights.call = ParseCall(doc, "");
   if (const json* signalling = ObjectMember(doc, "signallingMetrics", ""); signalling != nullptr) {
-    insights.pdd_seconds = Number(*signalling, "pdd");
+    insights.pdd_seconds = Field(insights.call.anomalies, "signallingMetrics.pdd", [&](bool& bad) {
+      return NumberOf(Member(*signalling, "pdd"), bad);
+    });
   }
   if (const json* media = ObjectMember(doc, "mediaMetrics", ""); media != nullptr) {
     insights.has_media_metrics = true;
-    insights.media = ParseMediaMetrics(*media);
+    insights.media = ParseMediaMetrics(*media, insights.call.anomalies);
   }
   return insights;
 }

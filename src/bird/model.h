@@ -2,6 +2,7 @@
 // Parsers are tolerant of what Bird really sends and never touch the network.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -64,7 +65,21 @@ struct Call {
   std::optional<SystemTime> ended_at;
   std::optional<double> mos;          // `qualityInsights.mos` (number or numeric string)
   std::optional<double> pdd_seconds;  // `qualityInsights.pdd` (number or numeric string)
+  // The Bird fields of this record that were sent with a value that cannot be used, by their
+  // Bird names ("duration", "qualityInsights.mos", "mediaMetrics.inBytes"): a wrong type, a
+  // non-numeric or non-finite string, a fraction where an integer is due, a timestamp that does
+  // not parse (left absent by the parser), or a timestamp in the future (clamped, see
+  // ClampFutureTimes). Sorted, each at most once.
+  std::vector<std::string> anomalies;
 };
+
+// Clamps the call's timestamps that lie more than `tolerance` after `now` to now + tolerance,
+// noting each in `anomalies` ("createdAt", ...): a call dated in the future would otherwise
+// never age out of the state and could move a listing window past real calls.
+void ClampFutureTimes(Call& call, SystemTime now, std::chrono::milliseconds tolerance);
+
+// Notes `field` in `anomalies` (kept sorted, each field once).
+void NoteAnomaly(std::vector<std::string>& anomalies, std::string_view field);
 
 // One page of a call list: `results` plus `nextPageToken` (empty when absent: no more pages).
 struct CallPage {

@@ -1,6 +1,7 @@
 #include "metrics/call_mapping.h"
 
 #include <cmath>
+#include <stdexcept>
 
 #include "metrics/hangup_cause.h"
 
@@ -17,23 +18,82 @@ bool IsValidSipCode(std::string_view sip) {
   return sip[0] >= '1' && sip[0] <= '6';
 }
 
-std::optional<double> NonNegative(std::optional<double> v) {
-  if (!v || !std::isfinite(*v) || *v < 0) return std::nullopt;
-  return v;
-}
+// Counts and byte totals are exact integers in a double up to 2^53; a call that claims more is
+// not a call, and a counter fed with it could be driven towards +Inf.
+constexpr double kMaxCount = 9007199254740992.0;  // 2^53
+constexpr double kDaySeconds = 86400;
+constexpr double kDayMillis = kDaySeconds * kMillisPerSecond;
 
-std::optional<double> MsToSeconds(std::optional<double> ms) {
-  ms = NonNegative(ms);
-  if (!ms) return std::nullopt;
-  return *ms / kMillisPerSecond;
-}
+const std::vector<FieldRange> kFieldRanges = {
+    // Durations: no call, ring or post-dial delay lasts a day.
+    {"duration", 0, kDaySeconds},
+    {"qualityInsights.pdd", 0, kDaySeconds},
+    {"signallingMetrics.pdd", 0, kDaySeconds},
+    // MOS is 1 to 4.5 by the E-model (domain.md §1.2); 5 is the top of the MOS scale.
+    {"qualityInsights.mos", 1, 5},
+    {"mediaMetrics.mos", 1, 5},
+    {"mediaMetrics.qualityScore", 0, 100},  // percent
+    // Ratio of lost packets. FreeSWITCH inflates it far above 1 after a sequence jump (SSRC
+    // change, re-INVITE; domain.md §1.4); such a value measures the jump, not loss.
+    {"mediaMetrics.jitterLossRate", 0, 1},
+    {"mediaMetrics.jitterBurstRate", 0, kMaxCount},
+    // Variances in ms²: a std-dev of a day is the absurd end.
+    {"mediaMetrics.jitterMinVar", 0, kDayMillis * kDayMillis},
+    {"mediaMetrics.jitterMaxVar", 0, kDayMillis * kDayMillis},
+    {"mediaMetrics.meanInterval", 0, kDayMillis},
+    {"mediaMetrics.inBytes", 0, kMaxCount},
+    {"mediaMetrics.outBytes", 0, kMaxCount},
+    {"mediaMetrics.inPacketCount", 0, kMaxCount},
+    {"mediaMetrics.outPacketCount", 0, kMaxCount},
+    {"mediaMetrics.inMediaPacketCount", 0, kMaxCount},
+    {"mediaMetrics.outMediaPacketCount", 0, kMaxCount},
+    {"mediaMetrics.inDtmfPacketCount", 0, kMaxCount},
+    {"mediaMetrics.outDtmfPacketCount", 0, kMaxCount},
+    {"mediaMetrics.flawTotal", 0, kMaxCount},
+    // Q.850 cause values are 7 bits.
+    {"hangupCauseCode", 0, 127},
+};
 
-// Bird reports jitter as a variance of inter-arrival times in ms²; the std-dev in seconds is
-// what users compare with the "30 ms" rule of thumb.
-std::optional<double> VarianceMs2ToStdDevSeconds(std::optional<double> var_ms2) {
-  var_ms2 = NonNegative(var_ms2);
-  if (!var_ms2) return std::nullopt;
-  return std::sqrt(*var_ms2) / kMillisPerSecond;
+// Range-checks Bird values and notes the ones that fail.
+class Checker {
+ public:
+  explicit Checker(std::vector<std::string>& anomalies) : anomalies_(anomalies) {}
+
+  // `value` if it is within the field's range, else nullopt and the field is an anomaly.
+  std::optional<double> operator()(std::string_view field, std::optional<double> value) {
+    if (!value) return std::nullopt;
+    const FieldRange& range = RangeOf(field);
+    if (std::isfinite(*value) && *value >= range.min && *value <= range.max) return value;
+    NoteAnomaly(anomalies_, field);
+    return std::nullopt;
+  }
+
+  // The same, in seconds, for a field Bird sends in milliseconds.
+  std::optional<double> Millis(std::string_view field, std::optional<double> ms) {
+    const auto v = (*this)(field, ms);
+    return v ? std::optional<double>(*v / kMillisPerSecond) : std::nullopt;
+  }
+
+  // Bird reports jitter as a variance of inter-arrival times in ms²; the std-dev in seconds is
+  // what users compare with the "30 ms" rule of thumb.
+  std::optional<double> VarianceMs2(std::string_view field, std::optional<double> var_ms2) {
+    const auto v = (*this)(field, var_ms2);
+    return v ? std::optional<double>(std::sqrt(*v) / kMillisPerSecond) : std::nullopt;
+  }
+
+ private:
+  static const FieldRange& RangeOf(std::string_view field) {
+    for (const FieldRange& range : kFieldRanges) {
+      if (range.field == field) return range;
+    }
+    throw std::logic_error("no range for field " + std::string(field));
+  }
+
+  std::vector<std::string>& anomalies_;
+};
+
+std::optional<double> AsDouble(std::optional<std::int64_t> v) {
+  return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt;
 }
 
 // Merges the final call fields: insights carry the same call fields as the list, and win when
@@ -57,6 +117,8 @@ Call MergeCall(const Call& listed, const CallInsights* insights) {
 
 }  // namespace
 
+const std::vector<FieldRange>& FieldRanges() { return kFieldRanges; }
+
 std::string CodecLabel(std::string_view codec_name) {
   if (codec_name.empty()) return "unknown";
   if (codec_name.size() > 32) return "other";
@@ -71,6 +133,14 @@ std::string CodecLabel(std::string_view codec_name) {
 CallObservation MapCall(const Call& listed, const CallInsights* insights) {
   const Call call = MergeCall(listed, insights);
   CallObservation obs;
+  // What the parser and the poller already found unusable, in the list record and in the
+  // insights; the range checks below add to it.
+  obs.field_anomalies = listed.anomalies;
+  if (insights != nullptr) {
+    for (const auto& field : insights->call.anomalies) NoteAnomaly(obs.field_anomalies, field);
+  }
+  Checker check(obs.field_anomalies);
+
   obs.call_id = call.id;
   obs.direction = std::string(ToString(call.direction));
   obs.call_type = std::string(ToString(call.type));
@@ -78,64 +148,74 @@ CallObservation MapCall(const Call& listed, const CallInsights* insights) {
   obs.hangup_source = std::string(ToString(call.hangup_source));
   obs.answered = call.status == CallStatus::kCompleted;
   obs.from_insights = insights != nullptr;
-  if (call.hangup_cause_code) {
-    obs.hangup_cause_code = std::to_string(*call.hangup_cause_code);
-    obs.hangup_cause = std::string(HangupCauseName(*call.hangup_cause_code));
+  const std::optional<int> cause_code =
+      check("hangupCauseCode", AsDouble(call.hangup_cause_code)) ? call.hangup_cause_code
+                                                                 : std::nullopt;
+  if (cause_code) {
+    obs.hangup_cause_code = std::to_string(*cause_code);
+    obs.hangup_cause = std::string(HangupCauseName(*cause_code));
   } else {
     obs.hangup_cause_code = "unknown";
     obs.hangup_cause = "unknown";
   }
   obs.sip_code = IsValidSipCode(call.hangup_sip_code) ? call.hangup_sip_code : "unknown";
-  obs.cause_class = std::string(
-      ToString(ClassifyHangup(call.hangup_cause_code, call.hangup_sip_code, obs.answered)));
+  obs.cause_class =
+      std::string(ToString(ClassifyHangup(cause_code, call.hangup_sip_code, obs.answered)));
   obs.ended_at = call.ended_at ? call.ended_at : call.updated_at;
 
   if (obs.answered) {
-    if (call.duration_seconds && *call.duration_seconds >= 0) {
-      obs.duration_seconds = static_cast<double>(*call.duration_seconds);
+    if (call.duration_seconds) {
+      obs.duration_seconds = check("duration", AsDouble(call.duration_seconds));
     } else if (call.answered_at && call.ended_at && *call.ended_at >= *call.answered_at) {
-      obs.duration_seconds =
-          std::chrono::duration<double>(*call.ended_at - *call.answered_at).count();
+      obs.duration_seconds = check(
+          "duration", std::chrono::duration<double>(*call.ended_at - *call.answered_at).count());
     }
   }
 
-  obs.pdd_seconds = NonNegative(insights && insights->pdd_seconds ? insights->pdd_seconds
-                                                                  : listed.pdd_seconds);
+  obs.pdd_seconds = insights && insights->pdd_seconds
+                        ? check("signallingMetrics.pdd", insights->pdd_seconds)
+                        : check("qualityInsights.pdd", listed.pdd_seconds);
 
   const bool have_media = insights != nullptr && insights->has_media_metrics;
   if (!have_media) {
     // Counted from the list alone (or insights without media metrics): the list's
     // qualityInsights.mos is all there is; one-way audio cannot be told apart here.
     obs.codec = "unknown";
-    if (obs.answered) obs.mos = NonNegative(listed.mos);
+    if (obs.answered) obs.mos = check("qualityInsights.mos", listed.mos);
     return obs;
   }
 
   const MediaMetrics& m = insights->media;
   obs.codec = CodecLabel(m.read_codec_name);
-  obs.packets = {NonNegative(m.in_packet_count), NonNegative(m.out_packet_count)};
-  obs.media_packets = {NonNegative(m.in_media_packet_count), NonNegative(m.out_media_packet_count)};
-  obs.dtmf_packets = {NonNegative(m.in_dtmf_packet_count), NonNegative(m.out_dtmf_packet_count)};
-  obs.bytes = {NonNegative(m.in_bytes), NonNegative(m.out_bytes)};
-  obs.flaws = NonNegative(m.flaw_total);
+  obs.packets = {check("mediaMetrics.inPacketCount", m.in_packet_count),
+                 check("mediaMetrics.outPacketCount", m.out_packet_count)};
+  obs.media_packets = {check("mediaMetrics.inMediaPacketCount", m.in_media_packet_count),
+                       check("mediaMetrics.outMediaPacketCount", m.out_media_packet_count)};
+  obs.dtmf_packets = {check("mediaMetrics.inDtmfPacketCount", m.in_dtmf_packet_count),
+                      check("mediaMetrics.outDtmfPacketCount", m.out_dtmf_packet_count)};
+  obs.bytes = {check("mediaMetrics.inBytes", m.in_bytes),
+               check("mediaMetrics.outBytes", m.out_bytes)};
+  obs.flaws = check("mediaMetrics.flawTotal", m.flaw_total);
 
   // Bird's MOS and qualityScore only measure what Bird received: with no inbound media they
   // read a perfect 4.5 / 100, so such calls are counted apart instead of flattering the MOS.
   const std::optional<double> in_media =
-      m.in_media_packet_count ? m.in_media_packet_count : m.in_packet_count;
+      obs.media_packets.in ? obs.media_packets.in : obs.packets.in;
   const bool has_inbound_media = in_media && *in_media > 0;
   if (obs.answered && in_media && *in_media <= 0) obs.no_inbound_media = true;
   if (!has_inbound_media) return obs;
 
   if (obs.answered) {
-    obs.mos = NonNegative(m.mos);
-    if (auto q = NonNegative(m.quality_score)) obs.quality_ratio = *q / 100.0;
+    obs.mos = check("mediaMetrics.mos", m.mos);
+    if (auto q = check("mediaMetrics.qualityScore", m.quality_score)) {
+      obs.quality_ratio = *q / 100.0;
+    }
   }
-  obs.jitter_min_seconds = VarianceMs2ToStdDevSeconds(m.jitter_min_var_ms2);
-  obs.jitter_max_seconds = VarianceMs2ToStdDevSeconds(m.jitter_max_var_ms2);
-  obs.packet_loss_ratio = NonNegative(m.jitter_loss_rate);
-  obs.jitter_burst_rate = NonNegative(m.jitter_burst_rate);
-  obs.mean_interval_seconds = MsToSeconds(m.mean_interval_ms);
+  obs.jitter_min_seconds = check.VarianceMs2("mediaMetrics.jitterMinVar", m.jitter_min_var_ms2);
+  obs.jitter_max_seconds = check.VarianceMs2("mediaMetrics.jitterMaxVar", m.jitter_max_var_ms2);
+  obs.packet_loss_ratio = check("mediaMetrics.jitterLossRate", m.jitter_loss_rate);
+  obs.jitter_burst_rate = check("mediaMetrics.jitterBurstRate", m.jitter_burst_rate);
+  obs.mean_interval_seconds = check.Millis("mediaMetrics.meanInterval", m.mean_interval_ms);
   return obs;
 }
 

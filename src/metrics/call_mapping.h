@@ -4,6 +4,8 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "bird/model.h"
 
@@ -46,7 +48,21 @@ struct CallObservation {
   std::optional<double> mean_interval_seconds;
 
   std::optional<SystemTime> ended_at;
+
+  // Bird fields of this call whose value was dropped: unreadable, dated in the future, or out
+  // of the field's range (FieldRanges). By Bird name, sorted, each once.
+  std::vector<std::string> field_anomalies;
 };
+
+// The range of a Bird value field the exporter observes; a value outside it is an anomaly.
+struct FieldRange {
+  std::string_view field;  // Bird name: "mediaMetrics.mos"
+  double min;
+  double max;
+};
+
+// Every checked field with its range, in one table (docs/metrics.md lists it).
+const std::vector<FieldRange>& FieldRanges();
 
 // `listed` is the call as the list returned it; `insights` is null when the call is counted
 // from the list alone (insights unavailable after the grace period).

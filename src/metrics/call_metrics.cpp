@@ -36,6 +36,7 @@ void AddFlow(prometheus::Family<prometheus::Counter>& family, prometheus::Labels
 CallMetrics::CallMetrics(prometheus::Registry& registry, LabelLimits limits)
     : label_guard_(limits),
       labels_dropped_(CounterFamily(registry, "bird_exporter_label_values_dropped_total")),
+      field_anomalies_(CounterFamily(registry, "bird_exporter_field_anomalies_total")),
       calls_(CounterFamily(registry, "bird_calls_total")),
       hangups_(CounterFamily(registry, "bird_call_hangups_total")),
       packets_(CounterFamily(registry, "bird_call_packets_total")),
@@ -108,6 +109,11 @@ void CallMetrics::Record(const ChannelLabels& channel, const CallObservation& un
   };
 
   calls_.Add(with({{"status", obs.status}})).Increment();
+  for (const std::string& field : obs.field_anomalies) {
+    field_anomalies_
+        .Add({{"workspace", channel.workspace}, {"channel", channel.channel}, {"field", field}})
+        .Increment();
+  }
   hangups_
       .Add({{"workspace", channel.workspace},
             {"channel", channel.channel},
@@ -175,6 +181,7 @@ void CallMetrics::RemoveChannel(const ChannelLabels& channel) {
   std::lock_guard lock(mutex_);
   const prometheus::Labels match = {{"workspace", channel.workspace}, {"channel", channel.channel}};
   RemoveMatching(calls_, match);
+  RemoveMatching(field_anomalies_, match);
   RemoveMatching(hangups_, match);
   RemoveMatching(packets_, match);
   RemoveMatching(media_packets_, match);

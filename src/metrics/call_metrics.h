@@ -57,6 +57,7 @@ class CallMetrics {
   LabelGuard label_guard_;
   ExemplarMap exemplars_;
   prometheus::Family<prometheus::Counter>& labels_dropped_;
+  prometheus::Family<prometheus::Counter>& field_anomalies_;
   prometheus::Family<prometheus::Counter>& calls_;
   prometheus::Family<prometheus::Counter>& hangups_;
   prometheus::Family<prometheus::Counter>& packets_;

@@ -105,8 +105,8 @@ std::vector<MetricSpec> BuildSpecs() {
        kJitterBuckets},
       {"bird_call_packet_loss_ratio", MetricType::Histogram,
        "Inbound packet loss of calls with inbound media, from Bird insights "
-       "`mediaMetrics.jitterLossRate` (a ratio; values above 1 are sequence-jump artefacts and "
-       "land in +Inf).",
+       "`mediaMetrics.jitterLossRate` (a ratio; values above 1, artefacts of a sequence jump, are "
+       "left out and counted in bird_exporter_field_anomalies_total).",
        base,
        kLossBuckets},
       {"bird_call_jitter_burst_rate", MetricType::Histogram,
@@ -248,6 +248,13 @@ std::vector<MetricSpec> BuildSpecs() {
        "Call observations whose label value from Bird was replaced by `other`: too long, or "
        "beyond the cap on distinct values of that label.",
        {"label"},
+       {}},
+      {"bird_exporter_field_anomalies_total", MetricType::Counter,
+       "Values of counted calls that were dropped from the call's observation, by Bird field "
+       "(`mediaMetrics.mos`, `duration`, `createdAt`, ...): unreadable (wrong type, non-numeric "
+       "or non-finite), out of the field's range, or dated in the future (clamped). The call "
+       "itself is counted.",
+       {"workspace", "channel", "field"},
        {}},
       {"bird_exporter_build_info", MetricType::Gauge,
        "Always 1; labels identify the exporter build.",

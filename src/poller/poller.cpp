@@ -33,6 +33,12 @@ void ParallelFor(std::size_t count, int max_threads, Fn&& fn) {
   }
 }
 
+// Bird timestamps in the future are clamped where they enter, so that no window, age or
+// pruning decision is ever taken on them.
+void ClampFuture(ListCallsResult& result, SystemTime now) {
+  for (Call& call : result.page.calls) ClampFutureTimes(call, now, kFutureTolerance);
+}
+
 ChannelLabels LabelsOf(const ChannelRef& ref) { return {ref.workspace_name, ref.channel_name}; }
 
 SystemTime EndOf(const Call& call, SystemTime fallback) {
@@ -314,6 +320,7 @@ bool Poller::ListHead(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
           FirstPageLimit(cycle.st.head_calls, cycle.st.head_calls_per_second, oldest_due_age);
     }
     ListCallsResult result = api_.ListCalls(ref, query, stop);
+    ClampFuture(result, clock_());
     if (result.outcome == ApiOutcome::kStopped) return false;
     if (result.outcome == ApiOutcome::kUnauthorized) {
       // Logged by Commit, once per change.
@@ -383,6 +390,7 @@ void Poller::ListGaps(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
     bool failed = false;
     while (pages < settings_.max_pages_per_poll) {
       ListCallsResult result = api_.ListCalls(ref, ListQuery{gap->page_token, {}}, stop);
+      ClampFuture(result, clock_());
       if (result.outcome != ApiOutcome::kOk) {
         if (result.outcome == ApiOutcome::kFailed && IsClientError(result.http_status) &&
             !gap->page_token.empty()) {
@@ -445,6 +453,7 @@ bool Poller::ListStatus(ChannelCycle& cycle, std::stop_token stop, SystemTime no
   for (int pages = 0; pages < settings_.max_pages_per_poll; ++pages) {
     ListCallsResult result =
         api_.ListCalls(ref, ListQuery{token, std::string(ToString(status))}, stop);
+    ClampFuture(result, clock_());
     if (result.outcome != ApiOutcome::kOk) {
       if (result.outcome == ApiOutcome::kFailed && IsClientError(result.http_status)) {
         cycle.filter_unsupported = true;
@@ -597,9 +606,11 @@ void Poller::RunJob(ChannelCycle& cycle, Job& job, std::stop_token stop) {
   try {
     if (job.kind == Job::Kind::kGetCall) {
       job.call_result = api_.GetCall(ref, job.call_id, stop);
+      ClampFutureTimes(job.call_result.call, clock_(), kFutureTolerance);
       http_status = job.call_result.http_status;
     } else {
       job.insights_result = api_.GetInsights(ref, job.call_id, stop);
+      ClampFutureTimes(job.insights_result.insights.call, clock_(), kFutureTolerance);
       http_status = job.insights_result.http_status;
     }
   } catch (const std::exception& e) {
@@ -908,11 +919,26 @@ bool Poller::Commit(std::vector<ChannelCycle>& cycles, SystemTime now) {
   const double state_calls = static_cast<double>(store_->CountedCalls());
   lock.unlock();
 
+  // A flood of bad values is summed up after a few lines, the counter has every one.
+  constexpr int kAnomalyLinesPerPoll = 10;
+  int anomalous_calls = 0;
   for (const Counted& c : counted) {
     const ChannelRef& ref = *cycles[c.channel_index].ref;
     call_metrics_.Record(LabelsOf(ref), c.obs);
     spdlog::debug("call counted workspace={} channel={} status={} insights={}", ref.workspace_name,
                   ref.channel_name, c.obs.status, c.obs.from_insights);
+    if (c.obs.field_anomalies.empty() || ++anomalous_calls > kAnomalyLinesPerPoll) continue;
+    std::string fields;
+    for (const auto& field : c.obs.field_anomalies) fields += (fields.empty() ? "" : ",") + field;
+    spdlog::warn(
+        "call counted without values bird sent unreadable, out of range or in the future "
+        "workspace={} channel={} call={} fields={}",
+        ref.workspace_name, ref.channel_name, LogQuote(c.obs.call_id), LogQuote(fields));
+  }
+  if (anomalous_calls > kAnomalyLinesPerPoll) {
+    spdlog::warn("{} more calls of this poll counted without some of their values, see "
+                 "bird_exporter_field_anomalies_total",
+                 anomalous_calls - kAnomalyLinesPerPoll);
   }
   std::map<std::string, double> waiting_by_workspace;
   for (const auto& cycle : cycles) waiting_by_workspace[cycle.ref->workspace_name] += 0;

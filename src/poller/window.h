@@ -17,6 +17,10 @@ struct WindowSettings {
   std::chrono::milliseconds overlap{std::chrono::seconds(10)};
 };
 
+// How far in the future a Bird timestamp may lie (clock skew between Bird's components and
+// this host) before it is clamped to now + this and counted as an anomaly.
+inline constexpr std::chrono::milliseconds kFutureTolerance = std::chrono::minutes(5);
+
 // The longest wait between two looks at an open call's status.
 inline constexpr std::chrono::milliseconds kMaxRecheckDelay = std::chrono::minutes(10);
 

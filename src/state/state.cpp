@@ -62,6 +62,7 @@ json CallToJson(const Call& c) {
   PutTime(j, "ended_ms", c.ended_at);
   if (c.mos) j["mos"] = *c.mos;
   if (c.pdd_seconds) j["pdd"] = *c.pdd_seconds;
+  if (!c.anomalies.empty()) j["anomalies"] = c.anomalies;
   return j;
 }
 
@@ -93,6 +94,13 @@ Call CallFromJson(const json& j) {
     if (auto it = j.find(key); it != j.end()) {
       if (!it->is_number()) Malformed(std::string("call ") + key);
       (std::string_view(key) == "mos" ? c.mos : c.pdd_seconds) = it->get<double>();
+    }
+  }
+  if (auto it = j.find("anomalies"); it != j.end()) {
+    if (!it->is_array()) Malformed("call anomalies");
+    for (const auto& field : *it) {
+      if (!field.is_string()) Malformed("call anomalies");
+      NoteAnomaly(c.anomalies, field.get<std::string>());
     }
   }
   return c;

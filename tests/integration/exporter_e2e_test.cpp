@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <cstdio>
 #include <filesystem>
@@ -422,6 +423,53 @@ TEST_F(ExporterE2ETest, HugeNestedBodiesAreCutAtTheCapsAndLoseNothing) {
   EXPECT_LT(peak_mb, 64) << "peak RSS in MB";
   RecordProperty("peak_rss_mb", std::to_string(peak_mb));
   EXPECT_NE(exporter.Log().find("response body larger than"), std::string::npos);
+}
+
+TEST_F(ExporterE2ETest, AbsurdValuesCostOnlyTheirFieldAndAreCountedAsAnomalies) {
+  Truth truth;
+  AddStandardMix(truth);
+  const auto now = Clock::now();
+  // Insights with a MOS too large for a double, a "NaN" byte count and 10^20 packets.
+  FakeCall absurd = EndedCall(kChannels[0], "completed", now - minutes(2), truth);
+  absurd.insights["mediaMetrics"]["mos"] = "@mos@";
+  absurd.insights["mediaMetrics"]["inBytes"] = "NaN";
+  absurd.insights["mediaMetrics"]["outPacketCount"] = 1e20;
+  absurd.raw = {{"\"@mos@\"", "1e400"}};
+  // A list record (and insights) whose duration overflows a double.
+  FakeCall overflow = EndedCall(kChannels[1], "busy", now - minutes(2), truth);
+  overflow.duration = 12345;
+  overflow.raw = {{"\"duration\":12345", "\"duration\":-1e999"}};
+  // A call dated a year ahead: counted, its times clamped.
+  FakeCall future = EndedCall(kChannels[2], "no-answer", now + std::chrono::hours(24 * 365), truth);
+  for (const FakeCall& call : {absurd, overflow, future}) fake_.UpsertCall(call);
+
+  ExporterProcess& exporter = Start(WriteConfig(""));
+  ExpectStableTotal(exporter, truth.total());
+  const Samples s = exporter.Scrape();
+  const auto anomalies = [&s](const std::string& field) {
+    return SumSamples(s, "bird_exporter_field_anomalies_total", {"field=\"" + field + "\""});
+  };
+  EXPECT_EQ(anomalies("mediaMetrics.mos"), 1);
+  EXPECT_EQ(anomalies("mediaMetrics.inBytes"), 1);
+  EXPECT_EQ(anomalies("mediaMetrics.outPacketCount"), 1);
+  EXPECT_EQ(anomalies("duration"), 1);
+  EXPECT_EQ(anomalies("createdAt"), 1);
+  EXPECT_EQ(anomalies("updatedAt"), 1);
+  EXPECT_EQ(anomalies("endedAt"), 1);  // a no-answer call has no answeredAt
+  EXPECT_EQ(SumSamples(s, "bird_exporter_field_anomalies_total"), 7);
+  // Everything else of those calls is observed; the MOS of the absurd one is not.
+  EXPECT_EQ(SumSamples(s, "bird_call_mos_count"), truth.answered_with_media - 1);
+  EXPECT_EQ(SumSamples(s, "bird_call_quality_ratio_count"), truth.answered_with_media);
+  EXPECT_EQ(SumSamples(s, "bird_exporter_parse_errors_total"), 0);
+  for (const auto& [series, value] : s) {
+    EXPECT_TRUE(std::isfinite(value)) << series << " = " << value;
+  }
+  const std::string log = exporter.Log();
+  EXPECT_NE(log.find("call=\"" + absurd.id + "\" fields=\"mediaMetrics.inBytes,mediaMetrics.mos,"
+                     "mediaMetrics.outPacketCount\""),
+            std::string::npos)
+      << log.substr(0, 4000);
+  EXPECT_TRUE(exporter.Running());
 }
 
 TEST_F(ExporterE2ETest, AWrongKeyKeepsTheDaemonUpAndShowsInMetrics) {

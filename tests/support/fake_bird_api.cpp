@@ -36,6 +36,17 @@ Response JsonResponse(int status, const nlohmann::json& body) {
   return response;
 }
 
+// `response` with the raw replacements of `call` applied.
+Response WithRaw(Response response, const FakeCall& call) {
+  for (const auto& [from, to] : call.raw) {
+    for (auto at = response.body.find(from); at != std::string::npos;
+         at = response.body.find(from, at + to.size())) {
+      response.body.replace(at, from.size(), to);
+    }
+  }
+  return response;
+}
+
 // Bird's RequestError: {"code": ..., "message": ...}.
 Response ErrorResponse(int status, std::string_view code, std::string_view message) {
   return JsonResponse(status, {{"code", code}, {"message", message}});
@@ -504,7 +515,9 @@ class FakeBirdApi::Impl {
       const FakeCall& last = *matching[count - 1];
       body["nextPageToken"] = EncodeCursor({ToUnixMillis(last.created_at), last.id});
     }
-    return JsonResponse(200, body);
+    Response response = JsonResponse(200, body);
+    for (std::size_t i = 0; i < count; ++i) response = WithRaw(std::move(response), *matching[i]);
+    return response;
   }
 
   Response GetCallRecord(const Route& route) {
@@ -514,7 +527,7 @@ class FakeBirdApi::Impl {
         it->second.channel_id != route.channel_id) {
       return ErrorResponse(404, "NotFound", "call not found");
     }
-    return JsonResponse(200, ListRecord(it->second));
+    return WithRaw(JsonResponse(200, ListRecord(it->second)), it->second);
   }
 
   Response CallInsights(const Route& route) {
@@ -525,8 +538,8 @@ class FakeBirdApi::Impl {
       return ErrorResponse(404, "NotFound", "call insights not found");
     }
     const FakeCall& call = it->second;
-    if (!call.insights.is_null()) return JsonResponse(200, call.insights);
-    return JsonResponse(200, CallFields(call));
+    if (!call.insights.is_null()) return WithRaw(JsonResponse(200, call.insights), call);
+    return WithRaw(JsonResponse(200, CallFields(call)), call);
   }
 
   mutable std::mutex mutex_;

@@ -37,6 +37,10 @@ struct FakeCall {
   // ready; when it is null the fake builds one from the call fields (no media metrics).
   bool insights_ready = false;
   nlohmann::json insights;
+  // Text replacements applied to every body that carries this call (list pages, the call, its
+  // insights), for values JSON cannot hold: {"\"@mos@\"", "1e400"} serves a literal 1e400
+  // where the test put the string "@mos@".
+  std::vector<std::pair<std::string, std::string>> raw;
 };
 
 enum class Fault {

@@ -405,6 +405,14 @@ TEST_P(QualityNumberTest, ReadsMosFromNumberOrNumericStringElseAbsent) {
   const Call call =
       ParseSingleRecord(std::string(R"("qualityInsights":{"mos":)") + GetParam().json_value + "}");
   EXPECT_EQ(call.mos, GetParam().expected) << GetParam().json_value;
+  // A value that is there but unreadable is an anomaly; null and "" are "no value".
+  const std::string text = GetParam().json_value;
+  const bool no_value = text == "null" || text == R"("")";
+  if (GetParam().expected || no_value) {
+    EXPECT_THAT(call.anomalies, ::testing::IsEmpty()) << text;
+  } else {
+    EXPECT_THAT(call.anomalies, ::testing::ElementsAre("qualityInsights.mos")) << text;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -741,8 +749,70 @@ TEST(CallPageReaderTest, ADeeplyNestedUnreadMemberCostsNoDocument) {
   EXPECT_EQ(page.calls[0].status, CallStatus::kCompleted);
 }
 
-TEST(CallPageReaderTest, ANumberOutOfRangeIsAParseErrorNotAnotherException) {
-  EXPECT_THROW(ParseCallPage(R"({"results":[{"id":"c1","duration":1e400}]})"), ParseError);
+TEST(CallPageReaderTest, ANumberTooLargeForADoubleCostsOnlyItsField) {
+  const CallPage page = ParseCallPage(
+      R"({"results":[{"id":"c1","duration":1e400,"status":"completed",)"
+      R"("qualityInsights":{"mos":-1E+999,"pdd":"0.5"}},{"id":"1e400","duration":30}],)"
+      R"("nextPageToken":"t"})");
+  ASSERT_EQ(page.calls.size(), 2u);
+  EXPECT_EQ(page.calls[0].status, CallStatus::kCompleted);
+  EXPECT_EQ(page.calls[0].duration_seconds, std::nullopt);
+  EXPECT_THAT(page.calls[0].anomalies, ::testing::ElementsAre("duration"));
+  // Capped to the largest double, which the range check of the mapping refuses.
+  EXPECT_EQ(page.calls[0].mos, -1e308);
+  EXPECT_EQ(page.calls[0].pdd_seconds, 0.5);
+  // A number inside a string is left alone.
+  EXPECT_EQ(page.calls[1].id, "1e400");
+  EXPECT_EQ(page.calls[1].duration_seconds, 30);
+  EXPECT_EQ(page.next_page_token, "t");
+}
+
+TEST(CallPageReaderTest, ABodyThatIsBrokenBesidesAHugeNumberIsStillAParseError) {
+  EXPECT_THROW(ParseCallPage(R"({"results":[{"id":"c1","duration":1e400},]})"), ParseError);
+  EXPECT_THROW(ParseCallInsights(R"({"id":"c1","mediaMetrics":{"mos":1e400})"), ParseError);
+}
+
+TEST(InsightsParseTest, ANumberTooLargeForADoubleCostsOnlyItsField) {
+  const CallInsights insights = ParseCallInsights(
+      R"({"id":"c1","status":"completed","signallingMetrics":{"pdd":"x"},)"
+      R"("mediaMetrics":{"mos":1e400,"inBytes":true,"outBytes":"12","readCodecName":"PCMA"}})");
+  EXPECT_EQ(insights.media.mos, 1e308);
+  EXPECT_EQ(insights.media.in_bytes, std::nullopt);
+  EXPECT_EQ(insights.media.out_bytes, 12);
+  EXPECT_EQ(insights.pdd_seconds, std::nullopt);
+  EXPECT_EQ(insights.media.read_codec_name, "PCMA");
+  EXPECT_THAT(insights.call.anomalies,
+              ::testing::ElementsAre("mediaMetrics.inBytes", "signallingMetrics.pdd"));
+}
+
+TEST(CallAnomaliesTest, NamesEveryUnreadableCallFieldOnceAndForgetsARepeatedGoodOne) {
+  const Call call = ParseSingleRecord(
+      R"("duration":"30.5","hangupCauseCode":1e12,"createdAt":"yesterday",)"
+      R"("answeredAt":17,"endedAt":"","hangupSipCode":{"code":200},)"
+      R"("sipInsights":{"hangupSipCode":200.5},"updatedAt":"soon","updatedAt":"2026-11-21T12:00:00Z")");
+  EXPECT_THAT(call.anomalies,
+              ::testing::ElementsAre("answeredAt", "createdAt", "duration", "hangupCauseCode",
+                                     "hangupSipCode", "sipInsights.hangupSipCode"));
+  EXPECT_TRUE(call.updated_at.has_value());
+  EXPECT_EQ(call.ended_at, std::nullopt);
+}
+
+TEST(CallAnomaliesTest, ClampsTimesBeyondTheToleranceAndNamesThem) {
+  const SystemTime now = *ParseRfc3339("2026-11-21T12:00:00Z");
+  Call call;
+  call.id = "c1";
+  call.created_at = now + std::chrono::hours(24 * 365 * 70);
+  call.updated_at = now + std::chrono::seconds(30);  // clock skew within the tolerance
+  call.answered_at = now - std::chrono::seconds(30);
+  call.ended_at = now + std::chrono::minutes(6);
+  ClampFutureTimes(call, now, std::chrono::minutes(5));
+  EXPECT_EQ(call.created_at, now + std::chrono::minutes(5));
+  EXPECT_EQ(call.updated_at, now + std::chrono::seconds(30));
+  EXPECT_EQ(call.answered_at, now - std::chrono::seconds(30));
+  EXPECT_EQ(call.ended_at, now + std::chrono::minutes(5));
+  EXPECT_THAT(call.anomalies, ::testing::ElementsAre("createdAt", "endedAt"));
+  ClampFutureTimes(call, now, std::chrono::minutes(5));
+  EXPECT_THAT(call.anomalies, ::testing::ElementsAre("createdAt", "endedAt"));
 }
 
 }  // namespace

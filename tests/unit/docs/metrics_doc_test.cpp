@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "metrics/call_mapping.h"
 #include "metrics/metric_definitions.h"
 
 namespace bird_exporter {
@@ -57,6 +58,24 @@ TEST(MetricsDocTest, ListsNothingTheExporterDoesNotServe) {
   for (const auto& spec : AllMetricSpecs()) defined.insert(std::string(spec.name));
   for (const auto& [name, type] : DocumentedMetrics()) {
     EXPECT_EQ(defined.count(name), 1u) << name << " is documented but not defined";
+  }
+}
+
+TEST(MetricsDocTest, NamesEveryRangeCheckedField) {
+  std::ifstream in(TESTDATA_DIR "/../../docs/metrics.md");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string doc = text.str();
+  const auto section = doc.find("### Values out of range");
+  ASSERT_NE(section, std::string::npos);
+  const std::string table = doc.substr(section, doc.find("\n**", section) - section);
+  for (const FieldRange& range : FieldRanges()) {
+    // Listed by full name, or by the member name after a `mediaMetrics.` row's first entry.
+    const std::string field(range.field);
+    const std::string member = field.substr(field.find('.') + 1);
+    EXPECT_TRUE(table.find("`" + field + "`") != std::string::npos ||
+                table.find("`" + member + "`") != std::string::npos)
+        << field << " is missing from the table of docs/metrics.md";
   }
 }
 

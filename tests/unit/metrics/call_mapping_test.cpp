@@ -7,9 +7,11 @@
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 
@@ -18,6 +20,7 @@
 namespace bird_exporter {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::Optional;
 
 std::string ReadFixture(const std::string& name) {
@@ -437,7 +440,7 @@ TEST(CallMappingTest, DropsNegativeAndNonFiniteValues) {
   EXPECT_THAT(obs.media_packets.in, Optional(100.0));
 }
 
-TEST(CallMappingTest, KeepsLossRateAboveOne) {
+TEST(CallMappingTest, DropsALossRateAboveOneAsASequenceJumpAndKeepsItsBurstRate) {
   CallInsights insights;
   insights.call = CompletedCall();
   insights.has_media_metrics = true;
@@ -445,7 +448,8 @@ TEST(CallMappingTest, KeepsLossRateAboveOne) {
   insights.media.jitter_loss_rate = 1.32;
   insights.media.jitter_burst_rate = 0.32;
   const CallObservation obs = MapCall(insights.call, &insights);
-  EXPECT_THAT(obs.packet_loss_ratio, Optional(1.32));
+  EXPECT_EQ(obs.packet_loss_ratio, std::nullopt);
+  EXPECT_THAT(obs.field_anomalies, ElementsAre("mediaMetrics.jitterLossRate"));
   EXPECT_THAT(obs.jitter_burst_rate, Optional(0.32));
 }
 
@@ -486,6 +490,164 @@ INSTANTIATE_TEST_SUITE_P(Codecs, CodecLabelTest,
                                            CodecCase{"op\xc3\xbcs", "other"},
                                            CodecCase{std::string(32, 'a'), std::string(32, 'a')},
                                            CodecCase{std::string(33, 'a'), "other"}));
+
+// --- Values out of range ----------------------------------------------------------------------
+
+struct OutOfRangeCase {
+  const char* field;
+  double bad;
+  std::function<void(CallInsights&, double)> set;
+  std::function<std::optional<double>(const CallObservation&)> observed;
+};
+
+CallInsights HealthyInsights() {
+  CallInsights insights;
+  insights.call = CompletedCall();
+  insights.call.duration_seconds = 60;
+  insights.pdd_seconds = 1.2;
+  insights.has_media_metrics = true;
+  MediaMetrics& m = insights.media;
+  m.mos = 4.4;
+  m.quality_score = 97;
+  m.in_bytes = m.out_bytes = 160000;
+  m.in_packet_count = m.out_packet_count = 3000;
+  m.in_media_packet_count = m.out_media_packet_count = 2990;
+  m.in_dtmf_packet_count = m.out_dtmf_packet_count = 10;
+  m.jitter_min_var_ms2 = 4;
+  m.jitter_max_var_ms2 = 400;
+  m.jitter_loss_rate = 0.01;
+  m.jitter_burst_rate = 0.99;
+  m.mean_interval_ms = 20;
+  m.flaw_total = 3;
+  return insights;
+}
+
+class OutOfRangeTest : public ::testing::TestWithParam<OutOfRangeCase> {};
+
+TEST_P(OutOfRangeTest, DropsTheValueCountsTheCallAndNamesTheField) {
+  const OutOfRangeCase& c = GetParam();
+  CallInsights insights = HealthyInsights();
+  const CallObservation healthy = MapCall(insights.call, &insights);
+  ASSERT_TRUE(healthy.field_anomalies.empty());
+  ASSERT_TRUE(c.observed(healthy).has_value()) << c.field;
+
+  c.set(insights, c.bad);
+  const CallObservation obs = MapCall(insights.call, &insights);
+  EXPECT_EQ(c.observed(obs), std::nullopt) << c.field << " = " << c.bad;
+  EXPECT_THAT(obs.field_anomalies, ElementsAre(c.field)) << c.bad;
+  // The rest of the call is intact.
+  EXPECT_EQ(obs.status, "completed");
+  EXPECT_EQ(obs.cause_class, healthy.cause_class);
+}
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+auto Media(std::optional<double> MediaMetrics::*member) {
+  return [member](CallInsights& i, double v) { i.media.*member = v; };
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Fields, OutOfRangeTest,
+    ::testing::Values(
+        OutOfRangeCase{"mediaMetrics.mos", 7.3, Media(&MediaMetrics::mos),
+                       [](const CallObservation& o) { return o.mos; }},
+        OutOfRangeCase{"mediaMetrics.mos", 0.5, Media(&MediaMetrics::mos),
+                       [](const CallObservation& o) { return o.mos; }},
+        OutOfRangeCase{"mediaMetrics.mos", kNaN, Media(&MediaMetrics::mos),
+                       [](const CallObservation& o) { return o.mos; }},
+        OutOfRangeCase{"mediaMetrics.qualityScore", 101, Media(&MediaMetrics::quality_score),
+                       [](const CallObservation& o) { return o.quality_ratio; }},
+        OutOfRangeCase{"mediaMetrics.qualityScore", -1, Media(&MediaMetrics::quality_score),
+                       [](const CallObservation& o) { return o.quality_ratio; }},
+        OutOfRangeCase{"mediaMetrics.jitterLossRate", 1.5, Media(&MediaMetrics::jitter_loss_rate),
+                       [](const CallObservation& o) { return o.packet_loss_ratio; }},
+        OutOfRangeCase{"mediaMetrics.jitterLossRate", -0.1,
+                       Media(&MediaMetrics::jitter_loss_rate),
+                       [](const CallObservation& o) { return o.packet_loss_ratio; }},
+        OutOfRangeCase{"mediaMetrics.jitterBurstRate", -2, Media(&MediaMetrics::jitter_burst_rate),
+                       [](const CallObservation& o) { return o.jitter_burst_rate; }},
+        OutOfRangeCase{"mediaMetrics.jitterMinVar", -4, Media(&MediaMetrics::jitter_min_var_ms2),
+                       [](const CallObservation& o) { return o.jitter_min_seconds; }},
+        OutOfRangeCase{"mediaMetrics.jitterMaxVar", 1e308,
+                       Media(&MediaMetrics::jitter_max_var_ms2),
+                       [](const CallObservation& o) { return o.jitter_max_seconds; }},
+        OutOfRangeCase{"mediaMetrics.meanInterval", 9e7, Media(&MediaMetrics::mean_interval_ms),
+                       [](const CallObservation& o) { return o.mean_interval_seconds; }},
+        OutOfRangeCase{"mediaMetrics.inBytes", 1e20, Media(&MediaMetrics::in_bytes),
+                       [](const CallObservation& o) { return o.bytes.in; }},
+        OutOfRangeCase{"mediaMetrics.outBytes", -1, Media(&MediaMetrics::out_bytes),
+                       [](const CallObservation& o) { return o.bytes.out; }},
+        OutOfRangeCase{"mediaMetrics.outPacketCount", 9007199254740994.0,
+                       Media(&MediaMetrics::out_packet_count),
+                       [](const CallObservation& o) { return o.packets.out; }},
+        OutOfRangeCase{"mediaMetrics.outMediaPacketCount", kInf,
+                       Media(&MediaMetrics::out_media_packet_count),
+                       [](const CallObservation& o) { return o.media_packets.out; }},
+        OutOfRangeCase{"mediaMetrics.inDtmfPacketCount", -5,
+                       Media(&MediaMetrics::in_dtmf_packet_count),
+                       [](const CallObservation& o) { return o.dtmf_packets.in; }},
+        OutOfRangeCase{"mediaMetrics.outDtmfPacketCount", 1e300,
+                       Media(&MediaMetrics::out_dtmf_packet_count),
+                       [](const CallObservation& o) { return o.dtmf_packets.out; }},
+        OutOfRangeCase{"mediaMetrics.flawTotal", -3, Media(&MediaMetrics::flaw_total),
+                       [](const CallObservation& o) { return o.flaws; }},
+        OutOfRangeCase{"signallingMetrics.pdd", -0.2,
+                       [](CallInsights& i, double v) { i.pdd_seconds = v; },
+                       [](const CallObservation& o) { return o.pdd_seconds; }},
+        OutOfRangeCase{"signallingMetrics.pdd", 90000,
+                       [](CallInsights& i, double v) { i.pdd_seconds = v; },
+                       [](const CallObservation& o) { return o.pdd_seconds; }},
+        OutOfRangeCase{"duration", 86401,
+                       [](CallInsights& i, double v) {
+                         i.call.duration_seconds = static_cast<std::int64_t>(v);
+                       },
+                       [](const CallObservation& o) { return o.duration_seconds; }},
+        OutOfRangeCase{"duration", -30,
+                       [](CallInsights& i, double v) {
+                         i.call.duration_seconds = static_cast<std::int64_t>(v);
+                       },
+                       [](const CallObservation& o) { return o.duration_seconds; }}));
+
+TEST(CallMappingTest, ACauseCodeOutsideQ850IsUnknownAndAnAnomaly) {
+  Call call = CompletedCall();
+  call.hangup_cause_code = 999;
+  const CallObservation obs = MapCall(call, nullptr);
+  EXPECT_EQ(obs.hangup_cause_code, "unknown");
+  EXPECT_EQ(obs.hangup_cause, "unknown");
+  EXPECT_THAT(obs.field_anomalies, ElementsAre("hangupCauseCode"));
+}
+
+TEST(CallMappingTest, ListMosAndPddOutOfRangeAreDroppedFromAListCountedCall) {
+  Call call = CompletedCall();
+  call.mos = 12;
+  call.pdd_seconds = -1;
+  call.duration_seconds = 20;
+  const CallObservation obs = MapCall(call, nullptr);
+  EXPECT_EQ(obs.mos, std::nullopt);
+  EXPECT_EQ(obs.pdd_seconds, std::nullopt);
+  EXPECT_THAT(obs.duration_seconds, Optional(20.0));
+  EXPECT_THAT(obs.field_anomalies, ElementsAre("qualityInsights.mos", "qualityInsights.pdd"));
+}
+
+TEST(CallMappingTest, CarriesWhatTheParserAndThePollerFoundUnusableOncePerField) {
+  Call listed = CompletedCall();
+  listed.anomalies = {"createdAt", "duration"};
+  CallInsights insights = HealthyInsights();
+  insights.call.anomalies = {"duration", "mediaMetrics.inBytes"};
+  insights.media.in_bytes.reset();
+  const CallObservation obs = MapCall(listed, &insights);
+  EXPECT_THAT(obs.field_anomalies, ElementsAre("createdAt", "duration", "mediaMetrics.inBytes"));
+}
+
+TEST(CallMappingTest, EveryFieldRangeIsAClosedIntervalWithinTheDoubles) {
+  std::set<std::string_view> seen;
+  for (const FieldRange& range : FieldRanges()) {
+    EXPECT_TRUE(seen.insert(range.field).second) << range.field << " twice";
+    EXPECT_LE(range.min, range.max) << range.field;
+    EXPECT_TRUE(std::isfinite(range.max)) << range.field;
+  }
+}
 
 }  // namespace
 }  // namespace bird_exporter

@@ -88,6 +88,20 @@ TEST_F(CallMetricsTest, CountsEachRecordedCallByStatus) {
                   "status=\"busy\",workspace=\"w\"} 1"));
 }
 
+TEST_F(CallMetricsTest, CountsEachDroppedFieldOfACountedCall) {
+  CallObservation obs = Observation();
+  obs.field_anomalies = {"duration", "mediaMetrics.mos"};
+  metrics_.Record(kChannel, obs);
+  obs.field_anomalies = {"mediaMetrics.mos"};
+  metrics_.Record(kChannel, obs);
+  EXPECT_THAT(Lines(), IsSupersetOf({
+                           R"(bird_exporter_field_anomalies_total{channel="c",field="duration",workspace="w"} 1)",
+                           R"(bird_exporter_field_anomalies_total{channel="c",field="mediaMetrics.mos",workspace="w"} 2)",
+                       }));
+  metrics_.RemoveChannel(kChannel);
+  EXPECT_THAT(Lines(), Not(Contains(HasSubstr("bird_exporter_field_anomalies_total{"))));
+}
+
 TEST_F(CallMetricsTest, CountsHangupsByCauseLabels) {
   metrics_.Record(kChannel, Observation());
   EXPECT_THAT(LinesOf("bird_call_hangups_total"),

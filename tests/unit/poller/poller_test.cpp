@@ -757,6 +757,41 @@ TEST_F(PollerTest, ACallWhoseInsightsNeverCameDoesNotHoldTheOthersBack) {
   EXPECT_EQ(Calls(), 1);
 }
 
+TEST_F(PollerTest, ACallDatedInTheFutureIsCountedClampedAndPrunedLikeAnyOther) {
+  Call future = MakeCall("future", kStart + hours(24 * 365 * 70), CallStatus::kCompleted);
+  bird_.ReadyInsights(future);
+  bird_.Add("ch1", future);
+  for (int i = 0; i < 2; ++i) {
+    Call call = MakeCall(Name("now", i), kStart - minutes(3) - seconds(i), CallStatus::kCompleted);
+    bird_.ReadyInsights(call);
+    bird_.Add("ch1", call);
+  }
+  MemoryStateStore store;
+  auto poller = MakePoller(&store);
+  Poll(*poller);
+  now_ += seconds(30);
+  Poll(*poller);
+  EXPECT_EQ(Calls(), 3);
+  // Its createdAt and endedAt (in the list and in the insights) are each one anomaly.
+  EXPECT_EQ(SumOf(registry_, "bird_exporter_field_anomalies_total"), 2);
+
+  // The window did not move to the future: a call created now is listed by the next polls.
+  Call next = MakeCall("next", now_ - minutes(1), CallStatus::kCompleted);
+  bird_.ReadyInsights(next);
+  bird_.Add("ch1", next);
+  now_ += seconds(30);
+  Poll(*poller);
+  EXPECT_EQ(Calls(), 4);
+  EXPECT_EQ(store.CountedCalls(), 4u);
+
+  // Past max_call_age (plus the tolerance and the overlap), every call has aged out of the
+  // state, the future-dated one too.
+  now_ = kStart + settings_.poll.max_call_age + kFutureTolerance + minutes(2);
+  Poll(*poller);
+  EXPECT_EQ(store.CountedCalls(), 0u);
+  EXPECT_EQ(Calls(), 4);
+}
+
 class PollerStateTest : public PollerTest {
  protected:
   void SetUp() override {

@@ -58,6 +58,7 @@ State SampleState() {
   ended.call.hangup_cause_code = 16;
   ended.call.hangup_sip_code = "200";
   ended.call.duration_seconds = 1234;
+  ended.call.anomalies = {"createdAt", "qualityInsights.mos"};  // kept until the call is counted
   ended.call.created_at = AtMillis(1732210000002);
   ended.call.ended_at = AtMillis(1732211000002);
   ended.call.mos = 4.21;
