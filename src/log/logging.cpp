@@ -40,34 +40,72 @@ std::string_view LevelName(spdlog::level::level_enum level) {
   }
 }
 
-void AppendEscaped(std::string_view text, spdlog::memory_buf_t& dest) {
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        dest.append(std::string_view("\\\""));
-        break;
-      case '\\':
-        dest.append(std::string_view("\\\\"));
-        break;
-      case '\n':
-        dest.append(std::string_view("\\n"));
-        break;
-      case '\t':
-        dest.append(std::string_view("\\t"));
-        break;
-      case '\r':
-        dest.append(std::string_view("\\r"));
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buffer[8];
-          const int n = std::snprintf(buffer, sizeof(buffer), "\\u%04x", c);
-          dest.append(buffer, buffer + n);
-        } else {
-          dest.push_back(c);
-        }
+// The length of the valid UTF-8 sequence at the start of `text`, or 0 when it is not one
+// (a stray continuation byte, a cut or overlong sequence, a surrogate, beyond U+10FFFF).
+std::size_t Utf8SequenceLength(std::string_view text) {
+  const auto byte = [&text](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  std::size_t length = 0;
+  unsigned int min = 0;
+  unsigned int code = 0;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2, min = 0x80, code = lead & 0x1fu;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3, min = 0x800, code = lead & 0x0fu;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4, min = 0x10000, code = lead & 0x07u;
+  } else {
+    return 0;
+  }
+  if (text.size() < length) return 0;
+  for (std::size_t i = 1; i < length; ++i) {
+    if ((byte(i) & 0xc0u) != 0x80u) return 0;
+    code = (code << 6) | (byte(i) & 0x3fu);
+  }
+  if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return 0;
+  return length;
+}
+
+// Appends `text` so that it cannot end or split the record, whatever it holds: control
+// characters (newlines above all) and DEL as escapes, bytes that are not UTF-8 as U+FFFD.
+// With `quotes`, quotes and backslashes are escaped too, for a quoted value.
+void AppendSafe(std::string_view text, spdlog::memory_buf_t& dest, bool quotes) {
+  for (std::size_t i = 0; i < text.size();) {
+    const char c = text[i];
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x80) {
+      const std::size_t length = Utf8SequenceLength(text.substr(i));
+      if (length == 0) {
+        dest.append(std::string_view("\\ufffd"));
+        ++i;
+      } else {
+        dest.append(text.substr(i, length));
+        i += length;
+      }
+      continue;
+    }
+    ++i;
+    if (quotes && (c == '"' || c == '\\')) {
+      dest.push_back('\\');
+      dest.push_back(c);
+    } else if (c == '\n') {
+      dest.append(std::string_view("\\n"));
+    } else if (c == '\t') {
+      dest.append(std::string_view("\\t"));
+    } else if (c == '\r') {
+      dest.append(std::string_view("\\r"));
+    } else if (u < 0x20 || u == 0x7f) {
+      char buffer[8];
+      const int n = std::snprintf(buffer, sizeof(buffer), "\\u%04x", u);
+      dest.append(buffer, buffer + n);
+    } else {
+      dest.push_back(c);
     }
   }
+}
+
+void AppendEscaped(std::string_view text, spdlog::memory_buf_t& dest) {
+  AppendSafe(text, dest, /*quotes=*/true);
 }
 
 // Messages are written as "text key=value ..."; logfmt keeps that shape after msg="text",
@@ -106,7 +144,9 @@ class LineFormatter : public spdlog::formatter {
     dest.append(std::string_view(" msg=\""));
     AppendEscaped(payload.substr(0, split), dest);
     dest.push_back('"');
-    dest.append(payload.substr(split));
+    // The pairs are written by the call sites, values of outside origin through LogQuote; a
+    // control character that still reaches them is escaped so the record stays one line.
+    AppendSafe(payload.substr(split), dest, /*quotes=*/false);
     dest.push_back('\n');
   }
 
@@ -154,9 +194,13 @@ std::string LogQuote(std::string_view value) {
   return std::string(buffer.data(), buffer.size());
 }
 
+std::unique_ptr<spdlog::formatter> MakeLogFormatter(LogFormat format) {
+  return std::make_unique<LineFormatter>(format);
+}
+
 void SetupLogging(spdlog::level::level_enum level, LogFormat format) {
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  sink->set_formatter(std::make_unique<LineFormatter>(format));
+  sink->set_formatter(MakeLogFormatter(format));
   auto logger = std::make_shared<spdlog::logger>("bird_call_exporter", sink);
   logger->set_level(level);
   logger->flush_on(spdlog::level::trace);

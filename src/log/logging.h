@@ -1,9 +1,11 @@
 // spdlog set-up for --log.level and --log.format (logfmt or json lines on stderr).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include <spdlog/formatter.h>
 #include <spdlog/spdlog.h>
 
 namespace bird_exporter {
@@ -17,6 +19,10 @@ bool ParseLogFormat(const std::string& text, LogFormat& format);
 // A log field value: quoted, with quotes, backslashes and control characters escaped, so an
 // error text stays one logfmt value.
 std::string LogQuote(std::string_view value);
+
+// The formatter of every log record: `ts=... level=... msg="..." key=value...` or one JSON
+// object per line. Whatever a message holds, a record is one line of UTF-8.
+std::unique_ptr<spdlog::formatter> MakeLogFormatter(LogFormat format);
 
 // Installs a stderr logger as the default: `ts=... level=info msg="..."` or one JSON object per
 // line. The message itself is escaped for the chosen format.

@@ -932,7 +932,7 @@ bool Poller::Commit(std::vector<ChannelCycle>& cycles, SystemTime now) {
     for (const auto& field : c.obs.field_anomalies) fields += (fields.empty() ? "" : ",") + field;
     spdlog::warn(
         "call counted without values bird sent unreadable, out of range or in the future "
-        "workspace={} channel={} call={} fields={}",
+        "workspace={} channel={} call_id={} fields={}",
         ref.workspace_name, ref.channel_name, LogQuote(c.obs.call_id), LogQuote(fields));
   }
   if (anomalous_calls > kAnomalyLinesPerPoll) {

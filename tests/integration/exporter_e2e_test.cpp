@@ -465,11 +465,53 @@ TEST_F(ExporterE2ETest, AbsurdValuesCostOnlyTheirFieldAndAreCountedAsAnomalies) 
     EXPECT_TRUE(std::isfinite(value)) << series << " = " << value;
   }
   const std::string log = exporter.Log();
-  EXPECT_NE(log.find("call=\"" + absurd.id + "\" fields=\"mediaMetrics.inBytes,mediaMetrics.mos,"
+  EXPECT_NE(log.find("call_id=\"" + absurd.id + "\" fields=\"mediaMetrics.inBytes,mediaMetrics.mos,"
                      "mediaMetrics.outPacketCount\""),
             std::string::npos)
       << log.substr(0, 4000);
   EXPECT_TRUE(exporter.Running());
+}
+
+TEST_F(ExporterE2ETest, ACraftedCallIdCannotForgeALogRecordInEitherFormat) {
+  const std::string forged =
+      "c1\"\nts=2026-01-01T00:00:00.000Z level=error msg=\"state lost\" \r\x1b[2J";
+  for (const std::string format : {"logfmt", "json"}) {
+    SCOPED_TRACE(format);
+    Truth truth;
+    FakeCall call = EndedCall(kChannels[0], "completed", Clock::now() - minutes(2), truth);
+    call.id = forged + format;
+    call.insights = MediaInsights(call, 4.2, 100, 900);
+    call.insights["mediaMetrics"]["mos"] = "n/a";  // an anomaly: its warn line names the call
+    call.insights["mediaMetrics"]["readCodecName"] = "PCMA\nlevel=error";
+    fake_.UpsertCall(call);
+    ExporterProcess& exporter = Start(WriteConfig(""), kAccessKey, {"--log.format=" + format});
+    ExpectStableTotal(exporter, format == "logfmt" ? 1 : 2);  // the fake keeps the first one
+    const std::string log = exporter.Log();
+    EXPECT_EQ(exporter.Stop(SIGTERM, seconds(5)), 0);
+    std::istringstream lines(log);
+    int records = 0;
+    bool named = false;
+    for (std::string line; std::getline(lines, line);) {
+      ++records;
+      if (format == "logfmt") {
+        ASSERT_EQ(line.rfind("ts=", 0), 0u) << line;
+        EXPECT_NE(line.rfind("ts=2026-01-01", 0), 0u) << line;  // no forged record
+        named |= line.find("call_id=\"c1\\\"\\nts=2026-01-01T00:00:00.000Z level=error "
+                           "msg=\\\"state lost\\\" \\r\\u001b[2J" +
+                           format + "\"") != std::string::npos;
+      } else {
+        nlohmann::json record;
+        ASSERT_NO_THROW(record = nlohmann::json::parse(line)) << line;
+        ASSERT_TRUE(record.is_object()) << line;
+        EXPECT_EQ(record.size(), 3u) << line;
+        EXPECT_NE(record.value("msg", ""), "state lost");
+        named |= record.value("msg", "").find("call_id=\"c1\\\"\\nts=2026-01-01") !=
+                 std::string::npos;
+      }
+    }
+    EXPECT_GT(records, 3);
+    EXPECT_TRUE(named) << log.substr(0, 4000);
+  }
 }
 
 TEST_F(ExporterE2ETest, AWrongKeyKeepsTheDaemonUpAndShowsInMetrics) {
