@@ -86,6 +86,24 @@ struct Mapping {
   }
 };
 
+const std::vector<std::string_view> kTopKeys = {"bird", "poll", "state_file",
+                                                              "workspaces"};
+const std::vector<std::string_view> kBirdKeys = {
+    "base_url",         "access_key",         "access_key_file",
+    "request_timeout",  "max_requests_per_second", "max_concurrent_requests",
+    "max_retries",      "page_size",          "max_list_body_size",
+    "max_call_body_size"};
+const std::vector<std::string_view> kPollKeys = {
+    "interval",     "initial_lookback", "insights_grace_period", "max_call_age",
+    "list_overlap", "insights",         "poor_mos_threshold"};
+
+// The sections at a fixed place, for suggesting a key written in the wrong one.
+const std::pair<std::string, const std::vector<std::string_view>&> kSections[] = {
+    {"", kTopKeys}, {"bird", kBirdKeys}, {"poll", kPollKeys}};
+
+// At most this many errors are listed; a file that broken needs a look from the top anyway.
+constexpr std::size_t kMaxErrors = 20;
+
 class Parser {
  public:
   Parser(const EnvLookup& env, const FileReader& read_file) : env_(env), read_file_(read_file) {}
@@ -125,21 +143,56 @@ class Parser {
       throw ConfigError("config: line " + std::to_string(top.line) +
                         ": top level must be a mapping");
     }
-    const Mapping m = MappingOf(top, {"bird", "poll", "state_file", "workspaces"});
-
     Config config;
-    // Bird first: once the access key is known, every later message is scrubbed of it.
-    ParseBird(Require(m, "bird"), config.bird);
-    if (const Field* f = m.Find("poll")) ParsePoll(*f, config.poll);
-    if (const Field* f = m.Find("state_file")) config.state_file = String(*f);
-    config.workspaces = ParseWorkspaces(Require(m, "workspaces"));
+    Check([&] {
+      const Mapping m = MappingOf(top, kTopKeys);
+      // Bird first: once the access key is known, every later message is scrubbed of it.
+      Check([&] { ParseBird(Require(m, "bird"), config.bird); });
+      Check([&] {
+        if (const Field* f = m.Find("poll")) ParsePoll(*f, config.poll);
+      });
+      Check([&] {
+        if (const Field* f = m.Find("state_file")) config.state_file = String(*f);
+      });
+      Check([&] { config.workspaces = ParseWorkspaces(Require(m, "workspaces")); });
+    });
+    if (!errors_.empty()) {
+      // By line, as a reader goes through the file; the first error of a line first.
+      std::stable_sort(errors_.begin(), errors_.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      std::string text;
+      for (std::size_t i = 0; i < errors_.size() && i < kMaxErrors; ++i) {
+        text += (i == 0 ? "" : "\n") + errors_[i].second;
+      }
+      if (errors_.size() > kMaxErrors) {
+        text += "\nconfig: " + std::to_string(errors_.size() - kMaxErrors) + " more errors";
+      }
+      throw ConfigError(Redact(text, secret_));
+    }
     return config;
   }
 
  private:
+  // Thrown by Fail once the error is recorded: the value at hand cannot be used, and Check
+  // goes on with the next one.
+  struct FieldFailed {};
+
+  void Note(int line, const std::string& path, const std::string& reason) const {
+    errors_.push_back({line, "config: " + path + " (line " + std::to_string(line) + "): " + reason});
+  }
   [[noreturn]] void Fail(int line, const std::string& path, const std::string& reason) const {
-    throw ConfigError(
-        Redact("config: " + path + " (line " + std::to_string(line) + "): " + reason, secret_));
+    Note(line, path, reason);
+    throw FieldFailed{};
+  }
+
+  // Runs one independent step (a key, a list item); its error is recorded and the parse goes
+  // on, so that a check reports every error of the file at once.
+  template <typename Step>
+  void Check(Step step) const {
+    try {
+      step();
+    } catch (const FieldFailed&) {
+    }
   }
   [[noreturn]] void Fail(const Field& f, const std::string& reason) const {
     Fail(f.line, f.path, reason);
@@ -149,21 +202,69 @@ class Parser {
     return parent.empty() ? std::string(key) : parent + "." + std::string(key);
   }
 
-  // Rejects unknown and repeated keys, which YAML itself lets through silently.
-  Mapping MappingOf(const Field& f, std::initializer_list<std::string_view> allowed) const {
+  // Rejects unknown and repeated keys, which YAML itself lets through silently. Both are
+  // reported and left out; the other keys are still read.
+  Mapping MappingOf(const Field& f, const std::vector<std::string_view>& allowed) const {
     if (!f.node.IsMap()) Fail(f, "expected a mapping");
     Mapping m{f, {}};
     for (const auto& kv : f.node) {
       const int line = kv.first.Mark().line + 1;
-      if (!kv.first.IsScalar()) Fail(line, f.path, "keys must be strings");
+      if (!kv.first.IsScalar()) {
+        Note(line, f.path, "keys must be strings");
+        continue;
+      }
       const std::string& key = kv.first.Scalar();
       Field entry{kv.second, Join(f.path, key), line};
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        Fail(entry, "unknown key");
+        const std::string nearest = NearestKey(f.path, key, allowed);
+        Note(entry.line, entry.path,
+             nearest.empty() ? "unknown key" : "unknown key; did you mean " + nearest + "?");
+      } else if (!m.entries.emplace(key, entry).second) {
+        Note(entry.line, entry.path, "duplicate key");
       }
-      if (!m.entries.emplace(key, entry).second) Fail(entry, "duplicate key");
     }
     return m;
+  }
+
+  // The valid key closest to `key`: among the keys of this mapping, or the same name in another
+  // section (`interval` under bird: poll.interval). Empty when nothing is close.
+  static std::string NearestKey(const std::string& parent, std::string_view key,
+                                const std::vector<std::string_view>& allowed) {
+    std::vector<std::pair<std::string, std::string_view>> candidates;  // path, key
+    for (std::string_view k : allowed) candidates.emplace_back(Join(parent, k), k);
+    for (const auto& [section, keys] : kSections) {
+      if (section == parent) continue;
+      for (std::string_view k : keys) candidates.emplace_back(Join(section, k), k);
+    }
+    // A typo is at most a third of the name (and at least one edit); on a tie the key of this
+    // mapping wins.
+    const std::size_t budget = std::max<std::size_t>(1, key.size() / 3);
+    std::string best;
+    std::size_t best_distance = budget + 1;
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+      const std::size_t d = EditDistance(key, candidates[i].second);
+      if (d < best_distance) {
+        best = candidates[i].first;
+        best_distance = d;
+      }
+    }
+    return best;
+  }
+
+  // Levenshtein distance (insertions, deletions, substitutions).
+  static std::size_t EditDistance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+      std::size_t diagonal = row[0];
+      row[0] = i;
+      for (std::size_t j = 1; j <= b.size(); ++j) {
+        const std::size_t up = row[j];
+        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1] ? 1 : 0)});
+        diagonal = up;
+      }
+    }
+    return row[b.size()];
   }
 
   // A missing key is reported at its parent, the closest line that exists.
@@ -185,6 +286,7 @@ class Parser {
 
   // The scalar with ${VAR} expanded; `what` describes the expected kind for the error.
   std::string Scalar(const Field& f, const std::string& what) const {
+    if (f.node.IsNull()) Fail(f, "is empty; expected " + what);
     if (!f.node.IsScalar()) Fail(f, "expected " + what);
     const std::string& raw = f.node.Scalar();
     std::string out;
@@ -213,7 +315,7 @@ class Parser {
 
   std::string NonEmptyString(const Field& f) const {
     std::string value = String(f);
-    if (value.empty()) Fail(f, "must not be empty");
+    if (value.empty()) Fail(f, "is empty");
     return value;
   }
 
@@ -240,7 +342,10 @@ class Parser {
   Duration DurationValue(const Field& f) const {
     const std::string text = Scalar(f, "a duration");
     const std::optional<Duration> d = ParseDuration(text);
-    if (!d) Fail(f, "invalid duration \"" + text + "\"");
+    if (!d) {
+      Fail(f, "invalid duration \"" + text +
+                  "\"; use a whole number with a unit, largest first: 500ms, 30s, 5m, 1h30m, 7d");
+    }
     return *d;
   }
 
@@ -260,31 +365,29 @@ class Parser {
   }
 
   void ParseBird(const Field& field, BirdSettings& bird) {
-    const Mapping m = MappingOf(
-        field, {"base_url", "access_key", "access_key_file", "request_timeout",
-                "max_requests_per_second", "max_concurrent_requests", "max_retries", "page_size",
-                "max_list_body_size", "max_call_body_size"});
-    ResolveAccessKey(m, bird);
-    if (const Field* f = m.Find("base_url")) bird.base_url = BaseUrl(*f);
-    if (const Field* f = m.Find("request_timeout")) bird.request_timeout = PositiveDuration(*f);
-    if (const Field* f = m.Find("max_requests_per_second")) {
-      bird.max_requests_per_second = Number(*f);
+    const Mapping m = MappingOf(field, kBirdKeys);
+    Check([&] { ResolveAccessKey(m, bird); });
+    // Each key on its own: an error in one does not hide the next.
+    const auto key = [&](std::string_view name, const auto& read) {
+      if (const Field* f = m.Find(name)) Check([&] { read(*f); });
+    };
+    key("base_url", [&](const Field& f) { bird.base_url = BaseUrl(f); });
+    key("request_timeout", [&](const Field& f) { bird.request_timeout = PositiveDuration(f); });
+    key("max_requests_per_second", [&](const Field& f) {
+      bird.max_requests_per_second = Number(f);
       // Bird allows 50 GET requests per second per workspace; more only earns 429s.
       if (!(bird.max_requests_per_second > 0 && bird.max_requests_per_second <= 50)) {
-        Fail(*f, "must be greater than 0 and at most 50");
+        Fail(f, "must be greater than 0 and at most 50");
       }
-    }
-    if (const Field* f = m.Find("max_concurrent_requests")) {
-      bird.max_concurrent_requests = Integer(*f, 1, 64);
-    }
-    if (const Field* f = m.Find("max_retries")) bird.max_retries = Integer(*f, 0, 10);
-    if (const Field* f = m.Find("page_size")) bird.page_size = Integer(*f, 1, 1000);
-    if (const Field* f = m.Find("max_list_body_size")) {
-      bird.max_list_body_size = Size(*f, 64u << 10, 256u << 20);
-    }
-    if (const Field* f = m.Find("max_call_body_size")) {
-      bird.max_call_body_size = Size(*f, 16u << 10, 64u << 20);
-    }
+    });
+    key("max_concurrent_requests",
+        [&](const Field& f) { bird.max_concurrent_requests = Integer(f, 1, 64); });
+    key("max_retries", [&](const Field& f) { bird.max_retries = Integer(f, 0, 10); });
+    key("page_size", [&](const Field& f) { bird.page_size = Integer(f, 1, 1000); });
+    key("max_list_body_size",
+        [&](const Field& f) { bird.max_list_body_size = Size(f, 64u << 10, 256u << 20); });
+    key("max_call_body_size",
+        [&](const Field& f) { bird.max_call_body_size = Size(f, 16u << 10, 64u << 20); });
   }
 
   // A size in bytes, or with a binary unit: 262144, 256KiB, 4MiB.
@@ -315,7 +418,7 @@ class Parser {
       expanded_.clear();
       bird.access_key = String(*key);
       bird.access_key_variables = expanded_;
-      if (bird.access_key.empty()) Fail(*key, "must not be empty");
+      if (bird.access_key.empty()) Fail(*key, "is empty");
     } else if (file) {
       bird.access_key_file = NonEmptyString(*file);
       std::string contents;
@@ -369,23 +472,33 @@ class Parser {
   }
 
   void ParsePoll(const Field& field, PollSettings& poll) const {
-    const Mapping m =
-        MappingOf(field, {"interval", "initial_lookback", "insights_grace_period", "max_call_age",
-                          "list_overlap", "insights", "poor_mos_threshold"});
+    const Mapping m = MappingOf(field, kPollKeys);
+    const auto key = [&](std::string_view name, const auto& read) {
+      bool ok = false;
+      if (const Field* f = m.Find(name)) {
+        Check([&] {
+          read(*f);
+          ok = true;
+        });
+      }
+      return ok;
+    };
     const Field* interval = m.Find("interval");
     const Field* max_age = m.Find("max_call_age");
-    if (interval) poll.interval = PositiveDuration(*interval);
-    if (const Field* f = m.Find("initial_lookback")) poll.initial_lookback = DurationValue(*f);
-    if (const Field* f = m.Find("insights_grace_period")) {
-      poll.insights_grace_period = DurationValue(*f);
-    }
-    if (max_age) poll.max_call_age = DurationValue(*max_age);
-    if (const Field* f = m.Find("list_overlap")) {
-      poll.list_overlap = DurationValue(*f);
-      if (poll.list_overlap > std::chrono::minutes(10)) Fail(*f, "must be at most 10m");
-    }
-    if (const Field* f = m.Find("insights")) {
-      const std::string mode = String(*f);
+    bool timing_ok = key("interval", [&](const Field& f) { poll.interval = PositiveDuration(f); });
+    timing_ok = interval == nullptr || timing_ok;
+    key("initial_lookback", [&](const Field& f) { poll.initial_lookback = DurationValue(f); });
+    key("insights_grace_period",
+        [&](const Field& f) { poll.insights_grace_period = DurationValue(f); });
+    const bool age_ok =
+        key("max_call_age", [&](const Field& f) { poll.max_call_age = DurationValue(f); });
+    timing_ok = timing_ok && (max_age == nullptr || age_ok);
+    key("list_overlap", [&](const Field& f) {
+      poll.list_overlap = DurationValue(f);
+      if (poll.list_overlap > std::chrono::minutes(10)) Fail(f, "must be at most 10m");
+    });
+    key("insights", [&](const Field& f) {
+      const std::string mode = String(f);
       if (mode == "all") {
         poll.insights = InsightsMode::kAll;
       } else if (mode == "poor") {
@@ -393,24 +506,26 @@ class Parser {
       } else if (mode == "none") {
         poll.insights = InsightsMode::kNone;
       } else {
-        Fail(*f, "must be one of all, poor, none (got \"" + mode + "\")");
+        Fail(f, "must be one of all, poor, none (got \"" + mode + "\")");
       }
-    }
-    if (const Field* f = m.Find("poor_mos_threshold")) {
-      poll.poor_mos_threshold = Number(*f);
+    });
+    key("poor_mos_threshold", [&](const Field& f) {
+      poll.poor_mos_threshold = Number(f);
       if (!(poll.poor_mos_threshold >= 1 && poll.poor_mos_threshold <= 5)) {
-        Fail(*f, "must be between 1 and 5");
+        Fail(f, "must be between 1 and 5");
       }
-    }
+    });
     // Calls are followed for at most max_call_age; less than one interval would give them up
-    // before the next poll could look at them again.
-    if (poll.max_call_age < poll.interval) {
+    // before the next poll could look at them again. Only checked when both are readable.
+    if (timing_ok && poll.max_call_age < poll.interval) {
       if (max_age) {
-        Fail(*max_age, "must be at least poll.interval (" + FormatDuration(poll.interval) + ")");
+        Note(max_age->line, max_age->path,
+             "must be at least poll.interval (" + FormatDuration(poll.interval) + ")");
+      } else {
+        // Only reachable with interval set: the defaults satisfy the rule.
+        Note(interval->line, interval->path,
+             "must not exceed poll.max_call_age (" + FormatDuration(poll.max_call_age) + ")");
       }
-      // Only reachable with interval set: the defaults satisfy the rule.
-      Fail(*interval,
-           "must not exceed poll.max_call_age (" + FormatDuration(poll.max_call_age) + ")");
     }
   }
 
@@ -422,46 +537,71 @@ class Parser {
     // Two channels with the same labels would write into the same series.
     std::map<std::pair<std::string, std::string>, std::string> label_pairs;
     for (const Field& item : items) {
-      const Mapping m = MappingOf(item, {"id", "name", "channels"});
-      WorkspaceConfig& ws = workspaces.emplace_back();
-      const Field& id = Require(m, "id");
-      ws.id = Id(id);
-      if (const auto [it, added] = workspace_ids.emplace(ws.id, item.path); !added) {
-        Fail(id, "duplicate workspace id \"" + ws.id + "\" (also used by " + it->second + ")");
-      }
-      const Field* name = m.Find("name");
-      ws.name = name ? NonEmptyString(*name) : ws.id;
-
-      const Field& channels_field = Require(m, "channels");
-      const std::vector<Field> channels = Items(channels_field);
-      if (channels.empty()) Fail(channels_field, "must list at least one channel");
-      std::map<std::string, std::string> channel_ids;
-      for (const Field& channel_item : channels) {
-        const Mapping cm = MappingOf(channel_item, {"id", "name"});
-        ChannelConfig& channel = ws.channels.emplace_back();
-        const Field& channel_id = Require(cm, "id");
-        channel.id = Id(channel_id);
-        if (const auto [it, added] = channel_ids.emplace(channel.id, channel_item.path); !added) {
-          Fail(channel_id,
-               "duplicate channel id \"" + channel.id + "\" (also used by " + it->second + ")");
-        }
-        const Field* channel_name = cm.Find("name");
-        channel.name = channel_name ? NonEmptyString(*channel_name) : channel.id;
-        if (const auto [it, added] =
-                label_pairs.emplace(std::pair(ws.name, channel.name), channel_item.path);
-            !added) {
-          Fail(channel_item, "duplicate labels workspace=\"" + ws.name + "\" channel=\"" +
-                                 channel.name + "\" (also used by " + it->second + ")");
-        }
-      }
+      Check([&] {
+        const Mapping m = MappingOf(item, {"id", "name", "channels"});
+        WorkspaceConfig& ws = workspaces.emplace_back();
+        bool named = true;
+        Check([&] {
+          const Field& id = Require(m, "id");
+          ws.id = Id(id);
+          if (const auto [it, added] = workspace_ids.emplace(ws.id, item.path); !added) {
+            Fail(id, "duplicate workspace id \"" + ws.id + "\" (also used by " + it->second + ")");
+          }
+        });
+        Check([&] {
+          named = false;
+          const Field* name = m.Find("name");
+          ws.name = name ? NonEmptyString(*name) : ws.id;
+          named = !ws.name.empty();
+        });
+        Check([&] {
+          ParseChannels(Require(m, "channels"), ws, named, label_pairs);
+        });
+      });
     }
     return workspaces;
+  }
+
+  // `named`: the workspace has a usable name, so its label pairs can be compared.
+  void ParseChannels(const Field& channels_field, WorkspaceConfig& ws, bool named,
+                     std::map<std::pair<std::string, std::string>, std::string>& label_pairs)
+      const {
+    const std::vector<Field> channels = Items(channels_field);
+    if (channels.empty()) Fail(channels_field, "must list at least one channel");
+    std::map<std::string, std::string> channel_ids;
+    for (const Field& channel_item : channels) {
+      Check([&] {
+        const Mapping cm = MappingOf(channel_item, {"id", "name"});
+        ChannelConfig& channel = ws.channels.emplace_back();
+        Check([&] {
+          const Field& channel_id = Require(cm, "id");
+          channel.id = Id(channel_id);
+          if (const auto [it, added] = channel_ids.emplace(channel.id, channel_item.path);
+              !added) {
+            Fail(channel_id,
+                 "duplicate channel id \"" + channel.id + "\" (also used by " + it->second + ")");
+          }
+        });
+        Check([&] {
+          const Field* channel_name = cm.Find("name");
+          channel.name = channel_name ? NonEmptyString(*channel_name) : channel.id;
+          if (!named || channel.name.empty()) return;
+          if (const auto [it, added] =
+                  label_pairs.emplace(std::pair(ws.name, channel.name), channel_item.path);
+              !added) {
+            Fail(channel_item, "duplicate labels workspace=\"" + ws.name + "\" channel=\"" +
+                                   channel.name + "\" (also used by " + it->second + ")");
+          }
+        });
+      });
+    }
   }
 
   const EnvLookup& env_;
   const FileReader& read_file_;
   std::string secret_;  // the resolved access key, scrubbed from every message once known
   mutable std::vector<std::string> expanded_;  // ${NAME}s of the scalar read last
+  mutable std::vector<std::pair<int, std::string>> errors_;  // line, message
 };
 
 }  // namespace

@@ -340,7 +340,11 @@ int RunExporter(int argc, char** argv) {
     if (flags->config_check) {
       std::cerr << e.what() << "\n";
     } else {
-      spdlog::error("invalid configuration error={}", LogQuote(e.what()));
+      // One record per error of the file.
+      std::istringstream errors(e.what());
+      for (std::string error; std::getline(errors, error);) {
+        spdlog::error("invalid configuration error={}", LogQuote(error));
+      }
     }
     return 1;
   }

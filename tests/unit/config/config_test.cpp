@@ -275,7 +275,15 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"UnknownTopLevelKey", "bird:\n" + kKey + "listen: :9000\n" + kWorkspaces,
                   "config: listen (line 3): unknown key"},
         ErrorCase{"UnknownPollKey", "bird:\n" + kKey + "poll:\n  intervall: 30s\n" + kWorkspaces,
-                  "config: poll.intervall (line 4): unknown key"},
+                  "config: poll.intervall (line 4): unknown key; did you mean poll.interval?"},
+        ErrorCase{"KeyOfAnotherSection", "bird:\n" + kKey + "  interval: 30s\n" + kWorkspaces,
+                  "config: bird.interval (line 3): unknown key; did you mean poll.interval?"},
+        ErrorCase{"MisspeltBirdKey",
+                  "bird:\n" + kKey + "  max_retry: 3\n" + kWorkspaces,
+                  "config: bird.max_retry (line 3): unknown key; did you mean bird.max_retries?"},
+        ErrorCase{"MisspeltTopLevelKey", "bird:\n" + kKey + "workspace:\n  - id: w\n",
+                  "config: workspaces (line 1): required key missing\n"
+                  "config: workspace (line 3): unknown key; did you mean workspaces?"},
         ErrorCase{"UnknownChannelKey",
                   "bird:\n" + kKey +
                       "workspaces:\n  - id: ws-1\n    channels:\n      - id: c\n"
@@ -290,7 +298,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"PollNotAMapping", "bird:\n" + kKey + "poll: 30s\n" + kWorkspaces,
                   "config: poll (line 3): expected a mapping"},
         ErrorCase{"NullValue", "bird:\n" + kKey + "state_file:\n" + kWorkspaces,
-                  "config: state_file (line 3): expected a string"},
+                  "config: state_file (line 3): is empty; expected a string"},
         ErrorCase{"ListWhereStringExpected",
                   "bird:\n" + kKey + "state_file: [a, b]\n" + kWorkspaces,
                   "config: state_file (line 3): expected a string"}),
@@ -307,9 +315,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "bird:\n" + kKey + "  access_key_file: /run/secrets/bird\n" + kWorkspaces,
                   "config: bird.access_key_file (line 3): cannot be combined with access_key"},
         ErrorCase{"EmptyAccessKey", "bird:\n  access_key: \"\"\n" + kWorkspaces,
-                  "config: bird.access_key (line 2): must not be empty"},
+                  "config: bird.access_key (line 2): is empty"},
         ErrorCase{"AccessKeyEmptyAfterExpansion", "bird:\n  access_key: ${EMPTY}\n" + kWorkspaces,
-                  "config: bird.access_key (line 2): must not be empty"},
+                  "config: bird.access_key (line 2): is empty"},
         ErrorCase{"UnsetVariable", "bird:\n  access_key: ${UNSET_KEY}\n" + kWorkspaces,
                   "config: bird.access_key (line 2): environment variable UNSET_KEY is not set"},
         ErrorCase{"UnsetVariableInOtherField",
@@ -332,7 +340,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "bird:\n  access_key_file: /run/secrets/empty\n" + kWorkspaces,
                   "config: bird.access_key_file (line 2): /run/secrets/empty is empty"},
         ErrorCase{"EmptyAccessKeyFilePath", "bird:\n  access_key_file: ''\n" + kWorkspaces,
-                  "config: bird.access_key_file (line 2): must not be empty"}),
+                  "config: bird.access_key_file (line 2): is empty"}),
     CaseName);
 
 INSTANTIATE_TEST_SUITE_P(
@@ -439,13 +447,16 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         ErrorCase{"DurationInWords",
                   "bird:\n" + kKey + "  request_timeout: 10 seconds\n" + kWorkspaces,
-                  "config: bird.request_timeout (line 3): invalid duration \"10 seconds\""},
+                  "config: bird.request_timeout (line 3): invalid duration \"10 seconds\"; "
+                  "use a whole number with a unit, largest first: 500ms, 30s, 5m, 1h30m, 7d"},
         ErrorCase{"FractionalDuration",
                   "bird:\n" + kKey + "poll:\n  interval: 1.5s\n" + kWorkspaces,
-                  "config: poll.interval (line 4): invalid duration \"1.5s\""},
+                  "config: poll.interval (line 4): invalid duration \"1.5s\"; use a "
+                  "whole number with a unit, largest first: 500ms, 30s, 5m, 1h30m, 7d"},
         ErrorCase{"DurationWithoutUnit",
                   "bird:\n" + kKey + "poll:\n  initial_lookback: 600\n" + kWorkspaces,
-                  "config: poll.initial_lookback (line 4): invalid duration \"600\""},
+                  "config: poll.initial_lookback (line 4): invalid duration \"600\"; use "
+                  "a whole number with a unit, largest first: 500ms, 30s, 5m, 1h30m, 7d"},
         ErrorCase{"ListForDuration",
                   "bird:\n" + kKey + "poll:\n  max_call_age: [6h]\n" + kWorkspaces,
                   "config: poll.max_call_age (line 4): expected a duration"},
@@ -485,7 +496,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "config: workspaces[0].id (line 4): required key missing"},
         ErrorCase{"EmptyWorkspaceId",
                   "bird:\n" + kKey + "workspaces:\n  - id: ''\n    channels: [{id: c}]\n",
-                  "config: workspaces[0].id (line 4): must not be empty"},
+                  "config: workspaces[0].id (line 4): is empty"},
         ErrorCase{"IdThatWouldChangeTheRequestPath",
                   "bird:\n" + kKey + "workspaces:\n  - id: ws/../x\n    channels: [{id: c}]\n",
                   "config: workspaces[0].id (line 4): id \"ws/../x\" may contain only letters, "
@@ -494,7 +505,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "bird:\n" + kKey +
                       "workspaces:\n  - id: ws-1\n    name: ''\n"
                       "    channels: [{id: c}]\n",
-                  "config: workspaces[0].name (line 5): must not be empty"},
+                  "config: workspaces[0].name (line 5): is empty"},
         ErrorCase{"MissingChannels", "bird:\n" + kKey + "workspaces:\n  - id: ws-1\n",
                   "config: workspaces[0].channels (line 4): required key missing"},
         ErrorCase{"NoChannels", "bird:\n" + kKey + "workspaces:\n  - id: ws-1\n    channels: []\n",
@@ -508,7 +519,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "bird:\n" + kKey +
                       "workspaces:\n  - id: ws-1\n    channels:\n      - id: ch-1\n"
                       "        name: \"\"\n",
-                  "config: workspaces[0].channels[0].name (line 7): must not be empty"},
+                  "config: workspaces[0].channels[0].name (line 7): is empty"},
         ErrorCase{"DuplicateWorkspaceId",
                   "bird:\n" + kKey +
                       "workspaces:\n  - id: ws-1\n    channels: [{id: ch-1}]\n"
@@ -537,13 +548,57 @@ INSTANTIATE_TEST_SUITE_P(
                   "channel=\"ch-2\" (also used by workspaces[0].channels[0])"}),
     CaseName);
 
+INSTANTIATE_TEST_SUITE_P(
+    EveryError, RejectsInvalidConfig,
+    ::testing::Values(
+        ErrorCase{"EveryErrorOfTheFileInLineOrder",
+                  "bird:\n" + kKey +
+                      "  page_size: 0\n  request_timeout: soon\n  colour: red\n"
+                      "poll:\n  interval: 30\n  insights: some\n"
+                      "workspaces:\n  - id: ''\n    channels: [{id: c, nam: x}]\n"
+                      "  - id: w2\n    channels: []\n",
+                  "config: bird.page_size (line 3): must be between 1 and 1000\n"
+                  "config: bird.request_timeout (line 4): invalid duration \"soon\"; use a whole "
+                  "number with a unit, largest first: 500ms, 30s, 5m, 1h30m, 7d\n"
+                  "config: bird.colour (line 5): unknown key\n"
+                  "config: poll.interval (line 7): invalid duration \"30\"; use a whole number "
+                  "with a unit, largest first: 500ms, 30s, 5m, 1h30m, 7d\n"
+                  "config: poll.insights (line 8): must be one of all, poor, none (got \"some\")\n"
+                  "config: workspaces[0].id (line 10): is empty\n"
+                  "config: workspaces[0].channels[0].nam (line 11): unknown key; did you mean "
+                  "workspaces[0].channels[0].name?\n"
+                  "config: workspaces[1].channels (line 13): must list at least one channel"},
+        ErrorCase{"AtMostTwentyErrors",
+                  [] {
+                    std::string yaml = "bird:\n" + kKey;
+                    for (int i = 0; i < 25; ++i) {
+                      yaml += "  k";
+                      yaml += std::to_string(i);
+                      yaml += ": 1\n";
+                    }
+                    return yaml + kWorkspaces;
+                  }(),
+                  [] {
+                    std::string text;
+                    for (int i = 0; i < 20; ++i) {
+                      text += "config: bird.k";
+                      text += std::to_string(i);
+                      text += " (line ";
+                      text += std::to_string(i + 3);
+                      text += "): unknown key\n";
+                    }
+                    return text + "config: 5 more errors";
+                  }()}),
+    CaseName);
+
 // The secret may reach a message by other routes than the access_key field itself.
 INSTANTIATE_TEST_SUITE_P(
     SecretElsewhere, RejectsInvalidConfig,
     ::testing::Values(
         ErrorCase{"SecretExpandedIntoDuration",
                   "bird:\n" + kKey + "  request_timeout: ${BIRD_ACCESS_KEY}\n" + kWorkspaces,
-                  "config: bird.request_timeout (line 3): invalid duration \"<redacted>\""},
+                  "config: bird.request_timeout (line 3): invalid duration \"<redacted>\"; "
+                  "use a whole number with a unit, largest first: 500ms, 30s, 5m, 1h30m, 7d"},
         ErrorCase{"SecretExpandedIntoId",
                   "bird:\n" + kKey +
                       "workspaces:\n  - id: x.${BIRD_ACCESS_KEY}\n"
