@@ -25,11 +25,23 @@ void PutTime(json& j, const char* key, const std::optional<SystemTime>& t) {
   if (t) j[key] = ToUnixMillis(*t);
 }
 
+// The clock counts nanoseconds in 64 bits: about ±292 years around 1970. A time beyond that
+// cannot be a time the exporter wrote.
+constexpr long long kMaxAbsMillis = 9'000'000'000'000LL;  // the year 2255
+
+SystemTime TimeOf(const json& v, const std::string& what) {
+  if (!v.is_number_integer()) Malformed("time " + what);
+  const long long ms = v.is_number_unsigned() && v.get<unsigned long long>() > kMaxAbsMillis
+                           ? kMaxAbsMillis + 1
+                           : v.get<long long>();
+  if (ms > kMaxAbsMillis || ms < -kMaxAbsMillis) Malformed("time " + what);
+  return FromUnixMillis(ms);
+}
+
 std::optional<SystemTime> GetTime(const json& j, const char* key) {
   const auto it = j.find(key);
   if (it == j.end()) return std::nullopt;
-  if (!it->is_number_integer()) Malformed(std::string("time ") + key);
-  return FromUnixMillis(it->get<long long>());
+  return TimeOf(*it, key);
 }
 
 SystemTime RequiredTime(const json& j, const char* key) {
@@ -208,7 +220,7 @@ State ParseState(std::string_view text) {
     }
     ChannelState& cs = state.channels[{channel["workspace_id"].get<std::string>(),
                                        channel["channel_id"].get<std::string>()}];
-    cs.window_start = FromUnixMillis(channel["window_start_ms"].get<long long>());
+    cs.window_start = TimeOf(channel["window_start_ms"], "window_start_ms");
     // Version 1 kept the window open back to the oldest open call, so listing down to it once
     // finds every call it was following.
     cs.since = v1 ? cs.window_start : RequiredTime(channel, "since_ms");
@@ -233,7 +245,7 @@ State ParseState(std::string_view text) {
   state.counted.reserve(counted->size());
   for (const auto& [id, created] : counted->items()) {
     if (!created.is_number_integer()) throw StateError("state file: malformed counted entry");
-    state.counted.emplace(id, FromUnixMillis(created.get<long long>()));
+    state.counted.emplace(id, TimeOf(created, "of counted call"));
   }
   return state;
 }

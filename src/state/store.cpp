@@ -57,7 +57,11 @@ long long Millis(SystemTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
+// A time read back from the database. The clock counts nanoseconds in 64 bits (about ±292
+// years around 1970); a damaged row beyond that is held at the edge rather than overflowing.
 SystemTime FromMillis(long long ms) {
+  constexpr long long kMaxAbsMillis = 9'000'000'000'000LL;  // the year 2255
+  ms = std::clamp(ms, -kMaxAbsMillis, kMaxAbsMillis);
   return SystemTime(std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
 }
 
