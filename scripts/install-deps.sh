@@ -12,6 +12,8 @@ packages=(
   prometheus
   # dpkg-shlibdeps for scripts/package.sh; systemd-analyze for the deployment tests
   dpkg-dev systemd
+  # scripts/soak.sh (run by scripts/test.sh) and the benchmark drivers
+  python3
 )
 
 missing=()

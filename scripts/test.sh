@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command: installs dependencies, configures, builds (warnings are errors) and runs
-# every test under ctest. Usage: scripts/test.sh [extra ctest args]
+# every test under ctest, then a 2-minute soak run (scripts/soak.sh; SOAK_MINUTES=0 skips it).
+# Usage: scripts/test.sh [extra ctest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,3 +10,5 @@ build_dir="${BUILD_DIR:-build}"
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBIRD_EXPORTER_WERROR=ON
 cmake --build "$build_dir" -j"$(nproc)"
 ctest --test-dir "$build_dir" --output-on-failure --timeout 600 -j"$(nproc)" "$@"
+minutes="${SOAK_MINUTES:-2}"
+if [ "$minutes" != 0 ]; then BUILD_DIR="$build_dir" bash scripts/soak.sh "$minutes"; fi

@@ -24,6 +24,14 @@ HttpResult HttpGet(const std::string& url);
 
 // Parsed text exposition: "name{a=\"x\",b=\"y\"}" -> value, labels as served (sorted by name).
 using Samples = std::map<std::string, double>;
+
+// Built with ASan or TSan (scripts/sanitize.sh): memory figures then include the sanitizer's
+// shadow memory and are not the exporter's, so tests leave those assertions out.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
 Samples ParseExposition(const std::string& text);
 
 // Sum of every sample of `name` whose label set contains all of `labels` ("k=\"v\"" strings).
