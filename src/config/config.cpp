@@ -167,7 +167,14 @@ class Parser {
       if (errors_.size() > kMaxErrors) {
         text += "\nconfig: " + std::to_string(errors_.size() - kMaxErrors) + " more errors";
       }
-      throw ConfigError(Redact(text, secret_));
+      text = Redact(text, secret_);
+      // Without a resolved access key (and no key file, where it would be instead), any
+      // variable may have held it (`${BIRD_ACCESS_KEY}` written under another key): no
+      // expanded value is quoted back.
+      if (secret_.empty() && !key_in_file_) {
+        for (const std::string& value : expanded_values_) text = Redact(text, value);
+      }
+      throw ConfigError(text);
     }
     return config;
   }
@@ -304,6 +311,7 @@ class Parser {
       const std::optional<std::string> value = env_(name);
       if (!value) Fail(f, "environment variable " + name + " is not set");
       expanded_.push_back(name);
+      if (!value->empty()) expanded_values_.push_back(*value);
       out += *value;
       pos = close + 1;
     }
@@ -420,6 +428,7 @@ class Parser {
       bird.access_key_variables = expanded_;
       if (bird.access_key.empty()) Fail(*key, "is empty");
     } else if (file) {
+      key_in_file_ = true;
       bird.access_key_file = NonEmptyString(*file);
       std::string contents;
       try {
@@ -601,6 +610,8 @@ class Parser {
   const FileReader& read_file_;
   std::string secret_;  // the resolved access key, scrubbed from every message once known
   mutable std::vector<std::string> expanded_;  // ${NAME}s of the scalar read last
+  mutable std::vector<std::string> expanded_values_;  // every value a ${NAME} expanded to
+  bool key_in_file_ = false;  // access_key_file is set: the key is never in a variable
   mutable std::vector<std::pair<int, std::string>> errors_;  // line, message
 };
 

@@ -605,6 +605,11 @@ INSTANTIATE_TEST_SUITE_P(
                       "    channels: [{id: c}]\n",
                   "config: workspaces[0].id (line 4): id \"x.<redacted>\" may contain only "
                   "letters, digits, '-' and '_'"},
+        ErrorCase{"KeyVariableUnderAnotherKeyWhileTheKeyIsMissing",
+                  "bird:\n  base_url: https://api.bird.com/?${BIRD_ACCESS_KEY}\n" + kWorkspaces,
+                  "config: bird.access_key (line 1): required key missing (or set "
+                  "access_key_file)\nconfig: bird.base_url (line 2): invalid URL "
+                  "\"https://api.bird.com/?<redacted>\": must not have a query or fragment"},
         ErrorCase{"FileSecretInUnknownKey",
                   "bird:\n  access_key_file: /run/secrets/bird\nworkspaces:\n  - id: ws-1\n"
                   "    channels: [{id: c, " +
