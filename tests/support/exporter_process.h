@@ -48,7 +48,8 @@ class ExporterProcess {
   ExporterProcess& operator=(const ExporterProcess&) = delete;
 
   // The port it listens on, read from its start-up log line (it is started with port 0).
-  int WaitForPort(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Sanitized builds start several times slower (a state migration takes 14 s under TSan).
+  int WaitForPort(std::chrono::milliseconds timeout = std::chrono::seconds(kSanitized ? 60 : 10));
   std::string Url(const std::string& path) const;
   Samples Scrape() const;
 
