@@ -30,8 +30,6 @@ std::string Preview(std::string_view body) {
   return out;
 }
 
-json ParseJsonObject(std::string_view body);
-
 // The member `key` of `obj`, or nullptr when it is absent or JSON null (Bird sends both for
 // "no value", e.g. `"hangupSource": null`).
 const json* Member(const json& obj, const char* key) {
