@@ -249,6 +249,11 @@ class Parser {
     std::string best;
     std::size_t best_distance = budget + 1;
     for (std::size_t i = 0; i < candidates.size(); ++i) {
+      // The distance is at least the difference in length: a key much longer or shorter than
+      // every valid one (a hostile file's 1 MB key, say) costs no distance computation.
+      const std::size_t la = key.size();
+      const std::size_t lb = candidates[i].second.size();
+      if ((la > lb ? la - lb : lb - la) >= best_distance) continue;
       const std::size_t d = EditDistance(key, candidates[i].second);
       if (d < best_distance) {
         best = candidates[i].first;
