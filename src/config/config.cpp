@@ -20,13 +20,19 @@ namespace {
 
 constexpr std::string_view kRedacted = "<redacted>";
 
-std::string Redact(std::string text, const std::string& secret) {
-  if (secret.empty()) return text;
-  for (size_t pos = text.find(secret); pos != std::string::npos;
-       pos = text.find(secret, pos + kRedacted.size())) {
-    text.replace(pos, secret.size(), kRedacted);
+std::string Quoted(const std::string& text) { return "\"" + text + "\""; }
+
+// Every occurrence of `from` in `text` replaced by `to`, left to right.
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  for (std::size_t pos = text.find(from); pos != std::string::npos;
+       pos = text.find(from, pos + to.size())) {
+    text.replace(pos, from.size(), to);
   }
   return text;
+}
+
+std::string Redact(const std::string& text, const std::string& secret) {
+  return secret.empty() ? text : Replace(text, secret, std::string(kRedacted));
 }
 
 std::string Trim(std::string_view text) {
@@ -167,6 +173,9 @@ class Parser {
       if (errors_.size() > kMaxErrors) {
         text += "\nconfig: " + std::to_string(errors_.size() - kMaxErrors) + " more errors";
       }
+      // A value quoted back names its variables rather than what they hold: a variable may
+      // hold a secret (`${BIRD_ACCESS_KEY}` written under another key than access_key).
+      for (const auto& [expanded, raw] : quoted_expansions_) text = Replace(text, expanded, raw);
       text = Redact(text, secret_);
       // Without a resolved access key (and no key file, where it would be instead), any
       // variable may have held it (`${BIRD_ACCESS_KEY}` written under another key): no
@@ -321,6 +330,7 @@ class Parser {
       pos = close + 1;
     }
     out.append(raw, pos);
+    if (pos != 0 && !out.empty()) quoted_expansions_.push_back({Quoted(out), Quoted(raw)});
     return out;
   }
 
@@ -616,6 +626,8 @@ class Parser {
   std::string secret_;  // the resolved access key, scrubbed from every message once known
   mutable std::vector<std::string> expanded_;  // ${NAME}s of the scalar read last
   mutable std::vector<std::string> expanded_values_;  // every value a ${NAME} expanded to
+  // "expanded" -> "raw" of every scalar with a ${NAME}, as an error message quotes it.
+  mutable std::vector<std::pair<std::string, std::string>> quoted_expansions_;
   bool key_in_file_ = false;  // access_key_file is set: the key is never in a variable
   mutable std::vector<std::pair<int, std::string>> errors_;  // line, message
 };

@@ -597,19 +597,25 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         ErrorCase{"SecretExpandedIntoDuration",
                   "bird:\n" + kKey + "  request_timeout: ${BIRD_ACCESS_KEY}\n" + kWorkspaces,
-                  "config: bird.request_timeout (line 3): invalid duration \"<redacted>\"; "
+                  "config: bird.request_timeout (line 3): invalid duration \"${BIRD_ACCESS_KEY}\"; "
                   "use a whole number with a unit, largest first: 500ms, 30s, 5m, 1h30m, 7d"},
         ErrorCase{"SecretExpandedIntoId",
                   "bird:\n" + kKey +
                       "workspaces:\n  - id: x.${BIRD_ACCESS_KEY}\n"
                       "    channels: [{id: c}]\n",
-                  "config: workspaces[0].id (line 4): id \"x.<redacted>\" may contain only "
+                  "config: workspaces[0].id (line 4): id \"x.${BIRD_ACCESS_KEY}\" may contain only "
                   "letters, digits, '-' and '_'"},
         ErrorCase{"KeyVariableUnderAnotherKeyWhileTheKeyIsMissing",
                   "bird:\n  base_url: https://api.bird.com/?${BIRD_ACCESS_KEY}\n" + kWorkspaces,
                   "config: bird.access_key (line 1): required key missing (or set "
                   "access_key_file)\nconfig: bird.base_url (line 2): invalid URL "
-                  "\"https://api.bird.com/?<redacted>\": must not have a query or fragment"},
+                  "\"https://api.bird.com/?${BIRD_ACCESS_KEY}\": must not have a query or fragment"},
+        // The key is literal, so it is no variable's value; the variable still is not quoted.
+        ErrorCase{"KeyVariableUnderAnotherKeyBesideALiteralKey",
+                  "bird:\n  base_url: https:/x ${BIRD_ACCESS_KEY}\n  access_key: literal-key\n" +
+                      kWorkspaces,
+                  "config: bird.base_url (line 2): invalid URL \"https:/x ${BIRD_ACCESS_KEY}\": "
+                  "must start with http:// or https://"},
         ErrorCase{"FileSecretInUnknownKey",
                   "bird:\n  access_key_file: /run/secrets/bird\nworkspaces:\n  - id: ws-1\n"
                   "    channels: [{id: c, " +
