@@ -449,10 +449,10 @@ class Parser {
       try {
         contents = read_file_(bird.access_key_file);
       } catch (const std::exception& e) {
-        Fail(*file, "cannot read " + bird.access_key_file + ": " + e.what());
+        Fail(*file, "cannot read " + Quoted(bird.access_key_file) + ": " + e.what());
       }
       bird.access_key = Trim(contents);
-      if (bird.access_key.empty()) Fail(*file, bird.access_key_file + " is empty");
+      if (bird.access_key.empty()) Fail(*file, Quoted(bird.access_key_file) + " is empty");
     } else {
       Fail(m.self.line, Join(m.self.path, "access_key"),
            "required key missing (or set access_key_file)");

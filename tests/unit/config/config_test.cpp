@@ -334,11 +334,11 @@ INSTANTIATE_TEST_SUITE_P(
                   "expected ${NAME}"},
         ErrorCase{"UnreadableAccessKeyFile",
                   "bird:\n  access_key_file: /run/secrets/missing\n" + kWorkspaces,
-                  "config: bird.access_key_file (line 2): cannot read /run/secrets/missing: No "
+                  "config: bird.access_key_file (line 2): cannot read \"/run/secrets/missing\": No "
                   "such file or directory"},
         ErrorCase{"EmptyAccessKeyFile",
                   "bird:\n  access_key_file: /run/secrets/empty\n" + kWorkspaces,
-                  "config: bird.access_key_file (line 2): /run/secrets/empty is empty"},
+                  "config: bird.access_key_file (line 2): \"/run/secrets/empty\" is empty"},
         ErrorCase{"EmptyAccessKeyFilePath", "bird:\n  access_key_file: ''\n" + kWorkspaces,
                   "config: bird.access_key_file (line 2): is empty"}),
     CaseName);
@@ -616,6 +616,10 @@ INSTANTIATE_TEST_SUITE_P(
                       kWorkspaces,
                   "config: bird.base_url (line 2): invalid URL \"https:/x ${BIRD_ACCESS_KEY}\": "
                   "must start with http:// or https://"},
+        ErrorCase{"KeyVariableInTheKeyFilePath",
+                  "bird:\n  access_key_file: /run/${BIRD_ACCESS_KEY}\n" + kWorkspaces,
+                  "config: bird.access_key_file (line 2): cannot read \"/run/${BIRD_ACCESS_KEY}\": "
+                  "No such file or directory"},
         ErrorCase{"FileSecretInUnknownKey",
                   "bird:\n  access_key_file: /run/secrets/bird\nworkspaces:\n  - id: ws-1\n"
                   "    channels: [{id: c, " +
@@ -719,7 +723,7 @@ TEST(LoadConfigFile, ReportsMissingAccessKeyFileWithReason) {
   } catch (const ConfigError& e) {
     EXPECT_STREQ(e.what(),
                  "config: bird.access_key_file (line 3): cannot read "
-                 "/nonexistent/config/access_key.txt: No such file or directory");
+                 "\"${CONFIG_TEST_DATA}/config/access_key.txt\": No such file or directory");
   }
 }
 
