@@ -6,8 +6,12 @@ packages=(
   build-essential cmake g++ pkg-config git curl ca-certificates
   prometheus-cpp-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev
   libsqlite3-dev sqlite3
-  # Boost.Beast and Boost.Asio (header-only) for the HTTP server; zlib for its gzip answers
-  libboost1.81-dev zlib1g-dev
+  # Boost.Beast and Boost.Asio (header-only) for the HTTP server; zlib for its gzip answers.
+  # Debian's default Boost (1.74): libphonenumber-dev pulls it in, and no other version can be
+  # installed beside it.
+  libboost-dev zlib1g-dev
+  # the remote party's country from its number
+  libphonenumber-dev
   libyaml-cpp-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev
   prometheus
   # dpkg-shlibdeps for scripts/package.sh; systemd-analyze for the deployment tests

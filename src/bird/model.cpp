@@ -8,6 +8,8 @@
 #include <string>
 #include <system_error>
 
+#include "bird/country.h"
+
 namespace bird_exporter {
 namespace {
 
@@ -260,6 +262,9 @@ class CallBuilder {
   Call call_;
   std::string top_sip_code_;
   std::string nested_sip_code_;
+  // The parties' numbers, read only to find the remote party's country in Finish.
+  std::string from_;
+  std::string to_;
 
   template <typename ReadValue>
   auto Read(std::string_view field, ReadValue read) {
@@ -298,12 +303,18 @@ class CallBuilder {
       call_.created_at = Time("createdAt", v);
     } else if (key == "updatedAt") {
       call_.updated_at = Time("updatedAt", v);
+    } else if (key == "ringingAt") {
+      call_.ringing_at = Time("ringingAt", v);
     } else if (key == "answeredAt") {
       call_.answered_at = Time("answeredAt", v);
     } else if (key == "endedAt") {
       call_.ended_at = Time("endedAt", v);
     } else if (key == "hangupSipCode") {
       top_sip_code_ = Read("hangupSipCode", [v](bool& bad) { return SipCodeOf(v, bad); });
+    } else if (key == "from") {
+      from_ = StringOf(v);
+    } else if (key == "to") {
+      to_ = StringOf(v);
     }
   }
 
@@ -349,6 +360,13 @@ class CallBuilder {
     // The call schema has a top-level `hangupSipCode`, but Bird's list example only carries
     // it inside `sipInsights`; the top level wins when both are there.
     call_.hangup_sip_code = top_sip_code_.empty() ? nested_sip_code_ : top_sip_code_;
+    // Only an ended call is counted, so only then is the number looked up (a few µs).
+    if (IsTerminal(call_.status)) {
+      const std::string& remote = call_.direction == Direction::kOutgoing   ? to_
+                                  : call_.direction == Direction::kIncoming ? from_
+                                                                            : std::string();
+      call_.remote_country = CountryOfNumber(remote);
+    }
     return std::move(call_);
   }
 
@@ -764,6 +782,8 @@ CallInsights ParseCallInsights(std::string_view body) {
     insights.pdd_seconds = Field(insights.call.anomalies, "signallingMetrics.pdd", [&](bool& bad) {
       return NumberOf(Member(*signalling, "pdd"), bad);
     });
+    insights.provider = StringOf(Member(*signalling, "providerName"));
+    insights.edge_region = StringOf(Member(*signalling, "edgeRegion"));
   }
   if (const json* media = ObjectMember(doc, "mediaMetrics", ""); media != nullptr) {
     insights.has_media_metrics = true;

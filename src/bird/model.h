@@ -61,8 +61,13 @@ struct Call {
   std::string hangup_sip_code;  // `hangupSipCode`, else `sipInsights.hangupSipCode`; empty if absent
   std::optional<SystemTime> created_at;
   std::optional<SystemTime> updated_at;
+  std::optional<SystemTime> ringing_at;
   std::optional<SystemTime> answered_at;
   std::optional<SystemTime> ended_at;
+  // The remote party's country (CountryOfNumber of `to` for an outgoing call, `from` for an
+  // incoming one): "NL", or "unknown". Looked up only once the call has ended (empty before);
+  // the number itself is never kept.
+  std::string remote_country;
   std::optional<double> mos;          // `qualityInsights.mos` (number or numeric string)
   std::optional<double> pdd_seconds;  // `qualityInsights.pdd` (number or numeric string)
   // The Bird fields of this record that were sent with a value that cannot be used, by their
@@ -108,6 +113,8 @@ struct MediaMetrics {
 struct CallInsights {
   Call call;                          // id, status, hangup..., timestamps (no qualityInsights)
   std::optional<double> pdd_seconds;  // `signallingMetrics.pdd`
+  std::string provider;               // `signallingMetrics.providerName`; empty when absent
+  std::string edge_region;            // `signallingMetrics.edgeRegion`; empty when absent
   bool has_media_metrics = false;
   MediaMetrics media;
 };

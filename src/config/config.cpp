@@ -92,8 +92,8 @@ struct Mapping {
   }
 };
 
-const std::vector<std::string_view> kTopKeys = {"bird", "poll", "state_file",
-                                                              "workspaces"};
+const std::vector<std::string_view> kTopKeys = {"bird", "poll", "metrics", "state_file",
+                                                "workspaces"};
 const std::vector<std::string_view> kBirdKeys = {
     "base_url",         "access_key",         "access_key_file",
     "request_timeout",  "max_requests_per_second", "max_concurrent_requests",
@@ -103,9 +103,24 @@ const std::vector<std::string_view> kPollKeys = {
     "interval",     "initial_lookback", "insights_grace_period", "max_call_age",
     "list_overlap", "insights",         "poor_mos_threshold"};
 
+const std::vector<std::string_view> kMetricsKeys = {"dimensions", "poor_call"};
+const std::vector<std::string_view> kDimensionGroups = {"outcome", "setup", "answer", "duration",
+                                                        "quality", "media", "poor"};
+const std::vector<std::string_view> kPoorCallKeys = {
+    "mos_below", "packet_loss_above", "jitter_above", "pdd_above", "media_min_duration"};
+const std::vector<std::string_view> kDimensions = {"call_type", "country", "provider",
+                                                   "edge_region", "codec"};
+// The codec is what insights media metrics say; these groups are observed from them.
+const std::vector<std::string_view> kCodecGroups = {"quality", "media"};
+
 // The sections at a fixed place, for suggesting a key written in the wrong one.
 const std::pair<std::string, const std::vector<std::string_view>&> kSections[] = {
-    {"", kTopKeys}, {"bird", kBirdKeys}, {"poll", kPollKeys}};
+    {"", kTopKeys},
+    {"bird", kBirdKeys},
+    {"poll", kPollKeys},
+    {"metrics", kMetricsKeys},
+    {"metrics.dimensions", kDimensionGroups},
+    {"metrics.poor_call", kPoorCallKeys}};
 
 // At most this many errors are listed; a file that broken needs a look from the top anyway.
 constexpr std::size_t kMaxErrors = 20;
@@ -156,6 +171,9 @@ class Parser {
       Check([&] { ParseBird(Require(m, "bird"), config.bird); });
       Check([&] {
         if (const Field* f = m.Find("poll")) ParsePoll(*f, config.poll);
+      });
+      Check([&] {
+        if (const Field* f = m.Find("metrics")) ParseMetrics(*f, config.metrics);
       });
       Check([&] {
         if (const Field* f = m.Find("state_file")) config.state_file = String(*f);
@@ -495,6 +513,66 @@ class Parser {
     return url;
   }
 
+  void ParseMetrics(const Field& field, MetricsSettings& metrics) const {
+    const Mapping m = MappingOf(field, kMetricsKeys);
+    if (const Field* f = m.Find("dimensions")) {
+      const Mapping groups = MappingOf(*f, kDimensionGroups);
+      MetricDimensions& d = metrics.dimensions;
+      for (auto [name, labels] :
+           {std::pair{"outcome", &d.outcome}, std::pair{"setup", &d.setup},
+            std::pair{"answer", &d.answer}, std::pair{"duration", &d.duration},
+            std::pair{"quality", &d.quality},
+            std::pair{"media", &d.media}, std::pair{"poor", &d.poor}}) {
+        if (const Field* g = groups.Find(name)) Check([&] { *labels = Dimensions(*g, name); });
+      }
+    }
+    if (const Field* f = m.Find("poor_call")) {
+      const Mapping p = MappingOf(*f, kPoorCallKeys);
+      PoorCallThresholds& t = metrics.poor_call;
+      const auto key = [&](std::string_view name, const auto& read) {
+        if (const Field* k = p.Find(name)) Check([&] { read(*k); });
+      };
+      key("mos_below", [&](const Field& k) {
+        t.mos_below = Number(k);
+        if (!(t.mos_below >= 1 && t.mos_below <= 5)) Fail(k, "must be between 1 and 5");
+      });
+      key("packet_loss_above", [&](const Field& k) {
+        t.packet_loss_above = Number(k);
+        if (!(t.packet_loss_above >= 0 && t.packet_loss_above < 1)) {
+          Fail(k, "must be a ratio from 0 to below 1 (0.05 is 5%)");
+        }
+      });
+      key("jitter_above", [&](const Field& k) { t.jitter_above = PositiveDuration(k); });
+      key("pdd_above", [&](const Field& k) { t.pdd_above = PositiveDuration(k); });
+      key("media_min_duration",
+          [&](const Field& k) { t.media_min_duration = DurationValue(k); });
+    }
+  }
+
+  // A list of distinct dimension names that the group can carry.
+  std::vector<std::string> Dimensions(const Field& f, std::string_view group) const {
+    std::vector<std::string> labels;
+    for (const Field& item : Items(f)) {
+      Check([&] {
+        const std::string name = String(item);
+        if (std::find(kDimensions.begin(), kDimensions.end(), name) == kDimensions.end()) {
+          Fail(item, "unknown dimension " + Quoted(name) +
+                         "; expected call_type, country, provider, edge_region or codec");
+        }
+        if (name == "codec" &&
+            std::find(kCodecGroups.begin(), kCodecGroups.end(), group) == kCodecGroups.end()) {
+          Fail(item, "codec is known only from insights media metrics; it can be a dimension "
+                     "of quality and media, not of " + std::string(group));
+        }
+        if (std::find(labels.begin(), labels.end(), name) != labels.end()) {
+          Fail(item, "dimension " + name + " is listed twice");
+        }
+        labels.push_back(name);
+      });
+    }
+    return labels;
+  }
+
   void ParsePoll(const Field& field, PollSettings& poll) const {
     const Mapping m = MappingOf(field, kPollKeys);
     const auto key = [&](std::string_view name, const auto& read) {
@@ -705,8 +783,18 @@ std::string SummarizeConfig(const Config& config) {
       << " poll.max_call_age=" << FormatDuration(config.poll.max_call_age)
       << " poll.list_overlap=" << FormatDuration(config.poll.list_overlap)
       << " poll.insights=" << ToString(config.poll.insights)
-      << " poll.poor_mos_threshold=" << config.poll.poor_mos_threshold
-      << " state_file=" << (config.state_file.empty() ? "(none)" : config.state_file)
+      << " poll.poor_mos_threshold=" << config.poll.poor_mos_threshold;
+  const MetricDimensions& d = config.metrics.dimensions;
+  for (const auto& [group, labels] :
+       {std::pair{"outcome", &d.outcome}, std::pair{"setup", &d.setup},
+        std::pair{"answer", &d.answer}, std::pair{"duration", &d.duration},
+        std::pair{"quality", &d.quality},
+        std::pair{"media", &d.media}, std::pair{"poor", &d.poor}}) {
+    out << " metrics.dimensions." << group << "=";
+    for (std::size_t i = 0; i < labels->size(); ++i) out << (i ? "," : "") << (*labels)[i];
+    if (labels->empty()) out << "(none)";
+  }
+  out << " state_file=" << (config.state_file.empty() ? "(none)" : config.state_file)
       << " workspaces=" << config.workspaces.size() << " channels=" << channels;
   // The key is never printed on purpose; this also covers it leaking in through another field.
   return Redact(out.str(), bird.access_key);

@@ -46,6 +46,37 @@ struct PollSettings {
   Duration max_call_age = std::chrono::hours(6);
 };
 
+// The optional labels of each group of call families, besides workspace, channel and direction
+// (docs/metrics.md lists the families of each group). Label names: call_type, country,
+// provider, edge_region, codec (codec only where insights media metrics are observed).
+struct MetricDimensions {
+  std::vector<std::string> outcome = {"country", "provider"};
+  std::vector<std::string> setup = {"country", "provider"};
+  std::vector<std::string> answer = {};
+  std::vector<std::string> duration = {};
+  std::vector<std::string> quality = {"codec"};
+  std::vector<std::string> media = {};
+  std::vector<std::string> poor = {"provider"};
+  bool operator==(const MetricDimensions&) const = default;
+};
+
+// When an answered call counts as poor, and for which reason (kpis.md, after Twilio's tags).
+struct PoorCallThresholds {
+  double mos_below = 3.5;
+  double packet_loss_above = 0.05;  // ratio
+  Duration jitter_above = std::chrono::milliseconds(30);
+  Duration pdd_above = std::chrono::seconds(5);
+  // One-way audio or no media are told only on calls answered at least this long.
+  Duration media_min_duration = std::chrono::seconds(5);
+  bool operator==(const PoorCallThresholds&) const = default;
+};
+
+struct MetricsSettings {
+  MetricDimensions dimensions;
+  PoorCallThresholds poor_call;
+  bool operator==(const MetricsSettings&) const = default;
+};
+
 struct ChannelConfig {
   std::string id;
   std::string name;  // label value; defaults to id
@@ -60,6 +91,7 @@ struct WorkspaceConfig {
 struct Config {
   BirdSettings bird;
   PollSettings poll;
+  MetricsSettings metrics;
   std::string state_file;  // empty: no persistence
   std::vector<WorkspaceConfig> workspaces;
 };

@@ -47,6 +47,7 @@ PollerSettings PollerSettingsOf(const Config& config) {
   PollerSettings settings;
   settings.poll = config.poll;
   settings.max_concurrent_requests = config.bird.max_concurrent_requests;
+  settings.poor_call = config.metrics.poor_call;
   return settings;
 }
 
@@ -116,7 +117,7 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
   auto registry = std::make_shared<prometheus::Registry>();
   auto process = std::make_shared<ProcessCollector>();
   ExporterMetrics exporter_metrics(*registry);
-  CallMetrics call_metrics(*registry);
+  CallMetrics call_metrics(*registry, config.metrics.dimensions);
   RegisterBuildInfo(*registry);
 
   CurlTransport transport;
@@ -189,6 +190,10 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
     if (next.state_file != current.state_file) {
       spdlog::warn("state_file changed; the new path is used after a restart");
       next.state_file = current.state_file;
+    }
+    if (next.metrics.dimensions != current.metrics.dimensions) {
+      spdlog::warn("metrics.dimensions changed; the new labels are used after a restart");
+      next.metrics.dimensions = current.metrics.dimensions;
     }
     client.UpdateSettings(ClientSettingsOf(next.bird));
     explicit_bzero(current.bird.access_key.data(), current.bird.access_key.size());

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "bird/country.h"
+#include "metrics/emodel.h"
 #include "metrics/hangup_cause.h"
 
 namespace bird_exporter {
@@ -52,7 +54,21 @@ const std::vector<FieldRange> kFieldRanges = {
     {"mediaMetrics.flawTotal", 0, kMaxCount},
     // Q.850 cause values are 7 bits.
     {"hangupCauseCode", 0, 127},
+    // answeredAt by the time from createdAt (time to answer) and from ringingAt (ring time), in
+    // seconds: a negative span means the timestamps disagree.
+    {"answeredAt", 0, kDaySeconds},
 };
+
+const std::vector<std::string_view> kPoorReasons = {"low_mos",       "high_loss", "high_jitter",
+                                                    "one_way_audio", "no_media",  "high_pdd"};
+
+double Seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+
+std::optional<double> Span(const std::optional<SystemTime>& from,
+                           const std::optional<SystemTime>& to) {
+  if (!from || !to) return std::nullopt;
+  return std::chrono::duration<double>(*to - *from).count();
+}
 
 // Range-checks Bird values and notes the ones that fail.
 class Checker {
@@ -109,15 +125,47 @@ Call MergeCall(const Call& listed, const CallInsights* insights) {
   if (ins.hangup_cause_code) merged.hangup_cause_code = ins.hangup_cause_code;
   if (ins.hangup_source != HangupSource::kUnknown) merged.hangup_source = ins.hangup_source;
   if (!ins.hangup_sip_code.empty()) merged.hangup_sip_code = ins.hangup_sip_code;
+  if (ins.ringing_at) merged.ringing_at = ins.ringing_at;
   if (ins.answered_at) merged.answered_at = ins.answered_at;
   if (ins.ended_at) merged.ended_at = ins.ended_at;
   if (ins.updated_at) merged.updated_at = ins.updated_at;
+  if (!ins.remote_country.empty() && ins.remote_country != kUnknownCountry) {
+    merged.remote_country = ins.remote_country;
+  }
   return merged;
+}
+
+// The poor-call reasons of an answered call, in the order of kPoorReasons.
+void JudgePoor(CallObservation& obs, const PoorCallThresholds& t,
+               std::optional<std::string_view> media_fault) {
+  if (!obs.answered) return;
+  if (obs.mos && *obs.mos < t.mos_below) obs.poor_reasons.push_back("low_mos");
+  if (obs.packet_loss_ratio && *obs.packet_loss_ratio > t.packet_loss_above) {
+    obs.poor_reasons.push_back("high_loss");
+  }
+  if (obs.jitter_max_seconds && *obs.jitter_max_seconds > Seconds(t.jitter_above)) {
+    obs.poor_reasons.push_back("high_jitter");
+  }
+  if (media_fault) obs.poor_reasons.push_back(*media_fault);
+  if (obs.pdd_seconds && *obs.pdd_seconds > Seconds(t.pdd_above)) {
+    obs.poor_reasons.push_back("high_pdd");
+  }
 }
 
 }  // namespace
 
 const std::vector<FieldRange>& FieldRanges() { return kFieldRanges; }
+
+const std::vector<std::string_view>& PoorReasons() { return kPoorReasons; }
+
+std::string FreeFormLabel(std::string_view value) {
+  if (value.empty()) return "unknown";
+  for (const char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return "other";
+  }
+  return std::string(value);
+}
 
 std::string CodecLabel(std::string_view codec_name) {
   if (codec_name.empty()) return "unknown";
@@ -130,7 +178,8 @@ std::string CodecLabel(std::string_view codec_name) {
   return std::string(codec_name);
 }
 
-CallObservation MapCall(const Call& listed, const CallInsights* insights) {
+CallObservation MapCall(const Call& listed, const CallInsights* insights,
+                        const PoorCallThresholds& poor) {
   const Call call = MergeCall(listed, insights);
   CallObservation obs;
   // What the parser and the poller already found unusable, in the list record and in the
@@ -162,6 +211,17 @@ CallObservation MapCall(const Call& listed, const CallInsights* insights) {
   obs.cause_class =
       std::string(ToString(ClassifyHangup(cause_code, call.hangup_sip_code, obs.answered)));
   obs.ended_at = call.ended_at ? call.ended_at : call.updated_at;
+  obs.country = call.remote_country.empty() ? "unknown" : call.remote_country;
+  obs.provider = FreeFormLabel(insights ? insights->provider : "");
+  obs.edge_region = FreeFormLabel(insights ? insights->edge_region : "");
+  obs.abandoned = (call.status == CallStatus::kCancelled || call.status == CallStatus::kNoAnswer) &&
+                  (call.hangup_source == HangupSource::kCaller || obs.sip_code == "487");
+  if (obs.answered) {
+    obs.ring_seconds = check("answeredAt", Span(call.ringing_at, call.answered_at));
+    if (call.direction == Direction::kIncoming) {
+      obs.time_to_answer_seconds = check("answeredAt", Span(call.created_at, call.answered_at));
+    }
+  }
 
   if (obs.answered) {
     if (call.duration_seconds) {
@@ -182,6 +242,7 @@ CallObservation MapCall(const Call& listed, const CallInsights* insights) {
     // qualityInsights.mos is all there is; one-way audio cannot be told apart here.
     obs.codec = "unknown";
     if (obs.answered) obs.mos = check("qualityInsights.mos", listed.mos);
+    JudgePoor(obs, poor, std::nullopt);
     return obs;
   }
 
@@ -203,7 +264,21 @@ CallObservation MapCall(const Call& listed, const CallInsights* insights) {
       obs.media_packets.in ? obs.media_packets.in : obs.packets.in;
   const bool has_inbound_media = in_media && *in_media > 0;
   if (obs.answered && in_media && *in_media <= 0) obs.no_inbound_media = true;
-  if (!has_inbound_media) return obs;
+  const std::optional<double> out_media =
+      obs.media_packets.out ? obs.media_packets.out : obs.packets.out;
+  std::optional<std::string_view> media_fault;
+  if (in_media && out_media && obs.duration_seconds &&
+      *obs.duration_seconds >= Seconds(poor.media_min_duration)) {
+    if (*in_media <= 0 && *out_media <= 0) {
+      media_fault = "no_media";
+    } else if (*in_media <= 0 || *out_media <= 0) {
+      media_fault = "one_way_audio";
+    }
+  }
+  if (!has_inbound_media) {
+    JudgePoor(obs, poor, media_fault);
+    return obs;
+  }
 
   if (obs.answered) {
     obs.mos = check("mediaMetrics.mos", m.mos);
@@ -216,6 +291,10 @@ CallObservation MapCall(const Call& listed, const CallInsights* insights) {
   obs.packet_loss_ratio = check("mediaMetrics.jitterLossRate", m.jitter_loss_rate);
   obs.jitter_burst_rate = check("mediaMetrics.jitterBurstRate", m.jitter_burst_rate);
   obs.mean_interval_seconds = check.Millis("mediaMetrics.meanInterval", m.mean_interval_ms);
+  if (obs.answered && obs.packet_loss_ratio) {
+    obs.r_factor = RFactor(m.read_codec_name, *obs.packet_loss_ratio, obs.jitter_burst_rate);
+  }
+  JudgePoor(obs, poor, media_fault);
   return obs;
 }
 

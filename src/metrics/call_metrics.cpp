@@ -1,5 +1,8 @@
 #include "metrics/call_metrics.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "metrics/metric_definitions.h"
 
 namespace bird_exporter {
@@ -31,10 +34,36 @@ void AddFlow(prometheus::Family<prometheus::Counter>& family, prometheus::Labels
   }
 }
 
+// The value of dimension `label` for the call.
+const std::string& DimensionValue(const CallObservation& obs, std::string_view label) {
+  if (label == "call_type") return obs.call_type;
+  if (label == "country") return obs.country;
+  if (label == "provider") return obs.provider;
+  if (label == "edge_region") return obs.edge_region;
+  return obs.codec;
+}
+
+// workspace, channel, direction and the group's dimensions.
+prometheus::Labels GroupLabels(const ChannelLabels& channel, const CallObservation& obs,
+                               const std::vector<std::string>& dimensions) {
+  prometheus::Labels labels = {
+      {"workspace", channel.workspace}, {"channel", channel.channel}, {"direction", obs.direction}};
+  for (const std::string& label : dimensions) labels[label] = DimensionValue(obs, label);
+  return labels;
+}
+
+prometheus::Labels With(prometheus::Labels labels, const std::string& name,
+                        const std::string& value) {
+  labels[name] = value;
+  return labels;
+}
+
 }  // namespace
 
-CallMetrics::CallMetrics(prometheus::Registry& registry, LabelLimits limits)
-    : label_guard_(limits),
+CallMetrics::CallMetrics(prometheus::Registry& registry, MetricDimensions dimensions,
+                         LabelLimits limits)
+    : dimensions_(std::move(dimensions)),
+      label_guard_(limits),
       labels_dropped_(CounterFamily(registry, "bird_exporter_label_values_dropped_total")),
       field_anomalies_(CounterFamily(registry, "bird_exporter_field_anomalies_total")),
       calls_(CounterFamily(registry, "bird_calls_total")),
@@ -54,6 +83,12 @@ CallMetrics::CallMetrics(prometheus::Registry& registry, LabelLimits limits)
       loss_(HistogramFamily(registry, "bird_call_packet_loss_ratio")),
       burst_(HistogramFamily(registry, "bird_call_jitter_burst_rate")),
       mean_interval_(HistogramFamily(registry, "bird_call_mean_interval_seconds")),
+      abandoned_(CounterFamily(registry, "bird_calls_abandoned_total")),
+      time_to_answer_(HistogramFamily(registry, "bird_call_time_to_answer_seconds")),
+      ring_(HistogramFamily(registry, "bird_call_ring_seconds")),
+      r_factor_(HistogramFamily(registry, "bird_call_r_factor")),
+      poor_(CounterFamily(registry, "bird_calls_poor_total")),
+      poor_reasons_(CounterFamily(registry, "bird_call_poor_reasons_total")),
       active_(GaugeFamily(registry, "bird_calls_active")),
       last_mos_(GaugeFamily(registry, "bird_call_last_mos")),
       last_pdd_(GaugeFamily(registry, "bird_call_last_pdd_seconds")),
@@ -78,14 +113,38 @@ ExemplarMap CallMetrics::Exemplars() const {
   return exemplars_;
 }
 
+bool CallMetrics::Uses(std::string_view label) const {
+  const MetricDimensions& d = dimensions_;
+  for (const auto* group :
+       {&d.outcome, &d.setup, &d.answer, &d.duration, &d.quality, &d.media, &d.poor}) {
+    if (std::find(group->begin(), group->end(), label) != group->end()) return true;
+  }
+  return false;
+}
+
+bool CallMetrics::CodecObserved(const CallObservation& obs) const {
+  const auto has_codec = [](const std::vector<std::string>& group) {
+    return std::find(group.begin(), group.end(), "codec") != group.end();
+  };
+  const bool quality = obs.mos || obs.quality_ratio || obs.r_factor;
+  const bool media = obs.packets.in || obs.packets.out || obs.media_packets.in ||
+                     obs.media_packets.out || obs.bytes.in || obs.bytes.out || obs.flaws ||
+                     obs.jitter_max_seconds || obs.packet_loss_ratio || obs.no_inbound_media;
+  return (quality && has_codec(dimensions_.quality)) || (media && has_codec(dimensions_.media));
+}
+
 CallObservation CallMetrics::Bounded(const CallObservation& obs) {
   CallObservation bounded = obs;
-  // The codec is a label of the MOS and quality histograms only.
-  const bool codec_used = bounded.mos.has_value() || bounded.quality_ratio.has_value();
+  // A dimension no family carries is not admitted, so it cannot use up the label's budget.
   for (auto [label, value] : {std::pair{"codec", &bounded.codec},
+                              std::pair{"provider", &bounded.provider},
+                              std::pair{"edge_region", &bounded.edge_region},
                               std::pair{"hangup_cause_code", &bounded.hangup_cause_code},
                               std::pair{"sip_code", &bounded.sip_code}}) {
-    if (value == &bounded.codec && !codec_used) continue;
+    const bool dimension = value == &bounded.codec || value == &bounded.provider ||
+                           value == &bounded.edge_region;
+    if (dimension && !Uses(label)) continue;
+    if (value == &bounded.codec && !CodecObserved(bounded)) continue;
     bool dropped = false;
     *value = label_guard_.Admit(label, *value, dropped);
     if (dropped) labels_dropped_.Add({{"label", label}}).Increment();
@@ -98,17 +157,17 @@ CallObservation CallMetrics::Bounded(const CallObservation& obs) {
 void CallMetrics::Record(const ChannelLabels& channel, const CallObservation& unbounded) {
   std::lock_guard lock(mutex_);
   const CallObservation obs = Bounded(unbounded);
-  const prometheus::Labels base = {{"workspace", channel.workspace},
-                                   {"channel", channel.channel},
-                                   {"direction", obs.direction},
-                                   {"call_type", obs.call_type}};
-  auto with = [&base](std::initializer_list<std::pair<const std::string, std::string>> extra) {
-    prometheus::Labels labels = base;
-    labels.insert(extra);
-    return labels;
-  };
+  const MetricDimensions& d = dimensions_;
+  const prometheus::Labels outcome = GroupLabels(channel, obs, d.outcome);
+  const prometheus::Labels setup = GroupLabels(channel, obs, d.setup);
+  const prometheus::Labels answer = GroupLabels(channel, obs, d.answer);
+  const prometheus::Labels duration = GroupLabels(channel, obs, d.duration);
+  const prometheus::Labels quality = GroupLabels(channel, obs, d.quality);
+  const prometheus::Labels media = GroupLabels(channel, obs, d.media);
+  const prometheus::Labels poor = GroupLabels(channel, obs, d.poor);
 
-  calls_.Add(with({{"status", obs.status}})).Increment();
+  calls_.Add(With(outcome, "status", obs.status)).Increment();
+  if (obs.abandoned) abandoned_.Add(outcome).Increment();
   for (const std::string& field : obs.field_anomalies) {
     field_anomalies_
         .Add({{"workspace", channel.workspace}, {"channel", channel.channel}, {"field", field}})
@@ -125,29 +184,36 @@ void CallMetrics::Record(const ChannelLabels& channel, const CallObservation& un
             {"cause_class", obs.cause_class}})
       .Increment();
 
-  AddFlow(packets_, base, obs.packets);
-  AddFlow(media_packets_, base, obs.media_packets);
-  AddFlow(dtmf_packets_, base, obs.dtmf_packets);
-  AddFlow(bytes_, base, obs.bytes);
-  if (obs.flaws) flaws_.Add(base).Increment(*obs.flaws);
-  if (obs.no_inbound_media) no_inbound_media_.Add(base).Increment();
+  AddFlow(packets_, media, obs.packets);
+  AddFlow(media_packets_, media, obs.media_packets);
+  AddFlow(dtmf_packets_, media, obs.dtmf_packets);
+  AddFlow(bytes_, media, obs.bytes);
+  if (obs.flaws) flaws_.Add(media).Increment(*obs.flaws);
+  if (obs.no_inbound_media) no_inbound_media_.Add(media).Increment();
+  if (!obs.poor_reasons.empty()) poor_.Add(poor).Increment();
+  for (std::string_view reason : obs.poor_reasons) {
+    poor_reasons_.Add(With(poor, "reason", std::string(reason))).Increment();
+  }
 
-  const prometheus::Labels with_codec = with({{"codec", obs.codec}});
   const Exemplar exemplar{obs.call_id, 0,
                           ToUnixSeconds(std::chrono::system_clock::now())};
   const Exemplar* ex = obs.call_id.empty() ? nullptr : &exemplar;
-  RecordHistogram(mos_, with_codec, Buckets("bird_call_mos"), obs.mos, ex);
-  RecordHistogram(quality_, with_codec, Buckets("bird_call_quality_ratio"), obs.quality_ratio, ex);
-  RecordHistogram(pdd_, base, Buckets("bird_call_pdd_seconds"), obs.pdd_seconds, ex);
-  RecordHistogram(duration_, base, Buckets("bird_call_duration_seconds"), obs.duration_seconds,
-                  ex);
-  RecordHistogram(jitter_min_, base, Buckets("bird_call_jitter_min_seconds"),
+  RecordHistogram(mos_, quality, Buckets("bird_call_mos"), obs.mos, ex);
+  RecordHistogram(quality_, quality, Buckets("bird_call_quality_ratio"), obs.quality_ratio, ex);
+  RecordHistogram(r_factor_, quality, Buckets("bird_call_r_factor"), obs.r_factor, ex);
+  RecordHistogram(pdd_, setup, Buckets("bird_call_pdd_seconds"), obs.pdd_seconds, ex);
+  RecordHistogram(time_to_answer_, answer, Buckets("bird_call_time_to_answer_seconds"),
+                  obs.time_to_answer_seconds, ex);
+  RecordHistogram(ring_, answer, Buckets("bird_call_ring_seconds"), obs.ring_seconds);
+  RecordHistogram(duration_, duration, Buckets("bird_call_duration_seconds"),
+                  obs.duration_seconds, ex);
+  RecordHistogram(jitter_min_, media, Buckets("bird_call_jitter_min_seconds"),
                   obs.jitter_min_seconds);
-  RecordHistogram(jitter_max_, base, Buckets("bird_call_jitter_max_seconds"),
+  RecordHistogram(jitter_max_, media, Buckets("bird_call_jitter_max_seconds"),
                   obs.jitter_max_seconds);
-  RecordHistogram(loss_, base, Buckets("bird_call_packet_loss_ratio"), obs.packet_loss_ratio, ex);
-  RecordHistogram(burst_, base, Buckets("bird_call_jitter_burst_rate"), obs.jitter_burst_rate);
-  RecordHistogram(mean_interval_, base, Buckets("bird_call_mean_interval_seconds"),
+  RecordHistogram(loss_, media, Buckets("bird_call_packet_loss_ratio"), obs.packet_loss_ratio, ex);
+  RecordHistogram(burst_, media, Buckets("bird_call_jitter_burst_rate"), obs.jitter_burst_rate);
+  RecordHistogram(mean_interval_, media, Buckets("bird_call_mean_interval_seconds"),
                   obs.mean_interval_seconds);
 
   // "Last" gauges follow the newest end time; a late-arriving older call does not overwrite.
@@ -198,6 +264,12 @@ void CallMetrics::RemoveChannel(const ChannelLabels& channel) {
   RemoveMatching(loss_, match);
   RemoveMatching(burst_, match);
   RemoveMatching(mean_interval_, match);
+  RemoveMatching(abandoned_, match);
+  RemoveMatching(time_to_answer_, match);
+  RemoveMatching(ring_, match);
+  RemoveMatching(r_factor_, match);
+  RemoveMatching(poor_, match);
+  RemoveMatching(poor_reasons_, match);
   RemoveMatching(active_, match);
   RemoveMatching(last_mos_, match);
   RemoveMatching(last_pdd_, match);

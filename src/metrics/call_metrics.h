@@ -30,7 +30,9 @@ using ActiveCallCounts = std::map<std::pair<std::string, std::string>, int>;
 
 class CallMetrics {
  public:
-  explicit CallMetrics(prometheus::Registry& registry, LabelLimits limits = {});
+  // `dimensions`: the optional labels of each group of families.
+  explicit CallMetrics(prometheus::Registry& registry, MetricDimensions dimensions = {},
+                       LabelLimits limits = {});
 
   // Counts one ended call. Must be called exactly once per call.
   void Record(const ChannelLabels& channel, const CallObservation& obs);
@@ -50,9 +52,16 @@ class CallMetrics {
                        const prometheus::Labels& labels, const std::vector<double>& buckets,
                        std::optional<double> value, const Exemplar* exemplar = nullptr);
 
-  // The observation with Bird's free-form label values bounded (codec, cause code, SIP code).
+  // The observation with Bird's free-form label values bounded (codec, cause code, SIP code,
+  // provider, edge region).
   CallObservation Bounded(const CallObservation& obs);
 
+  // Whether any group carries the dimension `label`.
+  bool Uses(std::string_view label) const;
+  // Whether a family carrying the codec observes this call (the codec names a series).
+  bool CodecObserved(const CallObservation& obs) const;
+
+  MetricDimensions dimensions_;
   mutable std::mutex mutex_;
   LabelGuard label_guard_;
   ExemplarMap exemplars_;
@@ -75,6 +84,12 @@ class CallMetrics {
   prometheus::Family<prometheus::Histogram>& loss_;
   prometheus::Family<prometheus::Histogram>& burst_;
   prometheus::Family<prometheus::Histogram>& mean_interval_;
+  prometheus::Family<prometheus::Counter>& abandoned_;
+  prometheus::Family<prometheus::Histogram>& time_to_answer_;
+  prometheus::Family<prometheus::Histogram>& ring_;
+  prometheus::Family<prometheus::Histogram>& r_factor_;
+  prometheus::Family<prometheus::Counter>& poor_;
+  prometheus::Family<prometheus::Counter>& poor_reasons_;
   prometheus::Family<prometheus::Gauge>& active_;
   prometheus::Family<prometheus::Gauge>& last_mos_;
   prometheus::Family<prometheus::Gauge>& last_pdd_;

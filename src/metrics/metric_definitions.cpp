@@ -22,10 +22,16 @@ const std::vector<double> kLossBuckets = {0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 
 const std::vector<double> kBurstBuckets = {0, 0.5, 0.99, 1, 2, 5};
 const std::vector<double> kIntervalBuckets = {0.010, 0.019, 0.021, 0.025,
                                               0.030, 0.040, 0.060, 0.100};
+// Service levels are quoted at 10, 20, 30 and 60 s.
+const std::vector<double> kTimeToAnswerBuckets = {5, 10, 20, 30, 60, 120, 300};
+const std::vector<double> kRingBuckets = {2, 5, 10, 20, 30, 60};
+// G.107 Annex B user satisfaction bands: 90 very satisfied, 80, 70, 60, 50 nearly all dissatisfied.
+const std::vector<double> kRFactorBuckets = {50, 60, 70, 80, 90};
 const std::vector<double> kApiLatencyBuckets = {0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 
 std::vector<MetricSpec> BuildSpecs() {
-  const std::vector<std::string_view> base = {"workspace", "channel", "direction", "call_type"};
+  // Besides the labels of its dimension group (metrics.dimensions).
+  const std::vector<std::string_view> base = {"workspace", "channel", "direction"};
   auto with = [&base](std::initializer_list<std::string_view> extra) {
     std::vector<std::string_view> labels = base;
     labels.insert(labels.end(), extra);
@@ -37,7 +43,8 @@ std::vector<MetricSpec> BuildSpecs() {
        "Calls that reached a terminal status (Bird call `status`: completed, no-answer, busy, "
        "failed, cancelled).",
        with({"status"}),
-       {}},
+       {},
+       "outcome"},
       {"bird_call_hangups_total", MetricType::Counter,
        "Ended calls by hangup: Bird `hangupSource`, `hangupCauseCode` (Q.850) with its FreeSWITCH "
        "name, `hangupSipCode`, and the cause class ok|user|address|policy|network|unknown.",
@@ -48,77 +55,134 @@ std::vector<MetricSpec> BuildSpecs() {
        "RTP packets of ended calls, from Bird insights `mediaMetrics.inPacketCount` / "
        "`outPacketCount` (flow=in|out).",
        with({"flow"}),
-       {}},
+       {},
+       "media"},
       {"bird_call_media_packets_total", MetricType::Counter,
        "RTP media packets of ended calls, from Bird insights `mediaMetrics.inMediaPacketCount` / "
        "`outMediaPacketCount` (flow=in|out).",
        with({"flow"}),
-       {}},
+       {},
+       "media"},
       {"bird_call_dtmf_packets_total", MetricType::Counter,
        "RTP DTMF packets of ended calls, from Bird insights `mediaMetrics.inDtmfPacketCount` / "
        "`outDtmfPacketCount` (flow=in|out).",
        with({"flow"}),
-       {}},
+       {},
+       "media"},
       {"bird_call_bytes_total", MetricType::Counter,
        "RTP bytes of ended calls, from Bird insights `mediaMetrics.inBytes` / `outBytes` "
        "(flow=in|out).",
        with({"flow"}),
-       {}},
+       {},
+       "media"},
       {"bird_call_flaws_total", MetricType::Counter,
        "Inbound media flaws (lost or late packets, penalties) of ended calls, from Bird insights "
        "`mediaMetrics.flawTotal`.",
        base,
-       {}},
+       {},
+       "media"},
       {"bird_call_no_inbound_media_total", MetricType::Counter,
        "Answered calls whose insights report `mediaMetrics.inMediaPacketCount` 0 (no or one-way "
        "audio; Bird still reports MOS 4.5 for them, so they are left out of the MOS histograms).",
        base,
-       {}},
+       {},
+       "media"},
       {"bird_call_mos", MetricType::Histogram,
        "MOS of answered calls with inbound media, from Bird insights `mediaMetrics.mos` (1-4.5; "
        "loss-only estimate of the inbound direction); codec from `mediaMetrics.readCodecName`.",
-       with({"codec"}),
-       kMosBuckets},
+       base,
+       kMosBuckets,
+       "quality"},
       {"bird_call_quality_ratio", MetricType::Histogram,
        "Share of good inbound packets of answered calls with inbound media, from Bird insights "
        "`mediaMetrics.qualityScore` / 100; codec from `mediaMetrics.readCodecName`.",
-       with({"codec"}),
-       kQualityBuckets},
+       base,
+       kQualityBuckets,
+       "quality"},
       {"bird_call_pdd_seconds", MetricType::Histogram,
        "Post-dial delay of ended calls, from Bird insights `signallingMetrics.pdd` (seconds), or "
        "the call list's `qualityInsights.pdd` when insights are unavailable.",
        base,
-       kPddBuckets},
+       kPddBuckets,
+       "setup"},
       {"bird_call_duration_seconds", MetricType::Histogram,
        "Duration of answered calls, from Bird `duration` (seconds), else `endedAt` - `answeredAt`.",
        base,
-       kDurationBuckets},
+       kDurationBuckets,
+       "duration"},
       {"bird_call_jitter_min_seconds", MetricType::Histogram,
        "Smallest inbound inter-arrival jitter (standard deviation) of calls with inbound media: "
        "sqrt of Bird insights `mediaMetrics.jitterMinVar` (ms²), converted to seconds.",
        base,
-       kJitterBuckets},
+       kJitterBuckets,
+       "media"},
       {"bird_call_jitter_max_seconds", MetricType::Histogram,
        "Largest inbound inter-arrival jitter (standard deviation) of calls with inbound media: "
        "sqrt of Bird insights `mediaMetrics.jitterMaxVar` (ms²), converted to seconds.",
        base,
-       kJitterBuckets},
+       kJitterBuckets,
+       "media"},
       {"bird_call_packet_loss_ratio", MetricType::Histogram,
        "Inbound packet loss of calls with inbound media, from Bird insights "
        "`mediaMetrics.jitterLossRate` (a ratio; values above 1, artefacts of a sequence jump, are "
        "left out and counted in bird_exporter_field_anomalies_total).",
        base,
-       kLossBuckets},
+       kLossBuckets,
+       "media"},
       {"bird_call_jitter_burst_rate", MetricType::Histogram,
        "Inbound loss burst rate of calls with inbound media, from Bird insights "
        "`mediaMetrics.jitterBurstRate` (dimensionless; about 1 - loss for isolated losses).",
        base,
-       kBurstBuckets},
+       kBurstBuckets,
+       "media"},
       {"bird_call_mean_interval_seconds", MetricType::Histogram,
        "Mean inbound packet inter-arrival time of calls with inbound media, from Bird insights "
        "`mediaMetrics.meanInterval` (ms), converted to seconds.",
        base,
-       kIntervalBuckets},
+       kIntervalBuckets,
+       "media"},
+      // Contact-centre and carrier KPIs.
+      {"bird_calls_abandoned_total", MetricType::Counter,
+       "Calls the caller gave up before the answer: Bird `status` cancelled or no-answer with "
+       "`hangupSource` caller, or `hangupSipCode` 487. Divide by bird_calls_total for the "
+       "abandon ratio.",
+       base,
+       {},
+       "outcome"},
+      {"bird_call_time_to_answer_seconds", MetricType::Histogram,
+       "Time from the call's creation to its answer of answered incoming calls, Bird `answeredAt` "
+       "- `createdAt` (the speed of answer: _sum / _count is the ASA, le=\"20\" the service "
+       "level).",
+       base,
+       kTimeToAnswerBuckets,
+       "answer"},
+      {"bird_call_ring_seconds", MetricType::Histogram,
+       "Ring time of answered calls, Bird `answeredAt` - `ringingAt`.",
+       base,
+       kRingBuckets,
+       "answer"},
+      {"bird_call_r_factor", MetricType::Histogram,
+       "E-model transmission rating R (ITU-T G.107) of answered calls with inbound media, "
+       "without the delay term: 93.2 - Ie,eff from Bird insights `mediaMetrics.jitterLossRate`, "
+       "`jitterBurstRate` and the Ie/Bpl of `readCodecName` (G.711, G.729, G.723.1 only). Bird "
+       "reports no delay, so this is an upper bound of the call's R.",
+       base,
+       kRFactorBuckets,
+       "quality"},
+      {"bird_calls_poor_total", MetricType::Counter,
+       "Answered calls with at least one poor-call reason (see bird_call_poor_reasons_total); "
+       "divide by answered calls for the poor-call share.",
+       base,
+       {},
+       "poor"},
+      {"bird_call_poor_reasons_total", MetricType::Counter,
+       "Poor-call reasons of answered calls (a call counts once per reason): low_mos (MOS below "
+       "metrics.poor_call.mos_below), high_loss (`jitterLossRate`), high_jitter "
+       "(sqrt `jitterMaxVar`), one_way_audio (`inMediaPacketCount` or `outMediaPacketCount` 0), "
+       "no_media (both 0), high_pdd (`signallingMetrics.pdd`).",
+       with({"reason"}),
+       {},
+       "poor"},
       {"bird_calls_active", MetricType::Gauge,
        "Calls followed in a non-terminal Bird `status` (accepted, scheduled, starting, ringing, "
        "ongoing) after the last successful poll of the channel.",

@@ -20,6 +20,9 @@ struct MetricSpec {
   std::string_view help;
   std::vector<std::string_view> labels;
   std::vector<double> buckets;  // histograms only
+  // The group of metrics.dimensions whose labels the family also carries ("outcome", ...;
+  // empty: none). `labels` are the labels it always has.
+  std::string_view group = {};
 };
 
 const std::vector<MetricSpec>& AllMetricSpecs();

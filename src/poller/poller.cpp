@@ -875,7 +875,7 @@ bool Poller::Commit(std::vector<ChannelCycle>& cycles, SystemTime now) {
       const SystemTime created = c.call.created_at.value_or(now);
       record.counted.push_back({cycle.key, c.call.id, created});
       if (created < late_before) s.late += 1;
-      counted.push_back({i, MapCall(c.call, c.insights ? &*c.insights : nullptr)});
+      counted.push_back({i, MapCall(c.call, c.insights ? &*c.insights : nullptr, settings_.poor_call)});
     }
     auto existing = channel_state_.find(cycle.key);
     previous[cycle.key] = existing == channel_state_.end()

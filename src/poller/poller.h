@@ -31,6 +31,7 @@ struct PollerSettings {
   PollSettings poll;
   int max_concurrent_requests = 8;
   int max_pages_per_poll = 1000;  // per channel and list; a runaway cursor cannot loop forever
+  PoorCallThresholds poor_call;
 };
 
 class Poller {

@@ -5,11 +5,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/url/parse_query.hpp>
-#include <boost/url/params_view.hpp>
-#include <boost/url/pct_string_view.hpp>
-// Boost.URL is used header-only: its implementation is compiled into this file.
-#include <boost/url/src.hpp>
+#include <curl/curl.h>
 
 #include <algorithm>
 #include <atomic>
@@ -59,14 +55,52 @@ std::string ServedRequest::Header(const std::string& name) const {
   return found == headers.end() ? std::string() : found->second;
 }
 
+std::optional<std::string> PercentDecode(std::string_view text, bool plus_as_space) {
+  std::string in(text);
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '+' && plus_as_space) in[i] = ' ';
+    if (in[i] != '%') continue;
+    if (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
+        !std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
+      return std::nullopt;
+    }
+  }
+  if (in.find('%') == std::string::npos) return in;
+  int length = 0;
+  // libcurl's decoder needs no handle (ignored since 7.82).
+  char* decoded = curl_easy_unescape(nullptr, in.data(), static_cast<int>(in.size()), &length);
+  if (decoded == nullptr) throw std::bad_alloc();
+  std::string out(decoded, static_cast<std::size_t>(length));
+  curl_free(decoded);
+  return out;
+}
+
+std::optional<std::vector<std::pair<std::string, std::string>>> ParseQuery(
+    std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> params;
+  if (query.empty()) return params;
+  for (std::size_t start = 0; start <= query.size();) {
+    const std::size_t end = std::min(query.find('&', start), query.size());
+    const std::string_view param = query.substr(start, end - start);
+    const std::size_t equals = param.find('=');
+    const auto key = PercentDecode(param.substr(0, equals), true);
+    const auto value = equals == std::string_view::npos
+                           ? std::optional<std::string>(std::string())
+                           : PercentDecode(param.substr(equals + 1), true);
+    if (!key || !value) return std::nullopt;
+    params.emplace_back(*key, *value);
+    start = end + 1;
+  }
+  return params;
+}
+
 std::optional<std::string> QueryParameter(std::string_view query, std::string_view name,
                                           std::size_t index) {
-  const auto parsed = boost::urls::parse_query(query);
-  if (!parsed) return std::nullopt;
-  const boost::urls::params_view params(*parsed);
-  for (const auto& param : params) {
-    if (param.key != name) continue;
-    if (index-- == 0) return param.has_value ? param.value : std::string();
+  const auto params = ParseQuery(query);
+  if (!params) return std::nullopt;
+  for (const auto& [key, value] : *params) {
+    if (key != name) continue;
+    if (index-- == 0) return value;
   }
   return std::nullopt;
 }
@@ -130,7 +164,8 @@ struct HttpListener::Impl {
       const std::string_view target(message.target().data(), message.target().size());
       const auto question = target.find('?');
       const std::string_view raw_path = target.substr(0, question);
-      request.path = boost::urls::pct_string_view(raw_path).decode();
+      const auto path = PercentDecode(raw_path, false);
+      request.path = path.value_or(std::string());
       if (question != std::string_view::npos) request.query = target.substr(question + 1);
       for (const auto& field : message) {
         std::string name(field.name_string());
@@ -144,7 +179,8 @@ struct HttpListener::Impl {
 
       ServedResponse answer;
       try {
-        answer = handler(request);
+        answer = path ? handler(request)
+                      : ServedResponse{400, "text/plain", {}, "bad percent-encoding in the path\n"};
       } catch (const std::exception& e) {
         answer = {500, "text/plain", {}, std::string("handler failed: ") + e.what() + "\n"};
       }

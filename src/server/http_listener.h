@@ -68,6 +68,13 @@ class HttpListener {
   std::shared_ptr<Impl> impl_;
 };
 
+// `text` with its percent escapes decoded (and '+' as space if `plus_as_space`, as forms encode
+// it); nullopt for a '%' not followed by two hex digits.
+std::optional<std::string> PercentDecode(std::string_view text, bool plus_as_space);
+
+// The parameters of a query string in order, decoded; nullopt when malformed.
+std::optional<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_view query);
+
 // Query parameter `name`'s `index`-th occurrence, decoded (percent escapes, '+' as space, as
 // forms encode them); nullopt when absent or malformed.
 std::optional<std::string> QueryParameter(std::string_view query, std::string_view name,

@@ -40,10 +40,56 @@ const T& PickWeighted(const std::vector<T>& items, std::mt19937_64& rng) {
   return items.back();
 }
 
+// A carrier routing `destination` (weighted); WebRTC calls go to a carrier named webrtc-edge
+// when the scenario has one.
+const Carrier& PickCarrier(const std::vector<Carrier>& carriers, const Destination& destination,
+                           const std::string& type, std::mt19937_64& rng) {
+  std::vector<Carrier> eligible;
+  for (const Carrier& c : carriers) {
+    const bool webrtc = c.provider == "webrtc-edge";
+    const bool routes = destination.carriers.empty() ||
+                        std::find(destination.carriers.begin(), destination.carriers.end(),
+                                  c.provider) != destination.carriers.end();
+    if (type == "webrtc" ? webrtc : routes && !webrtc) eligible.push_back(c);
+  }
+  if (eligible.empty()) return PickWeighted(carriers, rng);
+  const Carrier& picked = PickWeighted(eligible, rng);
+  for (const Carrier& c : carriers) {
+    if (c.provider == picked.provider) return c;
+  }
+  return carriers.front();
+}
+
 double Round2(double v) { return std::round(v * 100) / 100; }
 
+// Digits drawn from `rng`.
+std::string Digits(int count, std::mt19937_64& rng) {
+  std::string out;
+  for (int i = 0; i < count; ++i) {
+    out += static_cast<char>('0' + std::uniform_int_distribution<int>(0, 9)(rng));
+  }
+  return out;
+}
+
+// A mobile number of `country` in E.164, as libphonenumber's metadata has them valid; Bird
+// writes them with or without the '+'.
+std::string MobileNumber(const std::string& country, std::mt19937_64& rng) {
+  if (country == "NL") return "316" + std::string(1, "123458"[rng() % 6]) + Digits(7, rng);
+  if (country == "DE") return "49151" + Digits(8, rng);
+  if (country == "PT") return "3519" + std::string(1, "1236"[rng() % 4]) + Digits(7, rng);
+  if (country == "GB") return "447400" + Digits(6, rng);
+  if (country == "FR") return "336" + std::string(1, "124578"[rng() % 6]) + Digits(7, rng);
+  if (country == "US") {
+    static const char* kAreas[] = {"201", "212", "415", "646"};
+    return std::string("1") + kAreas[rng() % 4] + std::to_string(2 + rng() % 8) + Digits(6, rng);
+  }
+  if (country == "BE") return "3247" + Digits(7, rng);
+  if (country == "ES") return "346" + Digits(8, rng);
+  return "";  // a country without a known format: no number
+}
+
 SimMedia MakeMedia(const Carrier& carrier, double talk_seconds, bool one_way,
-                   std::mt19937_64& rng) {
+                   bool inbound_missing, std::mt19937_64& rng) {
   SimMedia m;
   m.codec = carrier.codec;
   m.rate = carrier.rate;
@@ -55,11 +101,15 @@ SimMedia MakeMedia(const Carrier& carrier, double talk_seconds, bool one_way,
   if (std::uniform_real_distribution<double>(0, 1)(rng) < 0.2) {
     m.in_dtmf_packets = 8 * std::uniform_int_distribution<int>(1, 6)(rng);
   }
-  if (one_way) {
+  if (one_way && inbound_missing) {
     // FreeSWITCH starts from R=100 / MOS 4.5 and never lowers it without inbound packets.
     m.in_packets = m.in_dtmf_packets;
     m.in_bytes = m.in_packets * 16;
     return m;
+  }
+  if (one_way) {
+    // Nothing sent: the far end hears silence while what it sends arrives as usual.
+    m.out_packets = m.out_media_packets = m.out_bytes = 0;
   }
   const double loss = std::min(
       0.5, std::exponential_distribution<double>(1.0 / carrier.loss_mean)(rng));
@@ -135,13 +185,40 @@ SimCall CallGenerator::Generate(const std::string& workspace_id, const std::stri
   call.type = type_draw < 0.7 ? "pstn" : type_draw < 0.85 ? "sip" : "webrtc";
   const Destination& destination = PickWeighted(scenario_.destinations, rng);
   call.country = destination.country;
-  // Log-normal PDD around the destination's median.
-  call.pdd_seconds = Round2(destination.pdd_median_seconds * std::exp(0.35 * std::normal_distribution<double>(0, 1)(rng)) * 1000) / 1000;
+  const Carrier& carrier = PickCarrier(scenario_.carriers, destination, call.type, rng);
+  call.provider = carrier.provider;
+  // Calls of the Americas land on the US edge, the rest (and a tenth of all) in Europe.
+  call.edge_region = destination.country == "US" && uniform(0, 1) < 0.9 ? "us-east-1" : "eu-west-1";
+  // The remote party: a SIP URI or a WebRTC client for those call types; a number otherwise,
+  // sometimes withheld or invalid.
+  if (call.type == "sip") {
+    call.remote_party = "sip:" + Digits(8, rng) + "@trunk.example.net";
+  } else if (call.type == "webrtc") {
+    call.remote_party = "client:" + call.id;
+  } else {
+    const double party = uniform(0, 1);
+    const std::string number = MobileNumber(destination.country, rng);
+    if (party < scenario_.withheld_share && call.direction == "incoming") {
+      call.remote_party = "anonymous";
+    } else if (party < scenario_.withheld_share + scenario_.invalid_number_share) {
+      call.remote_party = number.substr(0, 6);
+    } else {
+      // Bird's own examples show both forms.
+      call.remote_party = (rng() % 2 == 0 ? "+" : "") + number;
+      if (!number.empty()) call.expected_country = destination.country;
+    }
+  }
+  if (call.expected_country.empty()) call.expected_country = "unknown";
+  // Log-normal PDD around the destination's median, slower or faster by carrier.
+  call.pdd_seconds = Round2(destination.pdd_median_seconds * carrier.pdd_factor * std::exp(0.35 * std::normal_distribution<double>(0, 1)(rng)) * 1000) / 1000;
   call.created_at = created_at;
   call.ringing_at = created_at + Seconds(call.pdd_seconds);
 
   const Scenario& s = scenario_;
-  const double outcome = uniform(0, s.answered + s.busy + s.no_answer + s.cancelled + s.failed);
+  const double total = s.answered + s.busy + s.no_answer + s.cancelled + s.failed;
+  double outcome = uniform(0, total);
+  // A carrier in trouble fails a share of its calls on top of the mix.
+  if (uniform(0, 1) < carrier.failure_share) outcome = total;
   if (outcome < s.answered) {
     call.final_status = "completed";
     call.answered_at = call.ringing_at + Seconds(uniform(1.5, 12));
@@ -155,7 +232,8 @@ SimCall CallGenerator::Generate(const std::string& workspace_id, const std::stri
     call.hangup_sip_code = "200";
     call.hangup_source = uniform(0, 1) < 0.5 ? "caller" : "callee";
     call.one_way_audio = uniform(0, 1) < s.one_way_audio_share;
-    call.media = MakeMedia(PickWeighted(s.carriers, rng), talk, call.one_way_audio, rng);
+    call.inbound_missing = call.one_way_audio && uniform(0, 1) < s.one_way_inbound_share;
+    call.media = MakeMedia(carrier, talk, call.one_way_audio, call.inbound_missing, rng);
   } else if (outcome < s.answered + s.busy) {
     call.final_status = "busy";
     call.ended_at = call.ringing_at + Seconds(uniform(0.1, 0.5));

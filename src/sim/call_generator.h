@@ -26,7 +26,14 @@ struct SimCall {
   std::string direction;     // incoming | outgoing
   std::string type;          // pstn | sip | webrtc
   std::string final_status;  // completed | busy | no-answer | cancelled | failed
-  std::string country;       // of the remote party
+  std::string country;       // of the destination drawn (the remote party's, for PSTN numbers)
+  // The remote party (`to` of an outgoing call, `from` of an incoming one): an E.164 number of
+  // `country`, "anonymous", a number too short to be valid, a SIP URI or a WebRTC client.
+  std::string remote_party;
+  // What the exporter must make of it: `country`, or "unknown" when the party is no number.
+  std::string expected_country;
+  std::string provider;     // signallingMetrics.providerName
+  std::string edge_region;  // signallingMetrics.edgeRegion
   SystemTime created_at, ringing_at, ended_at, insights_ready_at;
   std::optional<SystemTime> answered_at;
   int hangup_cause_code = 16;
@@ -34,6 +41,7 @@ struct SimCall {
   std::string hangup_source;
   double pdd_seconds = 0;
   bool one_way_audio = false;
+  bool inbound_missing = false;  // of a one-way-audio call: inbound (else outbound) media missing
   std::optional<SimMedia> media;  // answered calls only
 
   // Bird status at time t: starting, ringing, ongoing, then the final status.

@@ -6,15 +6,22 @@ namespace bird_exporter::sim {
 namespace {
 
 // PDD medians per destination: on-net and EU mobile well under 2 s, long-distance slower.
+// Each destination is routed by one or two carriers (webrtc-edge takes WebRTC calls anywhere).
 std::vector<Destination> DefaultDestinations() {
-  return {{"NL", 4, 0.9}, {"DE", 2, 1.2}, {"PT", 2, 1.4}, {"GB", 1.5, 1.6}, {"US", 1, 2.2}};
+  return {{"NL", 4, 0.9, {"northsea-telecom", "alpine-connect"}},
+          {"DE", 2, 1.2, {"alpine-connect", "northsea-telecom"}},
+          {"PT", 2, 1.4, {"atlantic-voice"}},
+          {"GB", 1.5, 1.6, {"atlantic-voice", "northsea-telecom"}},
+          {"FR", 1, 1.3, {"alpine-connect"}},
+          {"US", 1, 1.7, {"atlantic-voice"}}};
 }
 
+// Fictional carriers: one per codec, with their own quality and set-up delay.
 std::vector<Carrier> DefaultCarriers() {
-  return {{"PCMA", "8000", 4, 0.002},
-          {"PCMU", "8000", 2, 0.002},
-          {"G722", "16000", 2, 0.003},
-          {"opus", "48000", 2, 0.002}};
+  return {{"PCMA", "8000", 4, 0.002, "northsea-telecom", 1.0},
+          {"PCMU", "8000", 2, 0.002, "atlantic-voice", 1.3},
+          {"G722", "16000", 2, 0.003, "alpine-connect", 0.9},
+          {"opus", "48000", 2, 0.002, "webrtc-edge", 0.8}};
 }
 
 Scenario Healthy() {
@@ -47,6 +54,7 @@ Scenario ScenarioByName(const std::string& name) {
         // puts the median call at 10.4% loss, R 65, MOS 3.35 (3 flaws per lost packet).
         carrier.loss_mean = 0.15;
         carrier.weight = 4;
+        carrier.failure_share = 0.3;  // and fails a third of its call attempts
       }
     }
     s.failed = 0.08;
@@ -65,7 +73,9 @@ Scenario ScenarioByName(const std::string& name) {
   }
   if (name == "one-way-audio") {
     s.name = name;
-    s.description = "a burst of one-way-audio calls: answered, no inbound media, MOS still 4.5";
+    s.description =
+        "a burst of one-way-audio calls: answered with media in one direction only (no inbound "
+        "media: MOS still 4.5)";
     s.one_way_audio_share = 0.3;
     return s;
   }

@@ -1,7 +1,5 @@
 #include "sim/simulator.h"
 
-#include <boost/url/parse_query.hpp>
-#include <boost/url/params_view.hpp>
 
 
 #include <algorithm>
@@ -72,11 +70,11 @@ std::string Number(double v) {
   return buffer;
 }
 
-std::multimap<std::string, std::string> ParseQuery(std::string_view query) {
+std::multimap<std::string, std::string> QueryMap(std::string_view query) {
   std::multimap<std::string, std::string> params;
-  const auto parsed = boost::urls::parse_query(query);
+  const auto parsed = ParseQuery(query);
   if (!parsed) return params;
-  for (const auto& param : boost::urls::params_view(*parsed)) params.emplace(param.key, param.value);
+  for (const auto& [key, value] : *parsed) params.emplace(key, value);
   return params;
 }
 
@@ -202,8 +200,10 @@ class Simulator::Impl {
     Advance(now);
     nlohmann::json by_status = nlohmann::json::object(), by_cause = nlohmann::json::object(),
                    by_channel = nlohmann::json::object(),
-                   generated_by_channel = nlohmann::json::object();
-    int calls = 0, mos = 0, no_media = 0, pdd = 0, durations = 0;
+                   generated_by_channel = nlohmann::json::object(),
+                   by_country = nlohmann::json::object(), by_provider = nlohmann::json::object(),
+                   one_way = {{"in", 0}, {"out", 0}};
+    int calls = 0, mos = 0, no_media = 0, pdd = 0, durations = 0, abandoned = 0;
     long long generated = 0;
     for (const auto& [channel_id, channel] : channels_) {
       generated += static_cast<long long>(channel.calls.size());
@@ -220,10 +220,17 @@ class Simulator::Impl {
       by_channel[call->channel_id] = by_channel.value(call->channel_id, 0) + 1;
       const std::string cause = std::to_string(call->hangup_cause_code);
       by_cause[cause] = by_cause.value(cause, 0) + 1;
+      by_country[call->expected_country] = by_country.value(call->expected_country, 0) + 1;
+      by_provider[call->provider] = by_provider.value(call->provider, 0) + 1;
+      if (call->final_status == "cancelled" && call->hangup_source == "caller") ++abandoned;
       ++pdd;
       if (call->media) {
         ++durations;
         if (call->one_way_audio) {
+          const char* missing = call->inbound_missing ? "in" : "out";
+          one_way[missing] = one_way[missing].get<int>() + 1;
+        }
+        if (call->one_way_audio && call->inbound_missing) {
           ++no_media;
         } else {
           ++mos;
@@ -245,6 +252,10 @@ class Simulator::Impl {
             {"by_status", by_status},
             {"by_channel", by_channel},
             {"by_hangup_cause_code", by_cause},
+            {"by_country", by_country},
+            {"by_provider", by_provider},
+            {"abandoned", abandoned},
+            {"one_way_audio", one_way},
             {"mos_observations", mos},
             {"no_inbound_media", no_media},
             {"pdd_observations", pdd},
@@ -318,15 +329,19 @@ class Simulator::Impl {
   }
 
   nlohmann::json Party(const std::string& number, const std::string& country) const {
-    return {{"number", {{"type", "pstn"}, {"number", number}, {"countryIsoCode", country},
-                        {"pstnNumberType", "mobile"}}}};
+    nlohmann::json party = {{"type", "pstn"}, {"number", number}};
+    if (country != "unknown") {
+      party["countryIsoCode"] = country;
+      party["pstnNumberType"] = "mobile";
+    }
+    return {{"number", party}};
   }
 
   nlohmann::json Render(const SimCall& call, SystemTime now, bool insights) const {
     const std::string status = call.StatusAt(now);
     const bool ended = call.EndedAt(now);
     const std::string ours = "+3197010" + call.channel_id.substr(0, 6);
-    const std::string theirs = "+31612" + call.id.substr(0, 6);
+    const std::string& theirs = call.remote_party;
     const bool outgoing = call.direction == "outgoing";
     nlohmann::json j = {{"id", call.id},
                         {"channelId", call.channel_id},
@@ -338,8 +353,9 @@ class Simulator::Impl {
                         {"createdAt", FormatRfc3339(call.created_at)},
                         {"updatedAt", FormatRfc3339(ended ? call.ended_at : now)}};
     if (!insights) {
-      j["originator"] = Party(outgoing ? ours : theirs, outgoing ? "NL" : call.country);
-      j["receiver"] = Party(outgoing ? theirs : ours, outgoing ? call.country : "NL");
+      const std::string& country = call.expected_country;
+      j["originator"] = Party(outgoing ? ours : theirs, outgoing ? "NL" : country);
+      j["receiver"] = Party(outgoing ? theirs : ours, outgoing ? country : "NL");
     }
     if (now >= call.ringing_at) j["ringingAt"] = FormatRfc3339(call.ringing_at);
     if (call.answered_at && now >= *call.answered_at) {
@@ -359,8 +375,8 @@ class Simulator::Impl {
       j["sipInsights"] = {{"hangupSipCode", call.hangup_sip_code}};
       return j;
     }
-    j["signallingMetrics"] = {{"pdd", call.pdd_seconds}, {"edgeRegion", "eu-west-1"},
-                              {"providerName", "sim-carrier"}};
+    j["signallingMetrics"] = {{"pdd", call.pdd_seconds}, {"edgeRegion", call.edge_region},
+                              {"providerName", call.provider}};
     if (call.media) {
       const SimMedia& m = *call.media;
       j["mediaMetrics"] = {{"mos", m.mos},
@@ -534,7 +550,7 @@ class Simulator::Impl {
 
   Response Handle(const ServedRequest& request) {
     const std::string& path = request.path.empty() ? std::string("/") : request.path;
-    const auto query = ParseQuery(request.query);
+    const auto query = QueryMap(request.query);
     if (path == "/_sim/truth") return {200, "application/json", Truth().dump(), {}};
     if (request.Header("authorization") != "AccessKey " + settings_.access_key) {
       return Error(401, "Unauthorized", "the access key is missing or invalid");

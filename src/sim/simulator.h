@@ -59,7 +59,9 @@ class Simulator {
   // least once in a terminal status (in a list page, by GET of the call, or as insights answered
   // 200), aggregated the way the exporter counts them (`calls`, `by_status`, `by_channel`,
   // `by_hangup_cause_code`, `mos_observations`, `no_inbound_media`, `pdd_observations`,
-  // `duration_observations`), plus `quiet` = no call will start, end or become ready any more,
+  // `duration_observations`, `by_country` (the remote party's country the exporter must find,
+  // or "unknown"), `by_provider`, `abandoned` (cancelled by the caller), `one_way_audio` (answered
+  // calls missing their `in` or `out` media)), plus `quiet` = no call will start, end or become ready any more,
   // `generated` = every call created so far and `calls_by_channel_generated` the same per
   // channel, and `requests` = per workspace id (every configured one, and any other requested):
   //   total          requests answered (429s and faults included) under /workspaces/{ws}/

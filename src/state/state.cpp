@@ -1,6 +1,10 @@
 #include "state/state.h"
 
+#include <cctype>
+
 #include <nlohmann/json.hpp>
+
+#include "bird/country.h"
 
 namespace bird_exporter {
 namespace {
@@ -70,8 +74,10 @@ json CallToJson(const Call& c) {
   if (!c.hangup_sip_code.empty()) j["hangup_sip_code"] = c.hangup_sip_code;
   PutTime(j, "created_ms", c.created_at);
   PutTime(j, "updated_ms", c.updated_at);
+  PutTime(j, "ringing_ms", c.ringing_at);
   PutTime(j, "answered_ms", c.answered_at);
   PutTime(j, "ended_ms", c.ended_at);
+  if (!c.remote_country.empty()) j["remote_country"] = c.remote_country;
   if (c.mos) j["mos"] = *c.mos;
   if (c.pdd_seconds) j["pdd"] = *c.pdd_seconds;
   if (!c.anomalies.empty()) j["anomalies"] = c.anomalies;
@@ -100,8 +106,17 @@ Call CallFromJson(const json& j) {
   }
   c.created_at = GetTime(j, "created_ms");
   c.updated_at = GetTime(j, "updated_ms");
+  c.ringing_at = GetTime(j, "ringing_ms");
   c.answered_at = GetTime(j, "answered_ms");
   c.ended_at = GetTime(j, "ended_ms");
+  c.remote_country = GetString(j, "remote_country");
+  // A label value once the call is counted: only what CountryOfNumber can return.
+  const std::string& country = c.remote_country;
+  if (!country.empty() && country != kUnknownCountry &&
+      !(country.size() == 2 && std::isupper(static_cast<unsigned char>(country[0])) &&
+        std::isupper(static_cast<unsigned char>(country[1])))) {
+    Malformed("call remote_country");
+  }
   for (const char* key : {"mos", "pdd"}) {
     if (auto it = j.find(key); it != j.end()) {
       if (!it->is_number()) Malformed(std::string("call ") + key);

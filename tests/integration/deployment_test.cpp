@@ -352,7 +352,8 @@ TEST_F(DeploymentPackageTest, ControlFieldsNameThePackageAndItsLibraryDependenci
   const CommandResult depends = RunCommand("dpkg-deb -f " + Quote(*deb_) + " Depends");
   ASSERT_EQ(depends.status, 0) << depends.output;
   for (const char* library : {"libcurl4", "libprometheus-cpp-core", "libsqlite3-0", "zlib1g",
-                              "libyaml-cpp0.7", "libspdlog1.10", "libstdc++6", "libc6"}) {
+                              "libyaml-cpp0.7", "libspdlog1.10", "libphonenumber8", "libstdc++6",
+                              "libc6"}) {
     EXPECT_NE(depends.output.find(library), std::string::npos)
         << library << " missing from Depends: " << depends.output;
   }

@@ -168,6 +168,19 @@ class PrometheusE2ETest : public ::testing::Test {
     EXPECT_EQ(By("sum by (hangup_cause_code) (bird_call_hangups_total)", "hangup_cause_code"),
               causes);
     EXPECT_EQ(Scalar("sum(bird_exporter_insights_unavailable_total) or vector(0)"), 0);
+    // The breakdowns: the remote party's country as libphonenumber reads the simulated
+    // numbers (SIP URIs, WebRTC clients, withheld and invalid numbers are unknown), the
+    // carrier of each call, and the callers who gave up while it rang.
+    std::map<std::string, double> countries, providers;
+    for (const auto& [country, count] : truth["by_country"].items()) countries[country] = count;
+    for (const auto& [provider, count] : truth["by_provider"].items()) providers[provider] = count;
+    EXPECT_EQ(By("sum by (country) (bird_calls_total)", "country"), countries);
+    EXPECT_GE(countries.size(), 5u);
+    EXPECT_EQ(By("sum by (provider) (bird_calls_total)", "provider"), providers);
+    EXPECT_EQ(providers.size(), 4u);
+    EXPECT_EQ(Scalar("sum(bird_calls_abandoned_total)"), truth["abandoned"].get<double>());
+    EXPECT_EQ(Scalar("sum(bird_call_pdd_seconds_count)"),
+              Scalar("sum(bird_call_pdd_seconds_count{country!=\"\", provider!=\"\"})"));
   }
 
   std::string dir_;

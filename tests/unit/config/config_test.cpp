@@ -655,7 +655,11 @@ TEST(SummarizeConfig, ListsSettingsWithKeyRedacted) {
             "max_requests_per_second=20 max_concurrent_requests=8 max_retries=3 page_size=1000 "
             "poll.interval=30s poll.initial_lookback=10m poll.insights_grace_period=15m "
             "poll.max_call_age=6h poll.list_overlap=10s poll.insights=all "
-            "poll.poor_mos_threshold=3.6 state_file=/x workspaces=1 channels=2");
+            "poll.poor_mos_threshold=3.6 metrics.dimensions.outcome=country,provider "
+            "metrics.dimensions.setup=country,provider metrics.dimensions.answer=(none) "
+            "metrics.dimensions.duration=(none) metrics.dimensions.quality=codec "
+            "metrics.dimensions.media=(none) "
+            "metrics.dimensions.poor=provider state_file=/x workspaces=1 channels=2");
 }
 
 TEST(SummarizeConfig, ShowsKeyFilePathButNotKey) {
@@ -765,6 +769,104 @@ TEST(ScrubAccessKeyEnvironment, WipesTheKeysVariablesAndReloadsStillExpandThem) 
   EXPECT_EQ(LoadConfigFile(path).bird.access_key, "key-scrub-me-Zq81");
   std::remove(path.c_str());
 }
+
+}  // namespace
+}  // namespace bird_exporter
+
+namespace bird_exporter {
+namespace {
+
+TEST(ParseConfigMetrics, DefaultsAddCountryAndProviderToOutcomeAndSetup) {
+  const Config c = Parse("bird:\n" + kKey + kWorkspaces);
+  const MetricDimensions& d = c.metrics.dimensions;
+  EXPECT_EQ(d.outcome, (std::vector<std::string>{"country", "provider"}));
+  EXPECT_EQ(d.setup, (std::vector<std::string>{"country", "provider"}));
+  EXPECT_TRUE(d.answer.empty());
+  EXPECT_TRUE(d.duration.empty());
+  EXPECT_EQ(d.quality, (std::vector<std::string>{"codec"}));
+  EXPECT_TRUE(d.media.empty());
+  EXPECT_EQ(d.poor, (std::vector<std::string>{"provider"}));
+  EXPECT_EQ(c.metrics.poor_call, PoorCallThresholds{});
+}
+
+TEST(ParseConfigMetrics, ReadsDimensionsAndThresholds) {
+  const Config c = Parse("bird:\n" + kKey + R"(metrics:
+  dimensions:
+    outcome: [country, edge_region]
+    setup: []
+    answer: [call_type]
+    quality: [codec, call_type, provider]
+    media: [codec]
+  poor_call:
+    mos_below: 3.1
+    packet_loss_above: 0.02
+    jitter_above: 50ms
+    pdd_above: 8s
+    media_min_duration: 10s
+)" + kWorkspaces);
+  const MetricDimensions& d = c.metrics.dimensions;
+  EXPECT_EQ(d.outcome, (std::vector<std::string>{"country", "edge_region"}));
+  EXPECT_TRUE(d.setup.empty());
+  EXPECT_EQ(d.answer, (std::vector<std::string>{"call_type"}));
+  EXPECT_EQ(d.quality, (std::vector<std::string>{"codec", "call_type", "provider"}));
+  EXPECT_EQ(d.media, (std::vector<std::string>{"codec"}));
+  EXPECT_TRUE(d.duration.empty());  // default kept
+  const PoorCallThresholds& t = c.metrics.poor_call;
+  EXPECT_DOUBLE_EQ(t.mos_below, 3.1);
+  EXPECT_DOUBLE_EQ(t.packet_loss_above, 0.02);
+  EXPECT_EQ(t.jitter_above, std::chrono::milliseconds(50));
+  EXPECT_EQ(t.pdd_above, std::chrono::seconds(8));
+  EXPECT_EQ(t.media_min_duration, std::chrono::seconds(10));
+}
+
+const std::string kMetricsHead = "bird:\n" + kKey + "metrics:\n";
+
+INSTANTIATE_TEST_SUITE_P(
+    Metrics, RejectsInvalidConfig,
+    ::testing::Values(
+        ErrorCase{"UnknownDimension",
+                  kMetricsHead + "  dimensions:\n    outcome: [country, carrier]\n" + kWorkspaces,
+                  "config: metrics.dimensions.outcome[1] (line 5): unknown dimension "
+                  "\"carrier\"; expected call_type, country, provider, edge_region or codec"},
+        ErrorCase{"CodecOutsideMediaFamilies",
+                  kMetricsHead + "  dimensions:\n    setup: [codec]\n" + kWorkspaces,
+                  "config: metrics.dimensions.setup[0] (line 5): codec is known only from "
+                  "insights media metrics; it can be a dimension of quality and media, not of "
+                  "setup"},
+        ErrorCase{"DimensionTwice",
+                  kMetricsHead + "  dimensions:\n    poor:\n      - country\n      - country\n" +
+                      kWorkspaces,
+                  "config: metrics.dimensions.poor[1] (line 7): dimension country is listed "
+                  "twice"},
+        ErrorCase{"DimensionsNotAList",
+                  kMetricsHead + "  dimensions:\n    quality: codec\n" + kWorkspaces,
+                  "config: metrics.dimensions.quality (line 5): expected a list"},
+        ErrorCase{"UnknownGroup",
+                  kMetricsHead + "  dimensions:\n    outcomes: [country]\n" + kWorkspaces,
+                  "config: metrics.dimensions.outcomes (line 5): unknown key; did you mean "
+                  "metrics.dimensions.outcome?"},
+        ErrorCase{"MosThresholdOutOfRange",
+                  kMetricsHead + "  poor_call:\n    mos_below: 6\n" + kWorkspaces,
+                  "config: metrics.poor_call.mos_below (line 5): must be between 1 and 5"},
+        ErrorCase{"LossThresholdInPercent",
+                  kMetricsHead + "  poor_call:\n    packet_loss_above: 5\n" + kWorkspaces,
+                  "config: metrics.poor_call.packet_loss_above (line 5): must be a ratio from 0 "
+                  "to below 1 (0.05 is 5%)"},
+        ErrorCase{"JitterWithoutUnit",
+                  kMetricsHead + "  poor_call:\n    jitter_above: 30\n" + kWorkspaces,
+                  "config: metrics.poor_call.jitter_above (line 5): invalid duration \"30\"; "
+                  "use a whole number with a unit, largest first: 500ms, 30s, 5m, 1h30m, 7d"},
+        ErrorCase{"EveryMetricsErrorAtOnce",
+                  kMetricsHead +
+                      "  dimensions:\n    outcome: [codec]\n    media: [nope]\n"
+                      "  poor_call:\n    mos_below: 0\n" +
+                      kWorkspaces,
+                  "config: metrics.dimensions.outcome[0] (line 5): codec is known only from "
+                  "insights media metrics; it can be a dimension of quality and media, not of "
+                  "outcome\nconfig: metrics.dimensions.media[0] (line 6): unknown dimension "
+                  "\"nope\"; expected call_type, country, provider, edge_region or codec\n"
+                  "config: metrics.poor_call.mos_below (line 8): must be between 1 and 5"}),
+    CaseName);
 
 }  // namespace
 }  // namespace bird_exporter

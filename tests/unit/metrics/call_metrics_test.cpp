@@ -21,6 +21,14 @@ using ::testing::Not;
 
 const ChannelLabels kChannel{"w", "c"};
 
+// Every group by call type (and quality also by codec): the labels these tests were written for.
+MetricDimensions CallTypeDimensions() {
+  MetricDimensions d;
+  d.outcome = d.setup = d.answer = d.duration = d.media = d.poor = {"call_type"};
+  d.quality = {"call_type", "codec"};
+  return d;
+}
+
 SystemTime AtSeconds(std::int64_t s) { return SystemTime(std::chrono::seconds(s)); }
 
 // An answered outgoing PSTN call with nothing measured.
@@ -67,7 +75,7 @@ class CallMetricsTest : public ::testing::Test {
   }
 
   prometheus::Registry registry_;
-  CallMetrics metrics_{registry_};
+  CallMetrics metrics_{registry_, CallTypeDimensions()};
 };
 
 TEST_F(CallMetricsTest, CountsEachRecordedCallByStatus) {
@@ -364,7 +372,7 @@ namespace {
 
 TEST(CallMetricsExemplarTest, KeepsTheLatestCallOfEachBucketOfTheFiveCallHistograms) {
   prometheus::Registry registry;
-  CallMetrics metrics(registry);
+  CallMetrics metrics(registry, CallTypeDimensions());
   CallObservation first = Observation();
   first.call_id = "call-a";
   first.mos = 4.1;
@@ -398,6 +406,139 @@ TEST(CallMetricsExemplarTest, KeepsTheLatestCallOfEachBucketOfTheFiveCallHistogr
 
   metrics.RemoveChannel(kChannel);
   EXPECT_TRUE(metrics.Exemplars().empty());
+}
+
+}  // namespace
+}  // namespace bird_exporter
+
+namespace bird_exporter {
+namespace {
+
+// The families each dimension group labels, with the documented default dimensions.
+class DefaultDimensionsTest : public ::testing::Test {
+ protected:
+  static CallObservation Kpis() {
+    CallObservation obs = Observation();
+    obs.direction = "incoming";
+    obs.country = "NL";
+    obs.provider = "carrier-a";
+    obs.edge_region = "eu-west-1";
+    obs.mos = 3.2;
+    obs.r_factor = 71.5;
+    obs.pdd_seconds = 1.5;
+    obs.time_to_answer_seconds = 18;
+    obs.ring_seconds = 6;
+    obs.duration_seconds = 5;
+    obs.packet_loss_ratio = 0.07;
+    obs.poor_reasons = {"low_mos", "high_loss"};
+    return obs;
+  }
+
+  std::string Text() { return prometheus::TextSerializer().Serialize(registry_.Collect()); }
+
+  prometheus::Registry registry_;
+  CallMetrics metrics_{registry_};
+};
+
+TEST_F(DefaultDimensionsTest, OutcomeByCountryAndProvider) {
+  metrics_.Record(kChannel, Kpis());
+  CallObservation abandoned = Kpis();
+  abandoned.status = "cancelled";
+  abandoned.answered = false;
+  abandoned.abandoned = true;
+  abandoned.poor_reasons.clear();
+  metrics_.Record(kChannel, abandoned);
+  const std::string text = Text();
+  EXPECT_THAT(text, HasSubstr("bird_calls_total{channel=\"c\",country=\"NL\","
+                              "direction=\"incoming\",provider=\"carrier-a\",status=\"completed\","
+                              "workspace=\"w\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("bird_calls_abandoned_total{channel=\"c\","
+                              "country=\"NL\",direction=\"incoming\",provider=\"carrier-a\","
+                              "workspace=\"w\"} 1\n"));
+}
+
+TEST_F(DefaultDimensionsTest, SetupByCountryAndProviderAnswerByDirectionOnly) {
+  metrics_.Record(kChannel, Kpis());
+  const std::string text = Text();
+  EXPECT_THAT(text, HasSubstr("bird_call_pdd_seconds_count{channel=\"c\",country=\"NL\","
+                              "direction=\"incoming\",provider=\"carrier-a\",workspace=\"w\"} "
+                              "1\n"));
+  const std::string labels = "channel=\"c\",direction=\"incoming\",workspace=\"w\"";
+  EXPECT_THAT(text, HasSubstr("bird_call_time_to_answer_seconds_bucket{" + labels +
+                              ",le=\"10\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("bird_call_time_to_answer_seconds_bucket{" + labels +
+                              ",le=\"20\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("bird_call_time_to_answer_seconds_sum{" + labels + "} 18\n"));
+  EXPECT_THAT(text, HasSubstr("bird_call_ring_seconds_sum{" + labels + "} 6\n"));
+}
+
+TEST_F(DefaultDimensionsTest, QualityByCodecDurationAndMediaByDirectionOnly) {
+  metrics_.Record(kChannel, Kpis());
+  const std::string text = Text();
+  EXPECT_THAT(text, HasSubstr("bird_call_mos_count{channel=\"c\",codec=\"PCMU\","
+                              "direction=\"incoming\",workspace=\"w\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("bird_call_r_factor_bucket{channel=\"c\",codec=\"PCMU\","
+                              "direction=\"incoming\",workspace=\"w\",le=\"70\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("bird_call_r_factor_bucket{channel=\"c\",codec=\"PCMU\","
+                              "direction=\"incoming\",workspace=\"w\",le=\"80\"} 1\n"));
+  // Short calls: answered 6 s or less is the le="6" bucket of the duration histogram.
+  EXPECT_THAT(text, HasSubstr("bird_call_duration_seconds_bucket{channel=\"c\","
+                              "direction=\"incoming\",workspace=\"w\",le=\"6\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("bird_call_packet_loss_ratio_count{channel=\"c\","
+                              "direction=\"incoming\",workspace=\"w\"} 1\n"));
+  EXPECT_THAT(text, Not(HasSubstr("edge_region")));  // in no default group
+  EXPECT_THAT(text, Not(HasSubstr("call_type")));
+}
+
+TEST_F(DefaultDimensionsTest, PoorCallsOnceAndEachReason) {
+  metrics_.Record(kChannel, Kpis());
+  metrics_.Record(kChannel, Observation());  // a good call: no reason
+  const std::string text = Text();
+  const std::string labels = "channel=\"c\",direction=\"incoming\",provider=\"carrier-a\"";
+  EXPECT_THAT(text, HasSubstr("bird_calls_poor_total{" + labels + ",workspace=\"w\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("bird_call_poor_reasons_total{" + labels +
+                              ",reason=\"low_mos\",workspace=\"w\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("bird_call_poor_reasons_total{" + labels +
+                              ",reason=\"high_loss\",workspace=\"w\"} 1\n"));
+  EXPECT_THAT(text, Not(HasSubstr("reason=\"high_pdd\"")));
+}
+
+TEST(ConfiguredDimensionsTest, EveryGroupCarriesWhatItIsGiven) {
+  prometheus::Registry registry;
+  MetricDimensions d;
+  d.outcome = {};
+  d.setup = {"edge_region"};
+  d.quality = {"provider", "codec", "country"};
+  CallMetrics metrics(registry, d);
+  CallObservation obs = Observation();
+  obs.country = "PT";
+  obs.provider = "carrier-b";
+  obs.edge_region = "us-east-1";
+  obs.mos = 4.1;
+  obs.pdd_seconds = 2;
+  metrics.Record(kChannel, obs);
+  const std::string text = prometheus::TextSerializer().Serialize(registry.Collect());
+  EXPECT_THAT(text, HasSubstr("bird_calls_total{channel=\"c\",direction=\"outgoing\","
+                              "status=\"completed\",workspace=\"w\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("bird_call_pdd_seconds_count{channel=\"c\",direction=\"outgoing\","
+                              "edge_region=\"us-east-1\",workspace=\"w\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("bird_call_mos_count{channel=\"c\",codec=\"PCMU\",country=\"PT\","
+                              "direction=\"outgoing\",provider=\"carrier-b\",workspace=\"w\"} 1\n"));
+}
+
+TEST(ConfiguredDimensionsTest, RemovingAChannelRemovesItsKpiSeries) {
+  prometheus::Registry registry;
+  CallMetrics metrics(registry);
+  CallObservation obs = Observation();
+  obs.abandoned = true;
+  obs.r_factor = 90;
+  obs.time_to_answer_seconds = 3;
+  obs.ring_seconds = 2;
+  obs.poor_reasons = {"no_media"};
+  metrics.Record(kChannel, obs);
+  metrics.RemoveChannel(kChannel);
+  const std::string text = prometheus::TextSerializer().Serialize(registry.Collect());
+  EXPECT_THAT(text, Not(HasSubstr("channel=\"c\"")));
 }
 
 }  // namespace

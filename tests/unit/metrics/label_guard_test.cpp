@@ -1,6 +1,9 @@
 #include "metrics/label_guard.h"
 
 #include <gtest/gtest.h>
+
+#include <map>
+#include <string>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
@@ -41,7 +44,7 @@ TEST(LabelGuardTest, UnknownAndOtherAlwaysPass) {
 
 TEST(LabelGuardTest, AdversarialCauseCodesCannotExplodeSeries) {
   prometheus::Registry registry;
-  CallMetrics metrics(registry, {64, 5});
+  CallMetrics metrics(registry, {}, {64, 5});
   for (int code = 0; code < 1000; ++code) {
     CallObservation obs;
     obs.direction = "incoming";
@@ -65,6 +68,58 @@ TEST(LabelGuardTest, AdversarialCauseCodesCannotExplodeSeries) {
   }
   EXPECT_EQ(hangup_series, 6u);  // 5 admitted codes + other
   EXPECT_EQ(dropped, 995.0);     // cause codes; the codec labels no series of these calls
+}
+
+}  // namespace
+}  // namespace bird_exporter
+
+namespace bird_exporter {
+namespace {
+
+TEST(LabelGuardTest, AdversarialProvidersAndEdgesCannotExplodeSeries) {
+  prometheus::Registry registry;
+  MetricDimensions d;
+  d.outcome = {"provider", "edge_region"};
+  CallMetrics metrics(registry, d, {64, 5});
+  for (int i = 0; i < 1000; ++i) {
+    CallObservation obs;
+    obs.direction = "outgoing";
+    obs.status = "completed";
+    obs.provider = "carrier-" + std::to_string(i);
+    obs.edge_region = "edge-" + std::to_string(i);
+    metrics.Record({"w", "c"}, obs);
+  }
+  std::size_t call_series = 0;
+  std::map<std::string, double> dropped;
+  for (const auto& family : registry.Collect()) {
+    if (family.name == "bird_calls_total") call_series = family.metric.size();
+    if (family.name == "bird_exporter_label_values_dropped_total") {
+      for (const auto& metric : family.metric) {
+        for (const auto& label : metric.label) dropped[label.value] += metric.counter.value;
+      }
+    }
+  }
+  // 5 admitted pairs (carrier-i with edge-i) and other/other.
+  EXPECT_EQ(call_series, 6u);
+  EXPECT_EQ(dropped["provider"], 995.0);
+  EXPECT_EQ(dropped["edge_region"], 995.0);
+}
+
+TEST(LabelGuardTest, ADimensionNoGroupCarriesUsesNoBudget) {
+  prometheus::Registry registry;
+  CallMetrics metrics(registry, {}, {64, 5});  // edge_region is in no default group
+  for (int i = 0; i < 100; ++i) {
+    CallObservation obs;
+    obs.direction = "outgoing";
+    obs.status = "completed";
+    obs.edge_region = "edge-" + std::to_string(i);
+    metrics.Record({"w", "c"}, obs);
+  }
+  for (const auto& family : registry.Collect()) {
+    if (family.name == "bird_exporter_label_values_dropped_total") {
+      EXPECT_TRUE(family.metric.empty());
+    }
+  }
 }
 
 }  // namespace

@@ -108,7 +108,8 @@ TEST(MetricDefinitionsTest, FindsMetricByName) {
   const MetricSpec& spec = FindMetricSpec("bird_calls_total");
   EXPECT_EQ(spec.name, "bird_calls_total");
   EXPECT_EQ(spec.type, MetricType::Counter);
-  EXPECT_THAT(spec.labels, ElementsAre("workspace", "channel", "direction", "call_type", "status"));
+  EXPECT_THAT(spec.labels, ElementsAre("workspace", "channel", "direction", "status"));
+  EXPECT_EQ(spec.group, "outcome");
 }
 
 TEST(MetricDefinitionsDeathTest, AbortsOnUndefinedMetric) {

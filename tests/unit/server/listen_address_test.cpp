@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "server/http_listener.h"
 #include "server/server.h"
 
 namespace bird_exporter {
@@ -59,6 +60,41 @@ TEST(ListenAddressErrorTest, TellsHowToWriteIpv6Hosts) {
   } catch (const ListenAddressError& e) {
     EXPECT_THAT(e.what(), HasSubstr("[::1]:9842"));
   }
+}
+
+TEST(PercentDecode, DecodesEscapesAndPlusWhereAsked) {
+  EXPECT_EQ(PercentDecode("a%2Fb%20c+d", true), "a/b c d");
+  EXPECT_EQ(PercentDecode("a%2Fb%20c+d", false), "a/b c+d");
+  EXPECT_EQ(PercentDecode("%e2%82%AC", false), "\xe2\x82\xac");
+  EXPECT_EQ(PercentDecode("", false), "");
+  EXPECT_EQ(PercentDecode("nul%00byte", false), std::string("nul\0byte", 8));
+}
+
+TEST(PercentDecode, RefusesATruncatedOrNonHexEscape) {
+  for (const char* bad : {"%", "%4", "a%zz", "%4g", "x%"}) {
+    EXPECT_EQ(PercentDecode(bad, false), std::nullopt) << bad;
+  }
+}
+
+TEST(QueryParameter, FindsTheNthOccurrenceDecoded) {
+  const std::string query = "limit=25&pageToken=a%2Bb%3D&status=ended&status=ongoing&flag";
+  EXPECT_EQ(QueryParameter(query, "limit"), "25");
+  EXPECT_EQ(QueryParameter(query, "pageToken"), "a+b=");
+  EXPECT_EQ(QueryParameter(query, "status", 0), "ended");
+  EXPECT_EQ(QueryParameter(query, "status", 1), "ongoing");
+  EXPECT_EQ(QueryParameter(query, "status", 2), std::nullopt);
+  EXPECT_EQ(QueryParameter(query, "flag"), "");
+  EXPECT_EQ(QueryParameter(query, "missing"), std::nullopt);
+  EXPECT_EQ(QueryParameter("", "limit"), std::nullopt);
+  EXPECT_EQ(QueryParameter("limit=%zz", "limit"), std::nullopt);
+}
+
+TEST(ParseQuery, KeepsOrderAndEmptyParts) {
+  const auto params = ParseQuery("b=2&a=1&&c");
+  ASSERT_TRUE(params.has_value());
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"b", "2"}, {"a", "1"}, {"", ""}, {"c", ""}};
+  EXPECT_EQ(*params, expected);
 }
 
 }  // namespace

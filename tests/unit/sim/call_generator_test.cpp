@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "bird/country.h"
 #include "bird/rfc3339.h"
 #include "sim/scenario.h"
 
@@ -256,7 +257,9 @@ std::string Describe(const SimCall& call) {
       ns(call.ringing_at) + "|" + (call.answered_at ? ns(*call.answered_at) : "-") + "|" +
       ns(call.ended_at) + "|" + ns(call.insights_ready_at) + "|" +
       std::to_string(call.hangup_cause_code) + "|" + call.hangup_sip_code + "|" +
-      call.hangup_source + "|" + num(call.pdd_seconds) + "|" + (call.one_way_audio ? "1" : "0");
+      call.hangup_source + "|" + num(call.pdd_seconds) + "|" + (call.one_way_audio ? "1" : "0") +
+      "|" + (call.inbound_missing ? "1" : "0") + "|" + call.remote_party + "|" +
+      call.expected_country + "|" + call.provider + "|" + call.edge_region;
   if (call.media) {
     const SimMedia& m = *call.media;
     for (const double v : {m.mos, m.quality_score, m.in_packets, m.out_packets, m.in_media_packets,
@@ -275,9 +278,9 @@ std::uint64_t Fnv1a(const std::string& s, std::uint64_t h = 1469598103934665603u
   return h;
 }
 
-// The draws of the named scenarios that existed before the long-call bounds and the
-// contact-centre scenario: the same seed must keep giving exactly the same calls and gaps
-// (with libstdc++'s distributions).
+// The draws of the named scenarios (other than contact-centre) since carriers, remote parties
+// and one-way audio in both directions: the same seed must keep giving exactly the same calls
+// and gaps (with libstdc++'s distributions).
 TEST(CallGeneratorTest, ExistingScenariosKeepTheirExactCallsAndGaps) {
   std::uint64_t calls = 1469598103934665603ull;
   for (const char* name :
@@ -293,7 +296,7 @@ TEST(CallGeneratorTest, ExistingScenariosKeepTheirExactCallsAndGaps) {
       gaps = Fnv1a(std::to_string(generator.InterArrival(kChannel, sequence).count()) + ",", gaps);
     }
   }
-  EXPECT_EQ(calls, 7341689171602093218ull);
+  EXPECT_EQ(calls, 16943968731192751479ull);
   EXPECT_EQ(gaps, 1022350068869247402ull);
 }
 
@@ -507,7 +510,7 @@ TEST(CallGeneratorTest, OnlyCompletedCallsAreAnsweredAndHaveMedia) {
 }
 
 TEST(CallGeneratorTest, DirectionTypeAndCountryComeFromTheKnownSets) {
-  const std::set<std::string> countries = {"NL", "DE", "PT", "GB", "US"};
+  const std::set<std::string> countries = {"NL", "DE", "PT", "GB", "FR", "US"};
   std::set<std::string> directions, types, seen_countries;
   for (const SimCall& call : GenerateCalls("healthy", 3000)) {
     directions.insert(call.direction);
@@ -540,7 +543,8 @@ TEST(CallGeneratorTest, AnsweredCallsHaveMediaWhoseMosFollowsTheirQuality) {
     EXPECT_EQ(m.quality_score, std::floor(m.quality_score));
     EXPECT_EQ(m.mos, MosFromQuality(static_cast<int>(m.quality_score)));
     // 20 ms packetisation over the talk time; the duration is rounded to whole seconds.
-    EXPECT_NEAR(m.out_packets, call.DurationSeconds() * 50.0, 26);
+    const bool sends = !(call.one_way_audio && !call.inbound_missing);
+    EXPECT_NEAR(m.out_packets, sends ? call.DurationSeconds() * 50.0 : 0, 26);
     EXPECT_EQ(m.out_media_packets, m.out_packets);
     EXPECT_EQ(m.in_packets, m.in_media_packets + m.in_dtmf_packets);
     EXPECT_EQ(std::fmod(m.in_dtmf_packets, 8), 0);
@@ -560,11 +564,12 @@ TEST(CallGeneratorTest, AnsweredCallsHaveMediaWhoseMosFollowsTheirQuality) {
   EXPECT_GT(answered, 1500);
 }
 
-TEST(CallGeneratorTest, OneWayAudioCallsHaveNoInboundMediaAndStillScorePerfectly) {
+TEST(CallGeneratorTest, OneWayAudioCallsWithoutInboundMediaStillScorePerfectly) {
   int one_way = 0;
   for (const SimCall& call : GenerateCalls("one-way-audio", 2000)) {
     if (!call.one_way_audio) continue;
     ++one_way;
+    if (!call.inbound_missing) continue;
     ASSERT_TRUE(call.media.has_value());
     const SimMedia& m = *call.media;
     EXPECT_EQ(call.final_status, "completed");
@@ -734,6 +739,109 @@ TEST(CallGeneratorTest, GeneratedCallsPassThroughEveryStatusAtTheRightInstants) 
     }
     EXPECT_EQ(call.StatusAt(call.ended_at), call.final_status);
   }
+}
+
+}  // namespace
+}  // namespace bird_exporter::sim
+
+namespace bird_exporter::sim {
+namespace {
+
+// The ground truth of the remote party's country is what libphonenumber makes of the number.
+TEST(CallGeneratorTest, RemotePartiesAreRealisticAndTheirCountryIsTheGroundTruth) {
+  std::map<std::string, int> by_expected;
+  int sip = 0, webrtc = 0, withheld = 0, invalid = 0;
+  for (const SimCall& call : GenerateCalls("healthy", 6000)) {
+    SCOPED_TRACE(call.remote_party);
+    EXPECT_EQ(CountryOfNumber(call.remote_party), call.expected_country);
+    ++by_expected[call.expected_country];
+    if (call.type == "sip") {
+      ++sip;
+      EXPECT_TRUE(call.remote_party.starts_with("sip:"));
+    } else if (call.type == "webrtc") {
+      ++webrtc;
+      EXPECT_EQ(call.remote_party, "client:" + call.id);
+    } else if (call.remote_party == "anonymous") {
+      ++withheld;
+      EXPECT_EQ(call.direction, "incoming");
+    } else if (call.expected_country == "unknown") {
+      ++invalid;
+    } else {
+      EXPECT_EQ(call.expected_country, call.country);
+    }
+  }
+  for (const char* country : {"NL", "DE", "PT", "GB", "FR", "US", "unknown"}) {
+    EXPECT_GT(by_expected[country], 100) << country;
+  }
+  EXPECT_GT(sip, 600);
+  EXPECT_GT(webrtc, 600);
+  EXPECT_GT(withheld, 20);
+  EXPECT_GT(invalid, 20);
+}
+
+TEST(CallGeneratorTest, EveryCallHasACarrierAndAnEdge) {
+  std::set<std::string> providers, edges;
+  std::map<std::string, std::vector<double>> pdd_by_provider;
+  for (const SimCall& call : GenerateCalls("healthy", 4000)) {
+    providers.insert(call.provider);
+    edges.insert(call.edge_region);
+    if (call.country == "GB" && call.type != "webrtc") {
+      pdd_by_provider[call.provider].push_back(call.pdd_seconds);
+    }
+    if (call.media) {
+      // The carrier's codec.
+      const std::map<std::string, std::string> codec = {{"northsea-telecom", "PCMA"},
+                                                        {"atlantic-voice", "PCMU"},
+                                                        {"alpine-connect", "G722"},
+                                                        {"webrtc-edge", "opus"}};
+      EXPECT_EQ(call.media->codec, codec.at(call.provider));
+    }
+  }
+  EXPECT_EQ(providers, (std::set<std::string>{"northsea-telecom", "atlantic-voice",
+                                              "alpine-connect", "webrtc-edge"}));
+  EXPECT_EQ(edges, (std::set<std::string>{"eu-west-1", "us-east-1"}));
+  // GB is routed by two carriers with their own set-up delay: atlantic-voice (x1.3) is slower
+  // than northsea-telecom (x1.0).
+  ASSERT_EQ(pdd_by_provider.size(), 2u);
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  EXPECT_GT(median(pdd_by_provider["atlantic-voice"]),
+            1.15 * median(pdd_by_provider["northsea-telecom"]));
+}
+
+TEST(CallGeneratorTest, OneWayAudioMissesEitherDirection) {
+  int inbound = 0, outbound = 0;
+  for (const SimCall& call : GenerateCalls("one-way-audio", 3000)) {
+    if (!call.one_way_audio) continue;
+    ASSERT_TRUE(call.media.has_value());
+    if (call.inbound_missing) {
+      ++inbound;
+      EXPECT_EQ(call.media->in_media_packets, 0);
+      EXPECT_GT(call.media->out_media_packets, 0);
+    } else {
+      ++outbound;
+      EXPECT_EQ(call.media->out_media_packets, 0);
+      EXPECT_GT(call.media->in_media_packets, 0);
+    }
+  }
+  EXPECT_GT(inbound, 150);
+  EXPECT_GT(outbound, 150);
+}
+
+TEST(CallGeneratorTest, ADegradedCarrierFailsMoreOfItsCalls) {
+  std::map<std::string, std::pair<int, int>> failed_of;  // provider -> (failed, all)
+  for (const SimCall& call : GenerateCalls("degraded-carrier", 6000)) {
+    auto& [failed, all] = failed_of[call.provider];
+    ++all;
+    if (call.final_status == "failed") ++failed;
+  }
+  const auto share = [&](const std::string& p) {
+    return static_cast<double>(failed_of[p].first) / failed_of[p].second;
+  };
+  EXPECT_GT(share("alpine-connect"), 0.3);
+  EXPECT_LT(share("northsea-telecom"), 0.12);
 }
 
 }  // namespace

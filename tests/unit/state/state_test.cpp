@@ -60,7 +60,9 @@ State SampleState() {
   ended.call.duration_seconds = 1234;
   ended.call.anomalies = {"createdAt", "qualityInsights.mos"};  // kept until the call is counted
   ended.call.created_at = AtMillis(1732210000002);
+  ended.call.ringing_at = AtMillis(1732210001002);
   ended.call.ended_at = AtMillis(1732211000002);
+  ended.call.remote_country = "PT";
   ended.call.mos = 4.21;
   ended.call.pdd_seconds = 1.5;
   ended.ended = true;
@@ -82,8 +84,10 @@ void ExpectSameCall(const Call& a, const Call& b) {
   EXPECT_EQ(a.hangup_sip_code, b.hangup_sip_code);
   EXPECT_EQ(a.duration_seconds, b.duration_seconds);
   EXPECT_EQ(a.created_at, b.created_at);
+  EXPECT_EQ(a.ringing_at, b.ringing_at);
   EXPECT_EQ(a.answered_at, b.answered_at);
   EXPECT_EQ(a.ended_at, b.ended_at);
+  EXPECT_EQ(a.remote_country, b.remote_country);
   EXPECT_EQ(a.mos, b.mos);
   EXPECT_EQ(a.pdd_seconds, b.pdd_seconds);
 }
@@ -544,6 +548,27 @@ TEST_F(StateDirectoryTest, AcceptsAGroupWritableDirectoryOnlyOfItsOwnGroup) {
   if (::geteuid() != 0) GTEST_SKIP() << "changing the group to a foreign one needs root";
   ASSERT_EQ(::chown(dir_.c_str(), 0, 54321), 0);
   EXPECT_THAT(OpenWithMode(0770), ::testing::HasSubstr("is writable by group 54321"));
+}
+
+}  // namespace
+}  // namespace bird_exporter
+
+namespace bird_exporter {
+namespace {
+
+TEST(StateTest, RefusesACountryThatIsNoIsoCode) {
+  TrackedCall t;
+  t.call.id = "c1";
+  t.call.remote_country = "NL";
+  const std::string good = SerializeTracked(t);
+  EXPECT_EQ(ParseTracked(good).call.remote_country, "NL");
+  for (const char* bad : {"nl", "NLD", "N", "x\"y", "unknown2"}) {
+    std::string text = good;
+    text.replace(text.find("\"NL\""), 4, std::string("\"") + bad + "\"");
+    EXPECT_THROW(ParseTracked(text), StateError) << text;
+  }
+  t.call.remote_country = "unknown";
+  EXPECT_EQ(ParseTracked(SerializeTracked(t)).call.remote_country, "unknown");
 }
 
 }  // namespace
