@@ -709,6 +709,8 @@ TEST(LoadConfigFile, LoadsExampleConfig) {
   EXPECT_EQ(c.bird.base_url, "https://api.bird.com");
   ASSERT_FALSE(c.workspaces.empty());
   EXPECT_FALSE(c.workspaces[0].channels.empty());
+  // Its metrics section spells out the defaults.
+  EXPECT_EQ(c.metrics, MetricsSettings{});
 }
 
 TEST(LoadConfigFile, ReadsAccessKeyFileFromDisk) {
