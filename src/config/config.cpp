@@ -565,7 +565,7 @@ class Parser {
                      "of quality and media, not of " + std::string(group));
         }
         if (std::find(labels.begin(), labels.end(), name) != labels.end()) {
-          Fail(item, "dimension " + name + " is listed twice");
+          Fail(item, "dimension " + Quoted(name) + " is listed twice");
         }
         labels.push_back(name);
       });

@@ -54,9 +54,10 @@ const std::vector<FieldRange> kFieldRanges = {
     {"mediaMetrics.flawTotal", 0, kMaxCount},
     // Q.850 cause values are 7 bits.
     {"hangupCauseCode", 0, 127},
-    // answeredAt by the time from createdAt (time to answer) and from ringingAt (ring time), in
-    // seconds: a negative span means the timestamps disagree.
+    // answeredAt by the time from createdAt (time to answer), and ringingAt by the time to
+    // answeredAt (ring time), in seconds: a negative span means the timestamps disagree.
     {"answeredAt", 0, kDaySeconds},
+    {"ringingAt", 0, kDaySeconds},
 };
 
 const std::vector<std::string_view> kPoorReasons = {"low_mos",       "high_loss", "high_jitter",
@@ -214,10 +215,12 @@ CallObservation MapCall(const Call& listed, const CallInsights* insights,
   obs.country = call.remote_country.empty() ? "unknown" : call.remote_country;
   obs.provider = FreeFormLabel(insights ? insights->provider : "");
   obs.edge_region = FreeFormLabel(insights ? insights->edge_region : "");
+  // SIP 487 answers a CANCEL; one sent by a ring timeout is not the caller giving up.
   obs.abandoned = (call.status == CallStatus::kCancelled || call.status == CallStatus::kNoAnswer) &&
-                  (call.hangup_source == HangupSource::kCaller || obs.sip_code == "487");
+                  (call.hangup_source == HangupSource::kCaller ||
+                   (obs.sip_code == "487" && call.hangup_source != HangupSource::kTimeout));
   if (obs.answered) {
-    obs.ring_seconds = check("answeredAt", Span(call.ringing_at, call.answered_at));
+    obs.ring_seconds = check("ringingAt", Span(call.ringing_at, call.answered_at));
     if (call.direction == Direction::kIncoming) {
       obs.time_to_answer_seconds = check("answeredAt", Span(call.created_at, call.answered_at));
     }

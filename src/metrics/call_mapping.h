@@ -56,7 +56,8 @@ struct CallObservation {
   // Contact-centre and carrier KPIs.
   std::optional<double> time_to_answer_seconds;  // answeredAt - createdAt, incoming answered calls
   std::optional<double> ring_seconds;            // answeredAt - ringingAt, answered calls
-  // Caller hung up before the answer: cancelled or no-answer with hangupSource caller, or SIP 487.
+  // Caller hung up before the answer: cancelled or no-answer with hangupSource caller, or SIP
+  // 487 unless hangupSource is timeout (a ring timeout cancels too).
   bool abandoned = false;
   // Why an answered call was poor (PoorReasons), each at most once; empty for a good call.
   std::vector<std::string_view> poor_reasons;

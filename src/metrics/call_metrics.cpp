@@ -127,9 +127,12 @@ bool CallMetrics::CodecObserved(const CallObservation& obs) const {
     return std::find(group.begin(), group.end(), "codec") != group.end();
   };
   const bool quality = obs.mos || obs.quality_ratio || obs.r_factor;
+  // Every value a media family observes (see Record).
   const bool media = obs.packets.in || obs.packets.out || obs.media_packets.in ||
-                     obs.media_packets.out || obs.bytes.in || obs.bytes.out || obs.flaws ||
-                     obs.jitter_max_seconds || obs.packet_loss_ratio || obs.no_inbound_media;
+                     obs.media_packets.out || obs.dtmf_packets.in || obs.dtmf_packets.out ||
+                     obs.bytes.in || obs.bytes.out || obs.flaws || obs.no_inbound_media ||
+                     obs.jitter_min_seconds || obs.jitter_max_seconds || obs.packet_loss_ratio ||
+                     obs.jitter_burst_rate || obs.mean_interval_seconds;
   return (quality && has_codec(dimensions_.quality)) || (media && has_codec(dimensions_.media));
 }
 

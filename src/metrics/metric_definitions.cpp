@@ -144,8 +144,8 @@ std::vector<MetricSpec> BuildSpecs() {
       // Contact-centre and carrier KPIs.
       {"bird_calls_abandoned_total", MetricType::Counter,
        "Calls the caller gave up before the answer: Bird `status` cancelled or no-answer with "
-       "`hangupSource` caller, or `hangupSipCode` 487. Divide by bird_calls_total for the "
-       "abandon ratio.",
+       "`hangupSource` caller, or `hangupSipCode` 487 (unless `hangupSource` is timeout). Divide "
+       "by bird_calls_total for the abandon ratio.",
        base,
        {},
        "outcome"},

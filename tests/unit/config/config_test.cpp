@@ -838,8 +838,8 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"DimensionTwice",
                   kMetricsHead + "  dimensions:\n    poor:\n      - country\n      - country\n" +
                       kWorkspaces,
-                  "config: metrics.dimensions.poor[1] (line 7): dimension country is listed "
-                  "twice"},
+                  "config: metrics.dimensions.poor[1] (line 7): dimension \"country\" is "
+                  "listed twice"},
         ErrorCase{"DimensionsNotAList",
                   kMetricsHead + "  dimensions:\n    quality: codec\n" + kWorkspaces,
                   "config: metrics.dimensions.quality (line 5): expected a list"},

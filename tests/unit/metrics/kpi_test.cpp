@@ -151,7 +151,7 @@ TEST(SetupTimesTest, UnansweredOrUnorderedTimestampsGiveNone) {
   const CallObservation obs = MapCall(skewed.call, &skewed);
   EXPECT_EQ(obs.ring_seconds, std::nullopt);
   EXPECT_THAT(obs.time_to_answer_seconds, Optional(9.0));
-  EXPECT_THAT(obs.field_anomalies, ElementsAre("answeredAt"));
+  EXPECT_THAT(obs.field_anomalies, ElementsAre("ringingAt"));
 }
 
 // --- Abandoned before the answer --------------------------------------------------------------
@@ -179,7 +179,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(AbandonCase{CallStatus::kCancelled, HangupSource::kCaller, "", true},
                       AbandonCase{CallStatus::kNoAnswer, HangupSource::kCaller, "", true},
                       AbandonCase{CallStatus::kCancelled, HangupSource::kApi, "487", true},
-                      AbandonCase{CallStatus::kNoAnswer, HangupSource::kTimeout, "487", true},
+                      // A ring timeout's own CANCEL is answered 487 too: not the caller.
+                      AbandonCase{CallStatus::kNoAnswer, HangupSource::kTimeout, "487", false},
+                      AbandonCase{CallStatus::kNoAnswer, HangupSource::kUnknown, "487", true},
                       AbandonCase{CallStatus::kNoAnswer, HangupSource::kTimeout, "480", false},
                       AbandonCase{CallStatus::kCancelled, HangupSource::kCallee, "603", false},
                       AbandonCase{CallStatus::kBusy, HangupSource::kCaller, "486", false},
