@@ -341,7 +341,7 @@ TEST(GrafanaDashboardTest, TemplateVariablesExist) {
     ASSERT_EQ(variables.count("datasource"), 1u) << dashboard.file;
     EXPECT_EQ(variables["datasource"].value("type", std::string()), "datasource") << dashboard.file;
     EXPECT_EQ(variables["datasource"].value("query", std::string()), "prometheus") << dashboard.file;
-    for (const std::string name : {"workspace", "channel", "direction"}) {
+    for (const std::string name : {"job", "instance", "workspace", "channel", "direction"}) {
       ASSERT_EQ(variables.count(name), 1u) << dashboard.file << " has no $" << name;
       const auto& variable = variables[name];
       EXPECT_EQ(variable.value("type", std::string()), "query") << dashboard.file << " $" << name;
@@ -423,6 +423,38 @@ TEST(GrafanaDashboardTest, QueriesFilterByTheSelectedWorkspaceChannelAndDirectio
           }
         }
       }
+    }
+  }
+}
+
+// Several exporters (shards, regions, a staging one) can feed one Prometheus: every selector of
+// an exporter metric filters on the selected job and instance, and so do the variables. The
+// recording rules aggregate job and instance away.
+TEST(GrafanaDashboardTest, QueriesAndVariablesFilterByTheSelectedJobAndInstance) {
+  for (const auto& dashboard : LoadDashboards()) {
+    if (dashboard.doc.is_discarded()) continue;
+    std::size_t filtered = 0;
+    for (const auto& panel : AllPanels(dashboard.doc)) {
+      for (const auto& expr : Expressions(panel)) {
+        for (const auto& selector : Selectors(expr)) {
+          if (selector.name.find(':') != std::string::npos) continue;
+          for (const std::string label : {"job", "instance"}) {
+            const std::string filter = label + R"(=~"$)" + label + R"(")";
+            EXPECT_NE(selector.matchers.value_or("").find(filter), std::string::npos)
+                << Where(dashboard, panel) << ": " << selector.name << " lacks " << filter
+                << " in " << expr;
+          }
+          ++filtered;
+        }
+      }
+    }
+    EXPECT_GT(filtered, 10u) << dashboard.file;
+    for (const auto& variable : dashboard.doc["templating"]["list"]) {
+      const std::string name = variable.value("name", std::string());
+      if (name != "workspace" && name != "channel" && name != "direction") continue;
+      const std::string definition = variable.value("definition", std::string());
+      EXPECT_NE(definition.find(R"(job=~"$job", instance=~"$instance")"), std::string::npos)
+          << dashboard.file << " $" << name << ": " << definition;
     }
   }
 }
