@@ -518,12 +518,15 @@ class Parser {
     if (const Field* f = m.Find("dimensions")) {
       const Mapping groups = MappingOf(*f, kDimensionGroups);
       MetricDimensions& d = metrics.dimensions;
-      for (auto [name, labels] :
+      for (const auto& group :
            {std::pair{"outcome", &d.outcome}, std::pair{"setup", &d.setup},
             std::pair{"answer", &d.answer}, std::pair{"duration", &d.duration},
-            std::pair{"quality", &d.quality},
-            std::pair{"media", &d.media}, std::pair{"poor", &d.poor}}) {
-        if (const Field* g = groups.Find(name)) Check([&] { *labels = Dimensions(*g, name); });
+            std::pair{"quality", &d.quality}, std::pair{"media", &d.media},
+            std::pair{"poor", &d.poor}}) {
+        // A pair, not a structured binding: clang before 16 cannot capture one in a lambda.
+        if (const Field* g = groups.Find(group.first)) {
+          Check([&] { *group.second = Dimensions(*g, group.first); });
+        }
       }
     }
     if (const Field* f = m.Find("poor_call")) {
