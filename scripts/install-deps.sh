@@ -18,6 +18,8 @@ packages=(
   dpkg-dev systemd
   # scripts/soak.sh (run by scripts/test.sh) and the benchmark drivers
   python3
+  # the monitoring mixin (deploy/mixin/): jsonnet, and PyYAML for its generator
+  jsonnet python3-yaml
 )
 
 missing=()

@@ -366,5 +366,75 @@ INSTANTIATE_TEST_SUITE_P(Rules, RulesUnitTest, ::testing::ValuesIn(UnitTestFiles
                          });
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(RulesUnitTest);
 
+// The monitoring mixin of deploy/mixin/: its JSON copies of the rule files are up to date, its
+// output is what promtool accepts and holds every rule, and its job selector reaches both
+// matchers of BirdExporterDown.
+const fs::path kMixinDir = kRepoRoot / "deploy" / "mixin";
+
+CommandResult Jsonnet(const std::string& snippet) {
+  return RunCommand("jsonnet -S -J " + ShellQuote(kMixinDir.string()) + " -e " +
+                    ShellQuote(snippet));
+}
+
+std::size_t RuleCount(const YAML::Node& root) {
+  std::size_t count = 0;
+  for (const auto& group : root["groups"]) count += group["rules"].size();
+  return count;
+}
+
+TEST_F(RulesFilesTest, TheMixinsJsonCopiesAreUpToDate) {
+  const CommandResult check = RunCommand(ShellQuote((kMixinDir / "generate.sh").string()) +
+                                         " --check");
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+}
+
+TEST_F(RulesFilesTest, TheMixinGivesTheRuleFilesAndTheDashboards) {
+  const std::string dir = ::testing::TempDir();
+  for (const std::string kind : {"alerts", "rules"}) {
+    SCOPED_TRACE(kind);
+    const CommandResult out = RunCommand("jsonnet -S " + ShellQuote((kMixinDir / (kind + ".jsonnet")).string()));
+    ASSERT_EQ(out.exit_code, 0) << out.output;
+    const std::string file = dir + "/mixin_" + kind + ".yml";
+    std::ofstream(file) << out.output;
+    const CommandResult check = RunCommand(Promtool() + " check rules " + ShellQuote(file));
+    EXPECT_EQ(check.exit_code, 0) << check.output;
+    const fs::path source = kind == "alerts" ? kAlerts : kRecordingRules;
+    EXPECT_EQ(RuleCount(YAML::Load(out.output)), RuleCount(YAML::LoadFile(source.string())));
+  }
+  const CommandResult dashboards = RunCommand(
+      "jsonnet -m " + ShellQuote(dir) + " " + ShellQuote((kMixinDir / "dashboards.jsonnet").string()));
+  ASSERT_EQ(dashboards.exit_code, 0) << dashboards.output;
+  for (const char* name : {"bird_call_exporter_overview.json", "bird_call_exporter_quality.json",
+                           "bird_call_exporter_health.json"}) {
+    EXPECT_NE(dashboards.output.find(name), std::string::npos) << dashboards.output;
+  }
+}
+
+TEST_F(RulesFilesTest, TheMixinsSelectorReachesBothMatchersOfBirdExporterDown) {
+  const auto expr_of = [](const std::string& yaml) {
+    for (const auto& group : YAML::Load(yaml)["groups"]) {
+      for (const auto& rule : group["rules"]) {
+        if (rule["alert"] && rule["alert"].as<std::string>() == "BirdExporterDown") {
+          return rule["expr"].as<std::string>();
+        }
+      }
+    }
+    return std::string();
+  };
+  const CommandResult defaults =
+      Jsonnet("std.manifestYamlDoc((import 'mixin.libsonnet').prometheusAlerts)");
+  ASSERT_EQ(defaults.exit_code, 0) << defaults.output;
+  EXPECT_EQ(expr_of(defaults.output),
+            "up{job=~\"bird[-_]call[-_]exporter.*\"} == 0\nor\n"
+            "absent(up{job=~\"bird[-_]call[-_]exporter.*\"})\n");
+  const CommandResult custom = Jsonnet(
+      "std.manifestYamlDoc(((import 'mixin.libsonnet') + "
+      "{_config+:: {birdExporterSelector: 'job=\"bird-exporter\", env=\"prod\"'}}).prometheusAlerts)");
+  ASSERT_EQ(custom.exit_code, 0) << custom.output;
+  EXPECT_EQ(expr_of(custom.output),
+            "up{job=\"bird-exporter\", env=\"prod\"} == 0\nor\n"
+            "absent(up{job=\"bird-exporter\", env=\"prod\"})\n");
+}
+
 }  // namespace
 }  // namespace bird_exporter
