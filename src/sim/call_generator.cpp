@@ -126,8 +126,10 @@ SimMedia MakeMedia(const Carrier& carrier, double talk_seconds, bool one_way,
   m.loss_rate = Round2(lost / received * 100) / 100;  // a ratio with FreeSWITCH's 2 decimals
   m.burst_rate = lost > 0 ? std::abs(1 - m.loss_rate) : 0;
   m.jitter_min_var = Round2(std::uniform_real_distribution<double>(0.5, 150)(rng));
+  // The largest jitter of a healthy call stays under 30 ms (a variance of 900 ms²); loss comes
+  // with jitter, so a lossy call's exceeds it.
   m.jitter_max_var =
-      Round2(m.jitter_min_var + std::uniform_real_distribution<double>(100, 1200)(rng) * (1 + 10 * loss));
+      Round2(m.jitter_min_var + std::uniform_real_distribution<double>(50, 600)(rng) * (1 + 10 * loss));
   m.mean_interval_ms = Round2(20 + std::uniform_real_distribution<double>(0, 1.2)(rng) + 20 * loss);
   return m;
 }

@@ -49,10 +49,13 @@ std::string ReadFile(const fs::path& path) {
 }
 
 // Busy traffic so that every window has calls; the degraded variant combines a lossy carrier
-// with a burst of one-way audio.
+// with a burst of one-way audio and callers who give up while it rings.
 sim::Scenario TestScenario(bool degraded) {
   sim::Scenario scenario = sim::ScenarioByName(degraded ? "degraded-carrier" : "healthy");
-  if (degraded) scenario.one_way_audio_share = 0.3;
+  if (degraded) {
+    scenario.one_way_audio_share = 0.3;
+    scenario.cancelled = 0.5;
+  }
   scenario.calls_per_minute = 150;
   scenario.mean_talk_seconds = 3;
   scenario.long_call_share = 0.02;
@@ -199,7 +202,8 @@ class DashboardsE2ETest : public ::testing::Test {
 
 TEST_F(DashboardsE2ETest, EveryPanelHasDataAndQualityAlertsFireOnDegradedTraffic) {
   StartAll(/*degraded=*/true);
-  const std::set<std::string> expected = {"BirdCallPoorMosShareHigh", "BirdCallNoInboundMediaSpike"};
+  const std::set<std::string> expected = {"BirdCallAbandonRatioHigh", "BirdCallNoInboundMediaSpike",
+                                          "BirdCallPoorMosShareHigh", "BirdCallPoorShareHigh"};
   std::set<std::string> firing;
   const bool fired = WaitFor(
       [&] {
@@ -245,7 +249,8 @@ TEST_F(DashboardsE2ETest, QualityAlertsStayQuietOnHealthyTraffic) {
         for (const std::string state : {"pending", "firing"}) {
           for (const auto& name : AlertsIn(state)) {
             if (name == "BirdCallPoorMosShareHigh" || name == "BirdCallBadMosShareHigh" ||
-                name == "BirdCallNoInboundMediaSpike") {
+                name == "BirdCallNoInboundMediaSpike" || name == "BirdCallPoorShareHigh" ||
+                name == "BirdCallAbandonRatioHigh") {
               bad.insert(name);
             }
           }

