@@ -517,12 +517,7 @@ class Parser {
     const Mapping m = MappingOf(field, kMetricsKeys);
     if (const Field* f = m.Find("dimensions")) {
       const Mapping groups = MappingOf(*f, kDimensionGroups);
-      MetricDimensions& d = metrics.dimensions;
-      for (const auto& group :
-           {std::pair{"outcome", &d.outcome}, std::pair{"setup", &d.setup},
-            std::pair{"answer", &d.answer}, std::pair{"duration", &d.duration},
-            std::pair{"quality", &d.quality}, std::pair{"media", &d.media},
-            std::pair{"poor", &d.poor}}) {
+      for (const auto& group : MetricDimensions::Groups(metrics.dimensions)) {
         // A pair, not a structured binding: clang before 16 cannot capture one in a lambda.
         if (const Field* g = groups.Find(group.first)) {
           Check([&] { *group.second = Dimensions(*g, group.first); });
@@ -787,12 +782,7 @@ std::string SummarizeConfig(const Config& config) {
       << " poll.list_overlap=" << FormatDuration(config.poll.list_overlap)
       << " poll.insights=" << ToString(config.poll.insights)
       << " poll.poor_mos_threshold=" << config.poll.poor_mos_threshold;
-  const MetricDimensions& d = config.metrics.dimensions;
-  for (const auto& [group, labels] :
-       {std::pair{"outcome", &d.outcome}, std::pair{"setup", &d.setup},
-        std::pair{"answer", &d.answer}, std::pair{"duration", &d.duration},
-        std::pair{"quality", &d.quality},
-        std::pair{"media", &d.media}, std::pair{"poor", &d.poor}}) {
+  for (const auto& [group, labels] : MetricDimensions::Groups(config.metrics.dimensions)) {
     out << " metrics.dimensions." << group << "=";
     for (std::size_t i = 0; i < labels->size(); ++i) out << (i ? "," : "") << (*labels)[i];
     if (labels->empty()) out << "(none)";

@@ -2,12 +2,14 @@
 // ParseConfig is pure: the environment and file reads are injected.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/duration.h"
@@ -58,6 +60,18 @@ struct MetricDimensions {
   std::vector<std::string> media = {};
   std::vector<std::string> poor = {"provider"};
   bool operator==(const MetricDimensions&) const = default;
+
+  // Each group with its name in metrics.dimensions, in the order of the section.
+  template <typename Self>
+  static auto Groups(Self& d) {
+    return std::array{std::pair{std::string_view("outcome"), &d.outcome},
+                      std::pair{std::string_view("setup"), &d.setup},
+                      std::pair{std::string_view("answer"), &d.answer},
+                      std::pair{std::string_view("duration"), &d.duration},
+                      std::pair{std::string_view("quality"), &d.quality},
+                      std::pair{std::string_view("media"), &d.media},
+                      std::pair{std::string_view("poor"), &d.poor}};
+  }
 };
 
 // When an answered call counts as poor, and for which reason (kpis.md, after Twilio's tags).

@@ -114,9 +114,7 @@ ExemplarMap CallMetrics::Exemplars() const {
 }
 
 bool CallMetrics::Uses(std::string_view label) const {
-  const MetricDimensions& d = dimensions_;
-  for (const auto* group :
-       {&d.outcome, &d.setup, &d.answer, &d.duration, &d.quality, &d.media, &d.poor}) {
+  for (const auto& [name, group] : MetricDimensions::Groups(dimensions_)) {
     if (std::find(group->begin(), group->end(), label) != group->end()) return true;
   }
   return false;
