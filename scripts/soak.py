@@ -30,6 +30,8 @@ BUILD = os.environ.get("BUILD_DIR", "build")
 EXPORTER = os.path.join(BUILD, "bird_call_exporter")
 SIMULATOR = os.path.join(BUILD, "bird_api_simulator")
 KEY = "soak-access-key-7f3a9c"
+# Listeners, the poller's 8 requests in flight with libcurl's connection cache, and the scrapes.
+SOCKET_CEILING = 32
 
 
 def log(message):
@@ -63,10 +65,21 @@ def proc_status(pid):
             for line in status:
                 if line.startswith("VmRSS:"):
                     rss = int(line.split()[1]) / 1024
-        fds = len(os.listdir(f"/proc/{pid}/fd"))
+        # Sockets come and go with the requests in flight and the scrapes; every other
+        # descriptor (log, state, listener's files, pipes) stays put in a process that leaks none.
+        files = sockets = 0
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:"):
+                sockets += 1
+            else:
+                files += 1
     except OSError:
         return None
-    return rss, fds
+    return rss, files, sockets
 
 
 class Exporter:
@@ -157,7 +170,7 @@ def main():
 
     failures = []
     processes = []
-    usage = []  # (seconds since start, rss MB, fds)
+    usage = []  # (seconds since start, rss MB, non-socket fds, sockets)
     scrapes = scrape_errors = reloads = 0
     started = time.time()
     exporter = Exporter(config, directory, 1)
@@ -184,7 +197,7 @@ def main():
         if now - born > 15:
             status_now = proc_status(exporter.process.pid)
             if status_now:
-                usage.append((now - started, status_now[0], status_now[1]))
+                usage.append((now - started, *status_now))
         if now - last_reload >= reload_every:
             exporter.process.send_signal(signal.SIGHUP)
             reloads += 1
@@ -256,13 +269,20 @@ def main():
     second = [u for u in usage if u[0] >= half]
     if first and second:
         rss1, rss2 = max(u[1] for u in first), max(u[1] for u in second)
-        fd1, fd2 = max(u[2] for u in first), max(u[2] for u in second)
-        log(f"peak RSS {rss1:.1f} MB in the first half, {rss2:.1f} MB in the second; peak open "
-            f"fds {fd1} then {fd2}")
+        files1, files2 = max(u[2] for u in first), max(u[2] for u in second)
+        # A leaked socket raises the floor; the peak only says how many requests were in flight.
+        low1, low2 = min(u[3] for u in first), min(u[3] for u in second)
+        peak1, peak2 = max(u[3] for u in first), max(u[3] for u in second)
+        log(f"peak RSS {rss1:.1f} MB in the first half, {rss2:.1f} MB in the second; other "
+            f"fds {files1} then {files2}; sockets {low1}-{peak1} then {low2}-{peak2}")
         if rss2 > rss1 * 1.10 + 2:
             failures.append(f"RSS grew: {rss1:.1f} MB then {rss2:.1f} MB")
-        if fd2 > fd1 + 2:
-            failures.append(f"open fds grew: {fd1} then {fd2}")
+        if files2 > files1:
+            failures.append(f"open files grew: {files1} then {files2}")
+        if low2 > low1 + 2:
+            failures.append(f"idle sockets grew: at least {low1} then at least {low2}")
+        if max(peak1, peak2) > SOCKET_CEILING:
+            failures.append(f"{max(peak1, peak2)} sockets open at once (ceiling {SOCKET_CEILING})")
     else:
         failures.append("too short to compare the two halves")
 
