@@ -1,10 +1,7 @@
 // Proof on real data: simulator -> exporter -> a real Prometheus loaded with the repository's
 // recording and alerting rules. Every query of every dashboard panel must return a non-empty,
 // finite result, and the quality alerts must fire on degraded traffic and stay quiet on healthy.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -19,6 +16,7 @@
 #include "bird/client.h"
 #include "sim/simulator.h"
 #include "support/exporter_process.h"
+#include "support/prometheus_server.h"
 
 namespace bird_exporter::testing {
 namespace {
@@ -28,18 +26,6 @@ using std::chrono::seconds;
 
 const fs::path kRepo = fs::path(TESTDATA_DIR) / ".." / "..";
 constexpr const char* kKey = "dashboards-e2e-key";
-
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 std::string ReadFile(const fs::path& path) {
   std::ifstream in(path);
@@ -129,52 +115,14 @@ class DashboardsE2ETest : public ::testing::Test {
 
     // The repository's rule files, with `for:` shortened: the expressions and floors are what
     // real data must exercise here; the `for:` timing is covered by `promtool test rules`.
-    fs::create_directories(dir_ + "/rules");
-    for (const auto& entry : fs::directory_iterator(kRepo / "deploy/prometheus/rules")) {
-      if (entry.path().extension() != ".yml") continue;
-      const std::string text = std::regex_replace(ReadFile(entry.path()),
-                                                  std::regex(R"(\bfor: *[0-9a-z]+)"), "for: 5s");
-      std::ofstream(dir_ + "/rules/" + entry.path().filename().string()) << text;
-    }
-    prometheus_port_ = FreePort();
-    std::ofstream(dir_ + "/prometheus.yml")
-        << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        << "rule_files:\n  - " << dir_ << "/rules/*.yml\n"
-        << "scrape_configs:\n  - job_name: bird_call_exporter\n    static_configs:\n"
-        << "      - targets: ['127.0.0.1:" << exporter_port << "']\n";
-    prometheus_ = std::make_unique<ExporterProcess>(
-        PROMETHEUS_BINARY,
-        std::vector<std::string>{"--config.file=" + dir_ + "/prometheus.yml",
-                                 "--storage.tsdb.path=" + dir_ + "/data",
-                                 "--web.listen-address=127.0.0.1:" +
-                                     std::to_string(prometheus_port_)},
-        std::map<std::string, std::string>{}, dir_);
-    ASSERT_TRUE(WaitFor([&] { return Get("/api/v1/query?query=up").is_object(); }, seconds(30)))
-        << prometheus_->Log();
+    PrometheusOptions options;
+    options.targets = {"127.0.0.1:" + std::to_string(exporter_port)};
+    options.rule_files = FastRuleCopies(dir_ + "/rules", "5s");
+    prometheus_ = std::make_unique<PrometheusServer>(dir_, options);
   }
 
-  nlohmann::json Get(const std::string& path_and_query) {
-    const HttpResult result =
-        HttpGet("http://127.0.0.1:" + std::to_string(prometheus_port_) + path_and_query);
-    if (result.status != 200) return nullptr;
-    const auto doc = nlohmann::json::parse(result.body, nullptr, false);
-    if (doc.is_discarded() || doc.value("status", "") != "success") return nullptr;
-    return doc["data"];
-  }
-
-  nlohmann::json Query(const std::string& promql) {
-    return Get("/api/v1/query?query=" + UrlEncode(promql));
-  }
-
-  std::set<std::string> AlertsIn(const std::string& state) {
-    std::set<std::string> names;
-    const auto data = Get("/api/v1/alerts");
-    if (!data.is_object()) return names;
-    for (const auto& alert : data["alerts"]) {
-      if (alert.value("state", "") == state) names.insert(alert["labels"].value("alertname", ""));
-    }
-    return names;
-  }
+  nlohmann::json Query(const std::string& promql) { return prometheus_->Query(promql); }
+  std::set<std::string> AlertsIn(const std::string& state) { return prometheus_->AlertsIn(state); }
 
   // Non-empty and every value finite; the reason otherwise.
   std::string CheckFinite(const std::string& promql) {
@@ -194,10 +142,9 @@ class DashboardsE2ETest : public ::testing::Test {
   }
 
   std::string dir_;
-  int prometheus_port_ = 0;
   std::unique_ptr<sim::Simulator> simulator_;
   std::unique_ptr<ExporterProcess> exporter_;
-  std::unique_ptr<ExporterProcess> prometheus_;
+  std::unique_ptr<PrometheusServer> prometheus_;
 };
 
 TEST_F(DashboardsE2ETest, EveryPanelHasDataAndQualityAlertsFireOnDegradedTraffic) {

@@ -1,9 +1,6 @@
 // The whole chain with a real Prometheus: simulator -> bird_call_exporter -> Prometheus scraping
 // every second. Once traffic is quiet, Prometheus's view must equal the simulator's ground truth.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -15,6 +12,7 @@
 #include "bird/client.h"
 #include "sim/simulator.h"
 #include "support/exporter_process.h"
+#include "support/prometheus_server.h"
 
 namespace bird_exporter::testing {
 namespace {
@@ -23,19 +21,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 constexpr const char* kKey = "prometheus-e2e-key";
-
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // Short calls, no multi-minute ones, so the traffic ends within a test's patience.
 sim::Scenario TestScenario(const std::string& name) {
@@ -89,31 +74,16 @@ class PrometheusE2ETest : public ::testing::Test {
     const int exporter_port = exporter_->WaitForPort();
     ASSERT_GT(exporter_port, 0) << exporter_->Log();
 
-    prometheus_port_ = FreePort();
-    const std::string prom_config = dir_ + "/prometheus.yml";
-    std::ofstream(prom_config) << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-                               << "scrape_configs:\n  - job_name: bird_call_exporter\n"
-                               << "    static_configs:\n      - targets: ['127.0.0.1:"
-                               << exporter_port << "']\n";
-    std::vector<std::string> prom_args{
-        "--config.file=" + prom_config, "--storage.tsdb.path=" + dir_ + "/data",
-        "--web.listen-address=127.0.0.1:" + std::to_string(prometheus_port_)};
-    // With exemplar storage Prometheus asks for OpenMetrics and keeps the exemplars.
-    if (exemplar_storage) prom_args.push_back("--enable-feature=exemplar-storage");
-    prometheus_ = std::make_unique<ExporterProcess>(PROMETHEUS_BINARY, prom_args,
-                                                    std::map<std::string, std::string>{}, dir_);
-    ASSERT_TRUE(WaitFor([&] { return Query("up").is_array(); }, seconds(30)))
-        << prometheus_->Log();
+    PrometheusOptions options;
+    options.targets = {"127.0.0.1:" + std::to_string(exporter_port)};
+    options.exemplar_storage = exemplar_storage;
+    prometheus_ = std::make_unique<PrometheusServer>(dir_, options);
   }
 
-  // The result vector of an instant query, or null when Prometheus is not answering yet.
+  // The result vector of an instant query, or null when Prometheus is not answering.
   nlohmann::json Query(const std::string& promql) {
-    const HttpResult result = HttpGet("http://127.0.0.1:" + std::to_string(prometheus_port_) +
-                                      "/api/v1/query?query=" + UrlEncode(promql));
-    if (result.status != 200) return nullptr;
-    const auto doc = nlohmann::json::parse(result.body, nullptr, false);
-    if (doc.is_discarded() || doc.value("status", "") != "success") return nullptr;
-    return doc["data"]["result"];
+    const auto data = prometheus_->Query(promql);
+    return data.is_object() ? data["result"] : nullptr;
   }
 
   double Scalar(const std::string& promql) {
@@ -123,14 +93,7 @@ class PrometheusE2ETest : public ::testing::Test {
   }
 
   std::map<std::string, double> By(const std::string& promql, const std::string& label) {
-    std::map<std::string, double> values;
-    const auto result = Query(promql);
-    if (!result.is_array()) return values;
-    for (const auto& sample : result) {
-      values[sample["metric"].value(label, "")] =
-          std::stod(sample["value"][1].get<std::string>());
-    }
-    return values;
+    return prometheus_->By(promql, label);
   }
 
   // Waits until the simulator is quiet, every call it made was served as ended, and Prometheus
@@ -184,10 +147,9 @@ class PrometheusE2ETest : public ::testing::Test {
   }
 
   std::string dir_;
-  int prometheus_port_ = 0;
   std::unique_ptr<sim::Simulator> simulator_;
   std::unique_ptr<ExporterProcess> exporter_;
-  std::unique_ptr<ExporterProcess> prometheus_;
+  std::unique_ptr<PrometheusServer> prometheus_;
 };
 
 TEST_F(PrometheusE2ETest, PrometheusSeesExactlyTheSimulatedCalls) {
@@ -214,14 +176,11 @@ TEST_F(PrometheusE2ETest, WithExemplarStorageTheMosBucketsCarryCallIds) {
         const double now = std::chrono::duration<double>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
-        const HttpResult result =
-            HttpGet("http://127.0.0.1:" + std::to_string(prometheus_port_) +
-                    "/api/v1/query_exemplars?query=" + UrlEncode("bird_call_mos_bucket") +
-                    "&start=" + std::to_string(now - 600) + "&end=" + std::to_string(now + 60));
-        if (result.status != 200) return false;
-        const auto doc = nlohmann::json::parse(result.body, nullptr, false);
-        if (doc.is_discarded() || !doc["data"].is_array() || doc["data"].empty()) return false;
-        data = doc["data"];
+        const auto found = prometheus_->Get(
+            "/api/v1/query_exemplars?query=" + UrlEncode("bird_call_mos_bucket") +
+            "&start=" + std::to_string(now - 600) + "&end=" + std::to_string(now + 60));
+        if (!found.is_array() || found.empty()) return false;
+        data = found;
         return true;
       },
       seconds(60)))
