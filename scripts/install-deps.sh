@@ -20,6 +20,10 @@ packages=(
   python3
   # the monitoring mixin (deploy/mixin/): jsonnet, and PyYAML for its generator
   jsonnet python3-yaml
+  # the package: its manual page (help2man), lintian, and the install test's Debian root
+  help2man lintian debootstrap
+  # scripts/container-test.sh (run by scripts/test.sh): the image built and run for real
+  podman runc
 )
 
 missing=()

@@ -106,7 +106,7 @@ std::string HelpText() {
              "                              address to serve metrics on (default ") +
          kDefaultListenAddress +
          ")\n"
-         "  --web.telemetry-path=PATH    path of the metrics (default /metrics)\n"
+         "  --web.telemetry-path=PATH   path of the metrics (default /metrics)\n"
          "  --web.config.file=PATH      TLS and basic authentication settings (exporter-toolkit\n"
          "                              format; default none: plain HTTP without authentication)\n"
          "  --web.enable-lifecycle      enable POST /-/reload (SIGHUP always reloads)\n"
@@ -119,8 +119,8 @@ std::string HelpText() {
          "                              at the end of the hostname, as in StatefulSets)\n"
          "  --shard.count=N             number of shards the channels are split into (default 1)\n"
          "  --demo                      no account needed: poll a built-in Bird API simulator\n"
-         "  --demo.scenario=NAME        healthy, degraded-carrier, slow-pdd, one-way-audio or\n"
-         "                              api-trouble (default healthy)\n"
+         "  --demo.scenario=NAME        healthy, degraded-carrier, slow-pdd, one-way-audio,\n"
+         "                              api-trouble or contact-centre (default healthy)\n"
          "  --version                   print the version and exit\n"
          "  --help                      print this help and exit\n";
 }

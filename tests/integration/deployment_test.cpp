@@ -7,6 +7,9 @@
 //   unit, the conffile, the dashboards, the rules and the documentation, depends on the shared
 //   libraries the binary links, and its extracted binary and configuration work.
 //
+// The package is also checked by lintian (errors and warnings fail, overrides carry their reason)
+// and installed, removed and purged with apt in a fresh Debian root.
+//
 // DeploymentPackageTest compiles the exporter again (Release, tests off) into
 // <build dir>/deployment-package; later runs only rebuild what changed. tests/CMakeLists.txt
 // runs those tests alone and with a longer timeout.
@@ -164,7 +167,10 @@ TEST_F(DeploymentTest, UnitRunsTheInstalledBinaryWithTheInstalledConfiguration) 
   const std::string run = std::string(kInstalledBinary) + " --config.file=" + kInstalledConfig;
   EXPECT_EQ(UnitValues(unit_, "ExecStart"), std::vector<std::string>{run});
   EXPECT_EQ(UnitValues(unit_, "ExecStartPre"), std::vector<std::string>{run + " --config.check"});
-  EXPECT_EQ(UnitValues(unit_, "DynamicUser"), std::vector<std::string>{"yes"});
+  // The system user the package's postinst creates.
+  EXPECT_EQ(UnitValues(unit_, "User"), std::vector<std::string>{"bird_exporter"});
+  EXPECT_EQ(UnitValues(unit_, "Group"), std::vector<std::string>{"bird_exporter"});
+  EXPECT_TRUE(UnitValues(unit_, "DynamicUser").empty());
   EXPECT_EQ(UnitValues(unit_, "Restart"), std::vector<std::string>{"on-failure"});
   // ProcSubset=pid would hide /proc/stat and with it process_start_time_seconds.
   EXPECT_TRUE(UnitValues(unit_, "ProcSubset").empty());
@@ -216,6 +222,26 @@ TEST_F(DeploymentTest, PackagedConfigurationFailsWithoutTheCredentialsDirectory)
 
 // Apart from where the key comes from, the packaged configuration is the example one: same
 // settings, same placeholder workspaces.
+// CHANGELOG.md's latest release is the version the binary reports, and the licence is there.
+TEST_F(DeploymentTest, ChangelogHeadsWithTheVersionOfTheBinary) {
+  const CommandResult binary = RunCommand(Quote(EXPORTER_BINARY) + " --version");
+  ASSERT_EQ(binary.status, 0) << binary.output;
+  const std::string prefix = "bird_call_exporter version ";
+  ASSERT_EQ(binary.output.rfind(prefix, 0), 0u) << binary.output;
+  const std::string version =
+      binary.output.substr(prefix.size(), binary.output.find(' ', prefix.size()) - prefix.size());
+  std::istringstream changelog(ReadFile(kRepoRoot / "CHANGELOG.md"));
+  std::string latest;
+  for (std::string line; std::getline(changelog, line);) {
+    if (line.rfind("## [", 0) == 0 && line.rfind("## [Unreleased]", 0) != 0) {
+      latest = line;
+      break;
+    }
+  }
+  EXPECT_EQ(latest.rfind("## [" + version + "] - ", 0), 0u) << latest;
+  EXPECT_NE(ReadFile(kRepoRoot / "LICENSE").find("Apache License"), std::string::npos);
+}
+
 TEST_F(DeploymentTest, PackagedConfigurationMatchesTheExampleConfiguration) {
   const std::string credentials = MakeCredentialsDir();
   ASSERT_FALSE(credentials.empty());
@@ -386,14 +412,91 @@ TEST_F(DeploymentPackageTest, ConfigurationIsAConffile) {
       << listed.output;
 }
 
-TEST_F(DeploymentPackageTest, MaintainerScriptsReloadSystemdOnlyWhereItRuns) {
-  for (const char* script : {"postinst", "postrm"}) {
+TEST_F(DeploymentPackageTest, MaintainerScriptsUseTheDebianSystemdHelpers) {
+  for (const char* script : {"postinst", "prerm", "postrm"}) {
     const CommandResult text =
         RunCommand("dpkg-deb --info " + Quote(*deb_) + " " + std::string(script));
     ASSERT_EQ(text.status, 0) << script << ": " << text.output;
-    EXPECT_NE(text.output.find("[ -d /run/systemd/system ]"), std::string::npos) << text.output;
-    EXPECT_NE(text.output.find("systemctl daemon-reload"), std::string::npos) << text.output;
+    EXPECT_NE(text.output.find("deb-systemd-"), std::string::npos) << script << text.output;
+    // systemctl only for daemon-reload, and only where systemd runs.
+    std::istringstream lines(text.output);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find("systemctl") == std::string::npos || line.find('#') == 0) continue;
+      EXPECT_NE(line.find("daemon-reload"), std::string::npos) << script << ": " << line;
+    }
+    if (std::string(script) != "prerm") {
+      EXPECT_NE(text.output.find("[ -d /run/systemd/system ]"), std::string::npos) << text.output;
+    }
   }
+  const CommandResult postinst = RunCommand("dpkg-deb --info " + Quote(*deb_) + " postinst");
+  EXPECT_NE(postinst.output.find("adduser --system"), std::string::npos) << postinst.output;
+  // A first installation does not enable or start the service (it needs a key first).
+  EXPECT_EQ(postinst.output.find("deb-systemd-invoke start"), std::string::npos);
+  const CommandResult postrm = RunCommand("dpkg-deb --info " + Quote(*deb_) + " postrm");
+  // The state goes on purge only.
+  const auto purge = postrm.output.find("\"purge\" ]; then");
+  const auto state = postrm.output.find("rm -rf /var/lib/bird_call_exporter");
+  ASSERT_NE(purge, std::string::npos) << postrm.output;
+  ASSERT_NE(state, std::string::npos) << postrm.output;
+  EXPECT_LT(purge, state);
+}
+
+TEST_F(DeploymentPackageTest, LintianReportsNoErrorOrWarning) {
+  // Every tag that is overridden is in the package's overrides file with its reason.
+  const CommandResult result = RunCommand("lintian --fail-on error,warning " + Quote(*deb_));
+  EXPECT_EQ(result.status, 0) << result.output;
+  std::istringstream lines(result.output);
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_FALSE(line.rfind("E: ", 0) == 0 || line.rfind("W: ", 0) == 0) << line;
+  }
+}
+
+TEST_F(DeploymentPackageTest, HoldsTheManualPageCompletionCopyrightAndChangelogs) {
+  for (const char* path : {"/usr/share/man/man1/bird_call_exporter.1.gz",
+                           "/usr/share/bash-completion/completions/bird_call_exporter",
+                           "/usr/share/doc/bird-call-exporter/copyright",
+                           "/usr/share/doc/bird-call-exporter/changelog.gz",
+                           "/usr/share/doc/bird-call-exporter/changelog.Debian.gz"}) {
+    EXPECT_TRUE(fs::exists(*extracted_ + path)) << path;
+  }
+  const CommandResult man = RunCommand(
+      "zcat " + Quote(*extracted_ + "/usr/share/man/man1/bird_call_exporter.1.gz"));
+  EXPECT_NE(man.output.find(".SH SIGNALS"), std::string::npos) << man.output;
+  // Every flag of --help is in the manual page.
+  const CommandResult help =
+      RunCommand(Quote(*extracted_ + "/usr/bin/bird_call_exporter") + " --help");
+  std::istringstream lines(help.output);
+  int flags = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("  --", 0) != 0) continue;
+    const std::string flag = line.substr(4, line.find_first_of("= ", 4) - 4);
+    ++flags;
+    // help2man writes "--web.listen-address" as "\fB\-\-web\fR.listen\-address".
+    std::string escaped;
+    for (const char c : flag) escaped += c == '-' ? std::string("\\-") : std::string(1, c);
+    const auto dot = escaped.find('.');
+    if (dot != std::string::npos) escaped.insert(dot, "\\fR");
+    EXPECT_NE(man.output.find("\\-\\-" + escaped), std::string::npos) << flag << " as " << escaped;
+  }
+  EXPECT_GT(flags, 15);
+  const CommandResult changelog = RunCommand(
+      "zcat " + Quote(*extracted_ + "/usr/share/doc/bird-call-exporter/changelog.Debian.gz"));
+  const CommandResult version = RunCommand("dpkg-deb -f " + Quote(*deb_) + " Version");
+  std::string deb_version = version.output;
+  while (!deb_version.empty() && deb_version.back() == '\n') deb_version.pop_back();
+  EXPECT_EQ(changelog.output.rfind("bird-call-exporter (" + deb_version + ") ", 0), 0u)
+      << changelog.output;
+  EXPECT_EQ(changelog.output.find("@localhost"), std::string::npos) << changelog.output;
+}
+
+// apt-get install, remove and purge in a fresh Debian 12 root made by debootstrap
+// (scripts/package-install-test.sh says what each step checks).
+TEST_F(DeploymentPackageTest, InstallsRemovesAndPurgesInAFreshDebianRoot) {
+  const CommandResult result =
+      RunCommand(Quote((kRepoRoot / "scripts/package-install-test.sh").string()) + " " +
+                 Quote(*deb_));
+  EXPECT_EQ(result.status, 0) << result.output;
+  EXPECT_NE(result.output.find("install-test: passed"), std::string::npos) << result.output;
 }
 
 TEST_F(DeploymentPackageTest, ExtractedFilesAreTheRepositoryFiles) {
