@@ -22,6 +22,8 @@ packages=(
   jsonnet python3-yaml
   # the package: its manual page (help2man), lintian, and the install test's Debian root
   help2man lintian debootstrap
+  # the bash completion test: the helpers of bash-completion
+  bash-completion
   # scripts/container-test.sh (run by scripts/test.sh): the image built and run for real
   podman runc
 )

@@ -222,6 +222,24 @@ TEST_F(DeploymentTest, PackagedConfigurationFailsWithoutTheCredentialsDirectory)
 
 // Apart from where the key comes from, the packaged configuration is the example one: same
 // settings, same placeholder workspaces.
+// The bash completion completes flags up to their "=" and the values of --log.level.
+TEST_F(DeploymentTest, BashCompletionCompletesFlagsAndValues) {
+  const fs::path completion = kRepoRoot / "deploy/debian/bird_call_exporter.bash-completion";
+  const std::string bin_dir = fs::path(EXPORTER_BINARY).parent_path().string();
+  const std::string script =
+      "source /usr/share/bash-completion/bash_completion; source " + Quote(completion.string()) +
+      "; PATH=" + Quote(bin_dir) + ":$PATH; complete_line() { COMP_LINE=\"$*\"; "
+      "COMP_WORDS=(\"$@\"); COMP_CWORD=$(($# - 1)); COMP_POINT=${#COMP_LINE}; "
+      "COMPREPLY=(); _bird_call_exporter; printf '[%s]' \"${COMPREPLY[@]}\"; echo; }; "
+      "complete_line bird_call_exporter --config.f; "
+      "complete_line bird_call_exporter --log.level=w; "
+      "complete_line bird_call_exporter --web.max-";
+  const CommandResult result = RunCommand("bash -c " + Quote(script));
+  EXPECT_EQ(result.status, 0) << result.output;
+  EXPECT_EQ(result.output,
+            "[--config.file=]\n[warn]\n[--web.max-connections=][--web.max-requests=]\n");
+}
+
 // CHANGELOG.md's latest release is the version the binary reports, and the licence is there.
 TEST_F(DeploymentTest, ChangelogHeadsWithTheVersionOfTheBinary) {
   const CommandResult binary = RunCommand(Quote(EXPORTER_BINARY) + " --version");
