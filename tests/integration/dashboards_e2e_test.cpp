@@ -17,6 +17,7 @@
 #include "sim/simulator.h"
 #include "support/exporter_process.h"
 #include "support/prometheus_server.h"
+#include "support/process.h"
 
 namespace bird_exporter::testing {
 namespace {
@@ -26,13 +27,6 @@ using std::chrono::seconds;
 
 const fs::path kRepo = fs::path(TESTDATA_DIR) / ".." / "..";
 constexpr const char* kKey = "dashboards-e2e-key";
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 // Busy traffic so that every window has calls; the degraded variant combines a lossy carrier
 // with a burst of one-way audio and callers who give up while it rings.

@@ -26,10 +26,17 @@
 #include <string>
 #include <vector>
 
+#include "support/process.h"
+
 namespace bird_exporter {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::CommandResult;
+using testing::ReadFile;
+using testing::RunCommand;
+using testing::RunCommandStdout;
+using testing::ShellQuote;
 
 const fs::path kRepoRoot = fs::path(TESTDATA_DIR "/../..").lexically_normal();
 const fs::path kUnit = kRepoRoot / "deploy/systemd/bird_call_exporter.service";
@@ -40,42 +47,6 @@ const fs::path kDockerfile = kRepoRoot / "deploy/docker/Dockerfile";
 constexpr const char* kInstalledBinary = "/usr/bin/bird_call_exporter";
 constexpr const char* kInstalledConfig = "/etc/bird_call_exporter/bird_call_exporter.yml";
 constexpr double kMaxExposure = 2.0;
-
-struct CommandResult {
-  int status = -1;     // exit status, or -1 when the command did not exit normally
-  std::string output;  // stdout and stderr
-};
-
-CommandResult RunCommand(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[512];
-  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) result.output += buffer;
-  const int status = pclose(pipe);
-  if (status != -1 && WIFEXITED(status)) result.status = WEXITSTATUS(status);
-  return result;
-}
-
-// Single-quotes `text` for /bin/sh.
-std::string Quote(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
-}
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 void ReplaceAll(std::string& text, const std::string& from, const std::string& to) {
   for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
@@ -110,8 +81,8 @@ std::string ConfigCheckCommand(const fs::path& binary, const fs::path& config,
                                const std::string& credentials_dir) {
   return "env " +
          (credentials_dir.empty() ? std::string("-u CREDENTIALS_DIRECTORY")
-                                  : "CREDENTIALS_DIRECTORY=" + Quote(credentials_dir)) +
-         " " + Quote(binary.string()) + " --config.file=" + Quote(config.string()) +
+                                  : "CREDENTIALS_DIRECTORY=" + ShellQuote(credentials_dir)) +
+         " " + ShellQuote(binary.string()) + " --config.file=" + ShellQuote(config.string()) +
          " --config.check";
 }
 
@@ -144,8 +115,8 @@ class DeploymentTest : public ::testing::Test {
 TEST_F(DeploymentTest, SystemdAnalyzeVerifyAcceptsTheUnit) {
   const std::string copy = UnitCopy();
   const CommandResult result =
-      RunCommand("LC_ALL=C SYSTEMD_LOG_COLOR=0 systemd-analyze verify --man=no " + Quote(copy));
-  EXPECT_EQ(result.status, 0) << result.output;
+      RunCommand("LC_ALL=C SYSTEMD_LOG_COLOR=0 systemd-analyze verify --man=no " + ShellQuote(copy));
+  EXPECT_EQ(result.exit_code, 0) << result.output;
   // Unknown keys and unparsable values are only warnings, printed as "<unit path>:<line>: ...".
   EXPECT_EQ(result.output.find(copy), std::string::npos) << result.output;
 }
@@ -153,8 +124,8 @@ TEST_F(DeploymentTest, SystemdAnalyzeVerifyAcceptsTheUnit) {
 TEST_F(DeploymentTest, SystemdAnalyzeSecurityRatesTheExposureAtMostTwo) {
   const CommandResult result = RunCommand(
       "LC_ALL=C SYSTEMD_COLORS=0 systemd-analyze security --no-pager --offline=true " +
-      Quote(UnitCopy()));
-  ASSERT_EQ(result.status, 0) << result.output;
+      ShellQuote(UnitCopy()));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
   const std::string marker = "Overall exposure level for bird_call_exporter.service:";
   const auto at = result.output.find(marker);
   ASSERT_NE(at, std::string::npos) << result.output;
@@ -206,7 +177,7 @@ TEST_F(DeploymentTest, PackagedConfigurationPassesConfigCheckWithTheCredentialsD
   const CommandResult result =
       RunCommand(ConfigCheckCommand(EXPORTER_BINARY, kPackagedConfig, credentials));
   fs::remove_all(credentials);
-  EXPECT_EQ(result.status, 0) << result.output;
+  EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("access_key_file=" + credentials + "/bird_access_key"),
             std::string::npos)
       << result.output;
@@ -215,7 +186,7 @@ TEST_F(DeploymentTest, PackagedConfigurationPassesConfigCheckWithTheCredentialsD
 
 TEST_F(DeploymentTest, PackagedConfigurationFailsWithoutTheCredentialsDirectory) {
   const CommandResult result = RunCommand(ConfigCheckCommand(EXPORTER_BINARY, kPackagedConfig, ""));
-  EXPECT_EQ(result.status, 1) << result.output;
+  EXPECT_EQ(result.exit_code, 1) << result.output;
   EXPECT_NE(result.output.find("CREDENTIALS_DIRECTORY is not set"), std::string::npos)
       << result.output;
 }
@@ -227,23 +198,23 @@ TEST_F(DeploymentTest, BashCompletionCompletesFlagsAndValues) {
   const fs::path completion = kRepoRoot / "deploy/debian/bird_call_exporter.bash-completion";
   const std::string bin_dir = fs::path(EXPORTER_BINARY).parent_path().string();
   const std::string script =
-      "source /usr/share/bash-completion/bash_completion; source " + Quote(completion.string()) +
-      "; PATH=" + Quote(bin_dir) + ":$PATH; complete_line() { COMP_LINE=\"$*\"; "
+      "source /usr/share/bash-completion/bash_completion; source " + ShellQuote(completion.string()) +
+      "; PATH=" + ShellQuote(bin_dir) + ":$PATH; complete_line() { COMP_LINE=\"$*\"; "
       "COMP_WORDS=(\"$@\"); COMP_CWORD=$(($# - 1)); COMP_POINT=${#COMP_LINE}; "
       "COMPREPLY=(); _bird_call_exporter; printf '[%s]' \"${COMPREPLY[@]}\"; echo; }; "
       "complete_line bird_call_exporter --config.f; "
       "complete_line bird_call_exporter --log.level=w; "
       "complete_line bird_call_exporter --web.max-";
-  const CommandResult result = RunCommand("bash -c " + Quote(script));
-  EXPECT_EQ(result.status, 0) << result.output;
+  const CommandResult result = RunCommand("bash -c " + ShellQuote(script));
+  EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(result.output,
             "[--config.file=]\n[warn]\n[--web.max-connections=][--web.max-requests=]\n");
 }
 
 // CHANGELOG.md's latest release is the version the binary reports, and the licence is there.
 TEST_F(DeploymentTest, ChangelogHeadsWithTheVersionOfTheBinary) {
-  const CommandResult binary = RunCommand(Quote(EXPORTER_BINARY) + " --version");
-  ASSERT_EQ(binary.status, 0) << binary.output;
+  const CommandResult binary = RunCommand(ShellQuote(EXPORTER_BINARY) + " --version");
+  ASSERT_EQ(binary.exit_code, 0) << binary.output;
   const std::string prefix = "bird_call_exporter version ";
   ASSERT_EQ(binary.output.rfind(prefix, 0), 0u) << binary.output;
   const std::string version =
@@ -269,8 +240,8 @@ TEST_F(DeploymentTest, PackagedConfigurationMatchesTheExampleConfiguration) {
                                            ConfigCheckCommand(EXPORTER_BINARY, kExampleConfig,
                                                               credentials));
   fs::remove_all(credentials);
-  ASSERT_EQ(packaged.status, 0) << packaged.output;
-  ASSERT_EQ(example.status, 0) << example.output;
+  ASSERT_EQ(packaged.exit_code, 0) << packaged.output;
+  ASSERT_EQ(example.exit_code, 0) << example.output;
   // Drop the first line (it names the file) and the access_key_file= setting.
   auto settings = [](std::string summary) {
     summary.erase(0, summary.find('\n') + 1);
@@ -287,10 +258,10 @@ class DeploymentPackageTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     const fs::path build_dir = fs::path(EXPORTER_BINARY).parent_path() / "deployment-package";
-    const CommandResult result = RunCommand(Quote((kRepoRoot / "scripts/package.sh").string()) +
-                                            " " + Quote(build_dir.string()));
+    const CommandResult result = RunCommand(ShellQuote((kRepoRoot / "scripts/package.sh").string()) +
+                                            " " + ShellQuote(build_dir.string()));
     build_output_ = new std::string(result.output);
-    if (result.status != 0) return;
+    if (result.exit_code != 0) return;
     // The last line is the path of the .deb.
     std::string output = result.output;
     while (!output.empty() && output.back() == '\n') output.pop_back();
@@ -299,8 +270,8 @@ class DeploymentPackageTest : public ::testing::Test {
     const std::string extracted = MakeTempDir("bird_deb");
     if (extracted.empty()) return;
     const CommandResult extract =
-        RunCommand("dpkg-deb -x " + Quote(deb) + " " + Quote(extracted));
-    if (extract.status != 0) {
+        RunCommand("dpkg-deb -x " + ShellQuote(deb) + " " + ShellQuote(extracted));
+    if (extract.exit_code != 0) {
       *build_output_ += extract.output;
       fs::remove_all(extracted);
       return;
@@ -329,7 +300,7 @@ class DeploymentPackageTest : public ::testing::Test {
   }
 
   static CommandResult DpkgDeb(const std::string& arguments) {
-    return RunCommand("dpkg-deb " + arguments + " " + Quote(*deb_));
+    return RunCommand("dpkg-deb " + arguments + " " + ShellQuote(*deb_));
   }
 
   static std::string* build_output_;
@@ -354,7 +325,7 @@ std::vector<std::string> FileNames(const fs::path& dir, const std::string& exten
 
 TEST_F(DeploymentPackageTest, HoldsTheBinaryUnitConfigurationDashboardsRulesAndDocs) {
   const CommandResult contents = DpkgDeb("--contents");
-  ASSERT_EQ(contents.status, 0) << contents.output;
+  ASSERT_EQ(contents.exit_code, 0) << contents.output;
   std::vector<std::string> expected = {
       "./usr/bin/bird_call_exporter",
       "./lib/systemd/system/bird_call_exporter.service",
@@ -388,13 +359,13 @@ TEST_F(DeploymentPackageTest, HoldsTheBinaryUnitConfigurationDashboardsRulesAndD
 
 TEST_F(DeploymentPackageTest, ControlFieldsNameThePackageAndItsLibraryDependencies) {
   const CommandResult package = DpkgDeb("-f");
-  ASSERT_EQ(package.status, 0) << package.output;
+  ASSERT_EQ(package.exit_code, 0) << package.output;
   EXPECT_NE(package.output.find("Package: bird-call-exporter\n"), std::string::npos)
       << package.output;
   EXPECT_NE(package.output.find("Section: net\n"), std::string::npos) << package.output;
 
-  const CommandResult depends = RunCommand("dpkg-deb -f " + Quote(*deb_) + " Depends");
-  ASSERT_EQ(depends.status, 0) << depends.output;
+  const CommandResult depends = RunCommand("dpkg-deb -f " + ShellQuote(*deb_) + " Depends");
+  ASSERT_EQ(depends.exit_code, 0) << depends.output;
   for (const char* library : {"libcurl4", "libprometheus-cpp-core", "libsqlite3-0", "zlib1g",
                               "libyaml-cpp0.7", "libspdlog1.10", "libphonenumber8", "libstdc++6",
                               "libc6"}) {
@@ -410,11 +381,11 @@ TEST_F(DeploymentPackageTest, ControlFieldsNameThePackageAndItsLibraryDependenci
 }
 
 TEST_F(DeploymentPackageTest, VersionIsTheVersionOfTheBinary) {
-  const CommandResult version = RunCommand("dpkg-deb -f " + Quote(*deb_) + " Version");
-  ASSERT_EQ(version.status, 0) << version.output;
+  const CommandResult version = RunCommand("dpkg-deb -f " + ShellQuote(*deb_) + " Version");
+  ASSERT_EQ(version.exit_code, 0) << version.output;
   const CommandResult binary =
-      RunCommand(Quote(*extracted_ + "/usr/bin/bird_call_exporter") + " --version");
-  ASSERT_EQ(binary.status, 0) << binary.output;
+      RunCommand(ShellQuote(*extracted_ + "/usr/bin/bird_call_exporter") + " --version");
+  ASSERT_EQ(binary.exit_code, 0) << binary.output;
   const std::string prefix = "bird_call_exporter version ";
   ASSERT_EQ(binary.output.rfind(prefix, 0), 0u) << binary.output;
   const std::string binary_version =
@@ -424,8 +395,8 @@ TEST_F(DeploymentPackageTest, VersionIsTheVersionOfTheBinary) {
 }
 
 TEST_F(DeploymentPackageTest, ConfigurationIsAConffile) {
-  const CommandResult listed = RunCommand("dpkg-deb --info " + Quote(*deb_) + " conffiles");
-  ASSERT_EQ(listed.status, 0) << listed.output;
+  const CommandResult listed = RunCommand("dpkg-deb --info " + ShellQuote(*deb_) + " conffiles");
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
   EXPECT_NE(listed.output.find(std::string(kInstalledConfig) + "\n"), std::string::npos)
       << listed.output;
 }
@@ -433,8 +404,8 @@ TEST_F(DeploymentPackageTest, ConfigurationIsAConffile) {
 TEST_F(DeploymentPackageTest, MaintainerScriptsUseTheDebianSystemdHelpers) {
   for (const char* script : {"postinst", "prerm", "postrm"}) {
     const CommandResult text =
-        RunCommand("dpkg-deb --info " + Quote(*deb_) + " " + std::string(script));
-    ASSERT_EQ(text.status, 0) << script << ": " << text.output;
+        RunCommand("dpkg-deb --info " + ShellQuote(*deb_) + " " + std::string(script));
+    ASSERT_EQ(text.exit_code, 0) << script << ": " << text.output;
     EXPECT_NE(text.output.find("deb-systemd-"), std::string::npos) << script << text.output;
     // systemctl only for daemon-reload, and only where systemd runs.
     std::istringstream lines(text.output);
@@ -446,11 +417,11 @@ TEST_F(DeploymentPackageTest, MaintainerScriptsUseTheDebianSystemdHelpers) {
       EXPECT_NE(text.output.find("[ -d /run/systemd/system ]"), std::string::npos) << text.output;
     }
   }
-  const CommandResult postinst = RunCommand("dpkg-deb --info " + Quote(*deb_) + " postinst");
+  const CommandResult postinst = RunCommand("dpkg-deb --info " + ShellQuote(*deb_) + " postinst");
   EXPECT_NE(postinst.output.find("adduser --system"), std::string::npos) << postinst.output;
   // A first installation does not enable or start the service (it needs a key first).
   EXPECT_EQ(postinst.output.find("deb-systemd-invoke start"), std::string::npos);
-  const CommandResult postrm = RunCommand("dpkg-deb --info " + Quote(*deb_) + " postrm");
+  const CommandResult postrm = RunCommand("dpkg-deb --info " + ShellQuote(*deb_) + " postrm");
   // The state goes on purge only.
   const auto purge = postrm.output.find("\"purge\" ]; then");
   const auto state = postrm.output.find("rm -rf /var/lib/bird_call_exporter");
@@ -461,8 +432,8 @@ TEST_F(DeploymentPackageTest, MaintainerScriptsUseTheDebianSystemdHelpers) {
 
 TEST_F(DeploymentPackageTest, LintianReportsNoErrorOrWarning) {
   // Every tag that is overridden is in the package's overrides file with its reason.
-  const CommandResult result = RunCommand("lintian --fail-on error,warning " + Quote(*deb_));
-  EXPECT_EQ(result.status, 0) << result.output;
+  const CommandResult result = RunCommand("lintian --fail-on error,warning " + ShellQuote(*deb_));
+  EXPECT_EQ(result.exit_code, 0) << result.output;
   std::istringstream lines(result.output);
   for (std::string line; std::getline(lines, line);) {
     EXPECT_FALSE(line.rfind("E: ", 0) == 0 || line.rfind("W: ", 0) == 0) << line;
@@ -478,11 +449,11 @@ TEST_F(DeploymentPackageTest, HoldsTheManualPageCompletionCopyrightAndChangelogs
     EXPECT_TRUE(fs::exists(*extracted_ + path)) << path;
   }
   const CommandResult man = RunCommand(
-      "zcat " + Quote(*extracted_ + "/usr/share/man/man1/bird_call_exporter.1.gz"));
+      "zcat " + ShellQuote(*extracted_ + "/usr/share/man/man1/bird_call_exporter.1.gz"));
   EXPECT_NE(man.output.find(".SH SIGNALS"), std::string::npos) << man.output;
   // Every flag of --help is in the manual page.
   const CommandResult help =
-      RunCommand(Quote(*extracted_ + "/usr/bin/bird_call_exporter") + " --help");
+      RunCommand(ShellQuote(*extracted_ + "/usr/bin/bird_call_exporter") + " --help");
   std::istringstream lines(help.output);
   int flags = 0;
   for (std::string line; std::getline(lines, line);) {
@@ -498,8 +469,8 @@ TEST_F(DeploymentPackageTest, HoldsTheManualPageCompletionCopyrightAndChangelogs
   }
   EXPECT_GT(flags, 15);
   const CommandResult changelog = RunCommand(
-      "zcat " + Quote(*extracted_ + "/usr/share/doc/bird-call-exporter/changelog.Debian.gz"));
-  const CommandResult version = RunCommand("dpkg-deb -f " + Quote(*deb_) + " Version");
+      "zcat " + ShellQuote(*extracted_ + "/usr/share/doc/bird-call-exporter/changelog.Debian.gz"));
+  const CommandResult version = RunCommand("dpkg-deb -f " + ShellQuote(*deb_) + " Version");
   std::string deb_version = version.output;
   while (!deb_version.empty() && deb_version.back() == '\n') deb_version.pop_back();
   EXPECT_EQ(changelog.output.rfind("bird-call-exporter (" + deb_version + ") ", 0), 0u)
@@ -511,9 +482,9 @@ TEST_F(DeploymentPackageTest, HoldsTheManualPageCompletionCopyrightAndChangelogs
 // (scripts/package-install-test.sh says what each step checks).
 TEST_F(DeploymentPackageTest, InstallsRemovesAndPurgesInAFreshDebianRoot) {
   const CommandResult result =
-      RunCommand(Quote((kRepoRoot / "scripts/package-install-test.sh").string()) + " " +
-                 Quote(*deb_));
-  EXPECT_EQ(result.status, 0) << result.output;
+      RunCommand(ShellQuote((kRepoRoot / "scripts/package-install-test.sh").string()) + " " +
+                 ShellQuote(*deb_));
+  EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("install-test: passed"), std::string::npos) << result.output;
 }
 
@@ -525,8 +496,8 @@ TEST_F(DeploymentPackageTest, ExtractedFilesAreTheRepositoryFiles) {
 
 TEST_F(DeploymentPackageTest, ExtractedBinaryPrintsItsVersion) {
   const CommandResult result =
-      RunCommand(Quote(*extracted_ + "/usr/bin/bird_call_exporter") + " --version");
-  EXPECT_EQ(result.status, 0) << result.output;
+      RunCommand(ShellQuote(*extracted_ + "/usr/bin/bird_call_exporter") + " --version");
+  EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(result.output.rfind("bird_call_exporter version ", 0), 0u) << result.output;
 }
 
@@ -537,7 +508,7 @@ TEST_F(DeploymentPackageTest, ExtractedConfigurationPassesConfigCheck) {
       RunCommand(ConfigCheckCommand(*extracted_ + "/usr/bin/bird_call_exporter",
                                     *extracted_ + kInstalledConfig, credentials));
   fs::remove_all(credentials);
-  EXPECT_EQ(result.status, 0) << result.output;
+  EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("configuration OK"), std::string::npos) << result.output;
 }
 

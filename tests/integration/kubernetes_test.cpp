@@ -23,10 +23,17 @@
 #include <string>
 #include <vector>
 
+#include "support/process.h"
+
 namespace bird_exporter {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::CommandResult;
+using testing::ReadFile;
+using testing::RunCommand;
+using testing::RunCommandStdout;
+using testing::ShellQuote;
 
 const fs::path kRepoRoot = fs::path(TESTDATA_DIR "/../..").lexically_normal();
 const fs::path kKubernetesDir = kRepoRoot / "deploy" / "kubernetes";
@@ -41,44 +48,6 @@ constexpr const char* kConfigPath = "/etc/bird_call_exporter/bird_call_exporter.
 constexpr const char* kAccessKeyPath = "/etc/bird_call_exporter/secret/access_key";
 constexpr const char* kStatePath = "/var/lib/bird_call_exporter/state.json";
 constexpr const char* kSecretPlaceholder = "REPLACE_WITH_YOUR_BIRD_ACCESS_KEY";
-
-struct CommandResult {
-  int exit_code = -1;  // -1 when the command could not be run or did not exit normally
-  std::string output;
-};
-
-// Runs `command` with /bin/sh; the output is what the command writes to standard output (add
-// 2>&1 to the command for standard error too).
-CommandResult RunCommand(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
-  const int status = pclose(pipe);
-  if (status != -1 && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  return result;
-}
-
-std::string Quote(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
-}
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // Structural equality of two YAML nodes (scalars by their text, maps regardless of key order).
 bool NodesEqual(const YAML::Node& a, const YAML::Node& b) {
@@ -145,8 +114,8 @@ class KubernetesTest : public ::testing::Test {
     rendered->file = dir_ / (dir.filename().string() + ".rendered.yaml");
     const fs::path errors = dir_ / "kustomize.stderr";
     const CommandResult result =
-        RunCommand("kubectl kustomize " + Quote(dir.string()) + " >" +
-                   Quote(rendered->file.string()) + " 2>" + Quote(errors.string()));
+        RunCommandStdout("kubectl kustomize " + ShellQuote(dir.string()) + " >" +
+                   ShellQuote(rendered->file.string()) + " 2>" + ShellQuote(errors.string()));
     ASSERT_EQ(result.exit_code, 0) << "kubectl kustomize " << dir << " failed:\n"
                                    << ReadFile(errors);
     try {
@@ -179,7 +148,7 @@ class KubernetesTest : public ::testing::Test {
       fs::copy_file(kValidateDir / file, dir / file);
     }
     const CommandResult result =
-        RunCommand("npm ci --prefix " + Quote(dir.string()) +
+        RunCommandStdout("npm ci --prefix " + ShellQuote(dir.string()) +
                    " --ignore-scripts --no-audit --no-fund --loglevel=error 2>&1");
     ASSERT_EQ(result.exit_code, 0) << "npm ci failed:\n" << result.output;
     ASSERT_TRUE(fs::is_directory(dir / "node_modules" / "kubernetes-models")) << result.output;
@@ -187,7 +156,7 @@ class KubernetesTest : public ::testing::Test {
   }
 
   CommandResult Validate(const fs::path& file) {
-    return RunCommand("node " + Quote(validator_.string()) + " " + Quote(file.string()) + " 2>&1");
+    return RunCommandStdout("node " + ShellQuote(validator_.string()) + " " + ShellQuote(file.string()) + " 2>&1");
   }
 
   fs::path WriteFile(const std::string& name, const std::string& text) {
@@ -732,18 +701,18 @@ TEST_F(KubernetesTest, ConfigMapConfigurationIsAcceptedByTheExporter) {
     std::string environment = "env";
     for (const YAML::Node& env : container["env"]) {
       environment +=
-          " " + Quote(env["name"].as<std::string>() + "=" + env["value"].as<std::string>());
+          " " + ShellQuote(env["name"].as<std::string>() + "=" + env["value"].as<std::string>());
     }
     const int replicas = workload["spec"]["replicas"].as<int>(1);
     for (int ordinal = 0; ordinal < (is_base ? 1 : replicas); ++ordinal) {
-      std::string command = environment + " " + Quote(EXPORTER_BINARY) + " --config.check";
+      std::string command = environment + " " + ShellQuote(EXPORTER_BINARY) + " --config.check";
       for (std::string arg : Strings(container["args"])) {
         if (arg == std::string("--config.file=") + kConfigPath)
           arg = "--config.file=" + config_file.string();
         if (arg == "--shard.index=auto") arg = "--shard.index=" + std::to_string(ordinal);
-        command += " " + Quote(arg);
+        command += " " + ShellQuote(arg);
       }
-      const CommandResult result = RunCommand(command + " 2>&1");
+      const CommandResult result = RunCommandStdout(command + " 2>&1");
       EXPECT_EQ(result.exit_code, 0) << command << "\n" << result.output;
       EXPECT_NE(result.output.find("configuration OK"), std::string::npos) << result.output;
       EXPECT_EQ(result.output.find("test-access-key-for-config-check"), std::string::npos);
@@ -755,12 +724,12 @@ TEST_F(KubernetesTest, ConfigMapConfigurationIsAcceptedByTheExporter) {
 // PrometheusRule
 
 TEST_F(KubernetesTest, PrometheusRuleIsTheGeneratorOutputForTheRuleFiles) {
-  const CommandResult generated = RunCommand(Quote(kGenerator.string()) + " --stdout");
+  const CommandResult generated = RunCommandStdout(ShellQuote(kGenerator.string()) + " --stdout");
   ASSERT_EQ(generated.exit_code, 0) << generated.output;
   EXPECT_EQ(generated.output, ReadFile(kBaseDir / "prometheusrule.yaml"))
       << "base/prometheusrule.yaml is out of date: run "
          "deploy/kubernetes/generate-prometheusrule.sh";
-  const CommandResult check = RunCommand(Quote(kGenerator.string()) + " --check 2>&1");
+  const CommandResult check = RunCommandStdout(ShellQuote(kGenerator.string()) + " --check 2>&1");
   EXPECT_EQ(check.exit_code, 0) << check.output;
 
   // The rendered PrometheusRule holds the groups of the rule files, in order and unchanged.
@@ -802,7 +771,7 @@ TEST_F(KubernetesTest, GeneratorRejectsARuleFileItCannotCopy) {
                                     "      - record: x\n        expr: vector(1)\n";
   std::ofstream(rules / "b.yml") << "groups:\n  - name: b\n    rules: []\n";
 
-  CommandResult result = RunCommand(Quote(script.string()) + " 2>&1");
+  CommandResult result = RunCommandStdout(ShellQuote(script.string()) + " 2>&1");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const YAML::Node rule =
       YAML::LoadFile((root / "deploy/kubernetes/base/prometheusrule.yaml").string());
@@ -811,22 +780,22 @@ TEST_F(KubernetesTest, GeneratorRejectsARuleFileItCannotCopy) {
   EXPECT_EQ(rule["spec"]["groups"][0]["rules"][0]["expr"].as<std::string>(""), "vector(1)");
 
   std::ofstream(rules / "b.yml") << "groups:\n  - name: b\n    rules: []\nextra: true\n";
-  result = RunCommand(Quote(script.string()) + " --stdout 2>&1");
+  result = RunCommandStdout(ShellQuote(script.string()) + " --stdout 2>&1");
   EXPECT_NE(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("b.yml:4"), std::string::npos) << result.output;
 
   std::ofstream(rules / "b.yml") << "# no groups\n";
-  result = RunCommand(Quote(script.string()) + " --stdout 2>&1");
+  result = RunCommandStdout(ShellQuote(script.string()) + " --stdout 2>&1");
   EXPECT_NE(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("b.yml"), std::string::npos) << result.output;
 
   // A failed run leaves the previous output alone, and --check notices a stale file.
   const std::string before = ReadFile(root / "deploy/kubernetes/base/prometheusrule.yaml");
-  result = RunCommand(Quote(script.string()) + " 2>&1");
+  result = RunCommandStdout(ShellQuote(script.string()) + " 2>&1");
   EXPECT_NE(result.exit_code, 0);
   EXPECT_EQ(ReadFile(root / "deploy/kubernetes/base/prometheusrule.yaml"), before);
   std::ofstream(rules / "b.yml") << "groups:\n  - name: renamed\n    rules: []\n";
-  result = RunCommand(Quote(script.string()) + " --check 2>&1");
+  result = RunCommandStdout(ShellQuote(script.string()) + " --check 2>&1");
   EXPECT_EQ(result.exit_code, 1) << result.output;
   EXPECT_NE(result.output.find("out of date"), std::string::npos) << result.output;
 }

@@ -9,29 +9,21 @@
 #include <sstream>
 #include <string>
 
+#include "support/process.h"
+
 namespace bird_exporter {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::CommandResult;
+using testing::ReadFile;
+using testing::RunCommand;
+using testing::RunCommandStdout;
+using testing::ShellQuote;
 
 const fs::path kPrometheusDir =
     fs::path(TESTDATA_DIR "/../../deploy/prometheus").lexically_normal();
 constexpr const char* kContainerRules = "/etc/prometheus/rules/*.yml";
-
-struct CommandResult {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
-
-CommandResult RunCommand(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[512];
-  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) result.output += buffer;
-  result.status = pclose(pipe);
-  return result;
-}
 
 class PrometheusConfigTest : public ::testing::Test {
  protected:
@@ -66,14 +58,14 @@ class PrometheusConfigTest : public ::testing::Test {
 TEST_F(PrometheusConfigTest, PromtoolAcceptsTheDemoStackConfiguration) {
   const CommandResult result = RunCommand(std::string(PROMTOOL_BINARY) + " check config " +
                                           (kPrometheusDir / "prometheus.yml").string());
-  EXPECT_EQ(result.status, 0) << result.output;
+  EXPECT_EQ(result.exit_code, 0) << result.output;
 }
 
 TEST_F(PrometheusConfigTest, PromtoolAcceptsTheConfigurationWithTheRepositoryRuleFiles) {
   ASSERT_TRUE(fs::is_directory(kPrometheusDir / "rules"));
   const CommandResult result = RunCommand(std::string(PROMTOOL_BINARY) + " check config " +
                                           CopyWithRulesFrom(kPrometheusDir / "rules"));
-  EXPECT_EQ(result.status, 0) << result.output;
+  EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("SUCCESS"), std::string::npos) << result.output;
 }
 
@@ -87,7 +79,7 @@ TEST_F(PrometheusConfigTest, PromtoolRejectsABrokenRuleFileInTheRulesDirectory) 
       << "        expr: up\n";
   const CommandResult result =
       RunCommand(std::string(PROMTOOL_BINARY) + " check config " + CopyWithRulesFrom(rules));
-  EXPECT_NE(result.status, 0) << result.output;
+  EXPECT_NE(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("broken.yml"), std::string::npos) << result.output;
 }
 

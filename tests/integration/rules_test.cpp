@@ -19,10 +19,17 @@
 #include <string_view>
 #include <vector>
 
+#include "support/process.h"
+
 namespace bird_exporter {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::CommandResult;
+using testing::ReadFile;
+using testing::RunCommand;
+using testing::RunCommandStdout;
+using testing::ShellQuote;
 
 const fs::path kRepoRoot = fs::path(TESTDATA_DIR "/../..").lexically_normal();
 const fs::path kRulesDir = kRepoRoot / "deploy" / "prometheus" / "rules";
@@ -53,34 +60,6 @@ const std::vector<std::string> kContractRecords = {
     "workspace_channel:bird_call_no_inbound_media:ratio_rate",
 };
 
-struct CommandResult {
-  int exit_code = -1;  // -1 when the command could not be run or did not exit normally
-  std::string output;  // stdout and stderr
-};
-
-CommandResult RunCommand(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[512];
-  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) result.output += buffer;
-  const int status = pclose(pipe);
-  if (status != -1 && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  return result;
-}
-
-std::string ShellQuote(const std::string& text) {
-  std::string quoted = "'";
-  for (char c : text) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
-}
-
 std::string Promtool() { return ShellQuote(PROMTOOL_BINARY); }
 
 std::vector<fs::path> YamlFilesIn(const fs::path& dir) {
@@ -91,13 +70,6 @@ std::vector<fs::path> YamlFilesIn(const fs::path& dir) {
   }
   std::sort(files.begin(), files.end());
   return files;
-}
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // The anchor GitHub gives a Markdown heading: lower case, spaces become '-', and every other

@@ -81,8 +81,8 @@ class WebConfigTest : public ::testing::Test {
     const std::string headers = Path("curl.headers");
     std::filesystem::remove(body);
     std::filesystem::remove(headers);
-    const ShellResult run =
-        RunShell("curl -sS --max-time 10 -o " + ShellQuote(body) + " -D " + ShellQuote(headers) +
+    const CommandResult run =
+        RunCommand("curl -sS --max-time 10 -o " + ShellQuote(body) + " -D " + ShellQuote(headers) +
                    " -w 'status=%{http_code}' " + options + " " + ShellQuote(url));
     CurlResult result;
     result.exit_code = run.exit_code;
@@ -317,7 +317,7 @@ TEST_F(WebConfigTest, ACertificateChangedOnDiskIsServedWithoutASignal) {
   ASSERT_GT(port, 0) << exporter_->Log();
   const std::string subject = "openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
                               " </dev/null 2>/dev/null | openssl x509 -noout -subject";
-  EXPECT_NE(RunShell(subject).output.find("CN = 127.0.0.1"), std::string::npos);
+  EXPECT_NE(RunCommand(subject).output.find("CN = 127.0.0.1"), std::string::npos);
 
   const std::string error = MakeServerCertificate(dir, "renewed", "renewed.test");
   ASSERT_TRUE(error.empty()) << error;
@@ -326,7 +326,7 @@ TEST_F(WebConfigTest, ACertificateChangedOnDiskIsServedWithoutASignal) {
   std::filesystem::rename(dir + "/renewed.key", dir + "/server.key");
   std::filesystem::rename(dir + "/renewed.crt", dir + "/server.crt");
   ASSERT_TRUE(WaitFor(
-      [&] { return RunShell(subject).output.find("CN = renewed.test") != std::string::npos; },
+      [&] { return RunCommand(subject).output.find("CN = renewed.test") != std::string::npos; },
       seconds(30)))
       << exporter_->Log();
   EXPECT_EQ(Curl(Https(port, "/metrics"), CaOption()).status, 200);
@@ -346,7 +346,7 @@ TEST_F(WebConfigTest, AFloodOfWrongPasswordsDoesNotStarveAnAuthenticatedScraper)
   for (int i = 0; i < 8; ++i) {
     flood.emplace_back([&, i] {
       while (!stop) {
-        const ShellResult r = RunShell("curl -s -o /dev/null -w '%{http_code}' -u prometheus:wrong" +
+        const CommandResult r = RunCommand("curl -s -o /dev/null -w '%{http_code}' -u prometheus:wrong" +
                                            std::to_string(i) + " " + ShellQuote(base + "/metrics"));
         if (r.output == "401") ++unauthorized;
         if (r.output == "429") ++limited;
@@ -401,8 +401,8 @@ TEST_F(WebConfigTest, TlsIsServedWithoutAPlainTextPortBehindIt) {
 
 TEST_F(WebConfigTest, InvalidWebConfigStopsStartUpWithExitCodeOne) {
   const std::string path = WriteWebConfig(TlsConfig() + "  min_version: TLS11\n");
-  const ShellResult run =
-      RunShell("timeout 30 " + std::string(EXPORTER_BINARY) +
+  const CommandResult run =
+      RunCommand("timeout 30 " + std::string(EXPORTER_BINARY) +
                  " --demo --web.listen-address=127.0.0.1:0 --web.config.file=" + ShellQuote(path));
   EXPECT_EQ(run.exit_code, 1) << run.output;
   EXPECT_NE(run.output.find("level=error"), std::string::npos) << run.output;
@@ -412,7 +412,7 @@ TEST_F(WebConfigTest, InvalidWebConfigStopsStartUpWithExitCodeOne) {
       << run.output;
   EXPECT_EQ(run.output.find("msg=\"listening\""), std::string::npos) << run.output;
 
-  const ShellResult missing_file = RunShell("timeout 30 " + std::string(EXPORTER_BINARY) +
+  const CommandResult missing_file = RunCommand("timeout 30 " + std::string(EXPORTER_BINARY) +
                                                 " --demo --web.listen-address=127.0.0.1:0 " +
                                                 "--web.config.file=" + ShellQuote(Path("absent.yml")));
   EXPECT_EQ(missing_file.exit_code, 1) << missing_file.output;
@@ -424,8 +424,8 @@ TEST_F(WebConfigTest, InvalidWebConfigStopsStartUpWithExitCodeOne) {
 TEST_F(WebConfigTest, KeyOfAnotherCertificateStopsStartUp) {
   const std::string path =
       WriteWebConfig("tls_server_config:\n  cert_file: server.crt\n  key_file: client.key\n");
-  const ShellResult run =
-      RunShell("timeout 30 " + std::string(EXPORTER_BINARY) +
+  const CommandResult run =
+      RunCommand("timeout 30 " + std::string(EXPORTER_BINARY) +
                  " --demo --web.listen-address=127.0.0.1:0 --web.config.file=" + ShellQuote(path));
   EXPECT_EQ(run.exit_code, 1) << run.output;
   EXPECT_NE(run.output.find("msg=\"cannot start the HTTP server\" error=\"web config: "

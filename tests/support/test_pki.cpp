@@ -1,34 +1,14 @@
 #include "support/test_pki.h"
 
-#include <stdio.h>
-#include <sys/wait.h>
-
 #include <vector>
 
 namespace bird_exporter::testing {
-
-ShellResult RunShell(const std::string& command) {
-  ShellResult result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  while (const size_t n = fread(buffer, 1, sizeof buffer, pipe)) result.output.append(buffer, n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
-
-std::string ShellQuote(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 namespace {
 
 std::string RunSteps(const std::vector<std::string>& steps) {
   for (const auto& step : steps) {
-    const ShellResult result = RunShell(step);
+    const CommandResult result = RunCommand(step);
     if (result.exit_code != 0) return step + "\n" + result.output;
   }
   return "";

@@ -1,17 +1,11 @@
-// Certificates for the TLS tests, made with the openssl CLI, and a shell runner.
+// Certificates for the TLS tests, made with the openssl CLI.
 #pragma once
 
 #include <string>
 
+#include "support/process.h"
+
 namespace bird_exporter::testing {
-
-struct ShellResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-ShellResult RunShell(const std::string& command);
-std::string ShellQuote(const std::string& text);
 
 // Writes into `dir`: ca.crt/ca.key (a test CA), server.crt/server.key (signed by it, for
 // 127.0.0.1), client.crt/client.key (signed by it) and stranger.crt/stranger.key (self-signed).

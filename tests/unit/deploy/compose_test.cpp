@@ -15,23 +15,22 @@
 #include <string>
 #include <vector>
 
+#include "support/process.h"
+
 namespace bird_exporter {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::CommandResult;
+using testing::ReadFile;
+using testing::RunCommand;
+using testing::RunCommandStdout;
+using testing::ShellQuote;
 
 const fs::path kRepoRoot = fs::path(TESTDATA_DIR "/../..").lexically_normal();
 const fs::path kDeployDir = kRepoRoot / "deploy";
 const fs::path kComposeFile = kDeployDir / "docker-compose.yml";
 const fs::path kDockerfile = kDeployDir / "docker" / "Dockerfile";
-
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << "cannot read " << path;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::vector<std::string> Strings(const YAML::Node& sequence) {
   std::vector<std::string> out;
