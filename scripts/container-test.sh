@@ -21,17 +21,29 @@ command -v podman >/dev/null || fail "podman not found (run scripts/install-deps
 # virtual machine may not allow to be set (crun: setrlimit ... Operation not permitted).
 limits=(--ulimit nofile=8192:8192 --ulimit nproc=4096:4096)
 
+build_log="$(mktemp /tmp/bird_container_build_XXXXXX.log)"
+imported=0
+cleanup() {
+  podman "${runtime[@]}" rm -f "$name" >/dev/null 2>&1 || true
+  rm -f "$build_log"
+  # The imported base must not stand in for the real image in later builds on this host.
+  if [ "$imported" = 1 ]; then podman rmi -f "$base" >/dev/null 2>&1 || true; fi
+  podman image prune -f >/dev/null 2>&1 || true
+}
+runtime=()
+trap cleanup EXIT
+
 if ! podman image exists "$base"; then
   root="$(scripts/debian-root.sh)"
-  step "importing $root as $base"
+  step "importing $root as $base (removed again at the end)"
   tar -C "$root" --exclude=./.complete -c . | podman import - "$base" >/dev/null
+  imported=1
 fi
 
 # The health check is run once by hand below (podman schedules it with systemd timers, which a
 # host without systemd as init does not have).
 # crun refuses hybrid cgroup hierarchies ("cgroups in hybrid mode not supported"); runc runs
 # containers there.
-runtime=()
 if ! podman run --rm "${limits[@]}" "$base" true >/dev/null 2>&1; then
   command -v runc >/dev/null || fail "podman cannot run a container with crun and runc is not installed"
   runtime=(--runtime "$(command -v runc)")
@@ -43,12 +55,9 @@ fi
 step "building $image from deploy/docker/Dockerfile"
 started=$(date +%s)
 nice podman "${runtime[@]}" build --format docker --pull=never "${limits[@]}" -f deploy/docker/Dockerfile \
-  -t "$image" . >/tmp/"$name".build.log 2>&1 || { tail -n 30 /tmp/"$name".build.log >&2; fail "podman build failed"; }
-rm -f /tmp/"$name".build.log
+  -t "$image" . >"$build_log" 2>&1 || { tail -n 30 "$build_log" >&2; fail "podman build failed"; }
 step "built in $(( $(date +%s) - started )) s, $(podman image inspect -f '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1/1e6}')"
 
-cleanup() { podman "${runtime[@]}" rm -f "$name" >/dev/null 2>&1 || true; }
-trap cleanup EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 podman "${runtime[@]}" run -d --name "$name" "${limits[@]}" --read-only --cap-drop=ALL \
   --security-opt no-new-privileges --health-interval=disable -p "127.0.0.1:$port:9842" \
@@ -70,7 +79,8 @@ step "/metrics in --demo mode: $(grep -c '^bird_' <<<"$metrics") bird_ samples, 
 uid="$(podman "${runtime[@]}" exec "$name" sh -c 'awk "/^Uid:/ {print \$2}" /proc/1/status')"
 [ "$uid" = 65532 ] || fail "the exporter runs as uid $uid, not 65532"
 [ "$(podman inspect -f '{{.HostConfig.ReadonlyRootfs}}' "$name")" = true ] || fail "root file system not read-only"
-if podman "${runtime[@]}" exec "$name" sh -c 'touch /usr/bin/written' 2>/dev/null; then
+# As root in the container (which owns /usr/bin), so that only the read-only mount can refuse.
+if podman "${runtime[@]}" exec --user 0 "$name" sh -c 'touch /usr/bin/written' 2>/dev/null; then
   fail "the root file system accepted a write"
 fi
 step "runs as uid 65532 with a read-only root file system: OK"

@@ -5,6 +5,7 @@
 #            a key credential, the system user and its 0700 state directory exist, the manual
 #            page and the bash completion are there;
 #   remove:  the binary is gone, the configuration and the state are kept;
+#   install again: the unit the removal masked is unmasked, the state is still there;
 #   purge:   the configuration, the key and the state are gone, the user is kept.
 #
 #   scripts/package-install-test.sh PATH.deb
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 deb="$(realpath "$1")"
 pristine="$(scripts/debian-root.sh)"
 root="$(mktemp -d /tmp/bird_install_root_XXXXXX)"
-trap 'rm -rf "$root"' EXIT
+trap 'rm -rf "$root" "$root.apt.log"' EXIT
 cp -a "$pristine/." "$root/"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 cp "$deb" "$root/tmp/bird-call-exporter.deb"
@@ -60,7 +61,17 @@ in_root apt-get remove -y -qq bird-call-exporter >/dev/null 2>&1 || fail "apt-ge
 [ -f "$root/var/lib/bird_call_exporter/state.json" ] || fail "remove deleted the state"
 status="$(in_root dpkg-query -W -f='${db:Status-Abbrev}' bird-call-exporter)"
 [ "${status// /}" = "rc" ] || fail "status after remove is '$status', expected rc"
-step "binary gone, configuration and state kept (status rc): OK"
+[ "$(readlink "$root/etc/systemd/system/bird_call_exporter.service" || true)" = /dev/null ] ||
+  fail "remove did not mask the unit"
+step "binary gone, unit masked, configuration and state kept (status rc): OK"
+
+step "apt-get install again after remove"
+in_root apt-get install -y -qq --no-install-recommends /tmp/bird-call-exporter.deb >/dev/null 2>&1 ||
+  fail "the second apt-get install failed"
+[ ! -L "$root/etc/systemd/system/bird_call_exporter.service" ] ||
+  fail "the unit is still masked after installing again"
+[ -f "$root/var/lib/bird_call_exporter/state.json" ] || fail "installing again lost the state"
+step "unit unmasked, state still there: OK"
 
 step "apt-get purge"
 in_root apt-get purge -y -qq bird-call-exporter >/dev/null 2>&1 || fail "apt-get purge failed"

@@ -191,8 +191,6 @@ TEST_F(DeploymentTest, PackagedConfigurationFailsWithoutTheCredentialsDirectory)
       << result.output;
 }
 
-// Apart from where the key comes from, the packaged configuration is the example one: same
-// settings, same placeholder workspaces.
 // The bash completion completes flags up to their "=" and the values of --log.level.
 TEST_F(DeploymentTest, BashCompletionCompletesFlagsAndValues) {
   const fs::path completion = kRepoRoot / "deploy/debian/bird_call_exporter.bash-completion";
@@ -231,6 +229,8 @@ TEST_F(DeploymentTest, ChangelogHeadsWithTheVersionOfTheBinary) {
   EXPECT_NE(ReadFile(kRepoRoot / "LICENSE").find("Apache License"), std::string::npos);
 }
 
+// Apart from where the key comes from, the packaged configuration is the example one: same
+// settings, same placeholder workspaces.
 TEST_F(DeploymentTest, PackagedConfigurationMatchesTheExampleConfiguration) {
   const std::string credentials = MakeCredentialsDir();
   ASSERT_FALSE(credentials.empty());

@@ -99,7 +99,8 @@ PrometheusServer::PrometheusServer(const std::string& work_dir, const Prometheus
   if (options.exemplar_storage) args.push_back("--enable-feature=exemplar-storage");
   process_ = std::make_unique<ExporterProcess>(PROMETHEUS_BINARY, args,
                                                std::map<std::string, std::string>{}, work_dir);
-  if (!WaitFor([&] { return Query("up").is_object(); }, seconds(30))) {
+  // Still running: a port taken meanwhile by another process would leave the queries to it.
+  if (!WaitFor([&] { return Query("up").is_object(); }, seconds(30)) || !process_->Running()) {
     throw std::runtime_error("Prometheus did not start: " + process_->Log());
   }
 }
