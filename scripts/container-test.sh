@@ -26,6 +26,7 @@ imported=0
 cleanup() {
   podman "${runtime[@]}" rm -f "$name" >/dev/null 2>&1 || true
   rm -f "$build_log"
+  podman rmi -f "$image" >/dev/null 2>&1 || true
   # The imported base must not stand in for the real image in later builds on this host.
   if [ "$imported" = 1 ]; then podman rmi -f "$base" >/dev/null 2>&1 || true; fi
   podman image prune -f >/dev/null 2>&1 || true
