@@ -3,16 +3,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <fstream>
 #include <regex>
-#include <sstream>
 #include <stdexcept>
 
 #include "bird/client.h"
+#include "support/process.h"
 
 namespace bird_exporter::testing {
 
@@ -31,35 +29,12 @@ int FreePort() {
   return ntohs(addr.sin_port);
 }
 
-namespace {
-
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-std::string Quote(const std::string& text) {
-  std::string out = "'";
-  for (const char c : text) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
-}  // namespace
-
 std::string FastRuleCopies(const fs::path& dir, const std::string& for_value) {
   const fs::path rules = fs::path(TESTDATA_DIR) / ".." / ".." / "deploy/prometheus/rules";
   fs::create_directories(dir);
   for (const auto& entry : fs::directory_iterator(rules)) {
     if (entry.path().extension() != ".yml") continue;
-    std::string text = ReadAll(entry.path());
+    std::string text = ReadFile(entry.path());
     text = std::regex_replace(text, std::regex(R"(\bfor: *[0-9a-z]+)"), "for: " + for_value);
     text = std::regex_replace(text, std::regex(R"(\binterval: *[0-9a-z]+)"), "interval: 1s");
     std::ofstream(dir / entry.path().filename()) << text;
@@ -70,16 +45,10 @@ std::string FastRuleCopies(const fs::path& dir, const std::string& for_value) {
 PrometheusServer::PrometheusServer(const std::string& work_dir, const PrometheusOptions& options) {
   const std::string data = work_dir + "/prometheus-data";
   if (!options.history_openmetrics.empty()) {
-    const std::string command = std::string(PROMTOOL_BINARY) +
-                                " tsdb create-blocks-from openmetrics " +
-                                Quote(options.history_openmetrics) + " " + Quote(data) + " 2>&1";
-    std::string output;
-    FILE* pipe = popen(command.c_str(), "r");
-    if (pipe == nullptr) throw std::runtime_error("cannot run promtool");
-    char buffer[4096];
-    while (const std::size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
-    const int status = pclose(pipe);
-    if (status != 0) throw std::runtime_error("backfill failed: " + output);
+    const CommandResult backfill =
+        RunCommand(ShellQuote(PROMTOOL_BINARY) + " tsdb create-blocks-from openmetrics " +
+                   ShellQuote(options.history_openmetrics) + " " + ShellQuote(data));
+    if (backfill.exit_code != 0) throw std::runtime_error("backfill failed: " + backfill.output);
   }
   port_ = FreePort();
   std::ofstream config(work_dir + "/prometheus.yml");
