@@ -1,8 +1,7 @@
 #include "bird/client.h"
 
-#include <string.h>
-
 #include <spdlog/spdlog.h>
+#include <string.h>
 
 #include <algorithm>
 #include <charconv>

@@ -27,9 +27,9 @@ std::string RegionOf(const std::string& number, const std::string& region) {
   std::string country;
   util.GetRegionCodeForNumber(parsed, &country);
   // "001" is the non-geographic entity (+800, +808, +870, +881...), "ZZ" no region at all.
-  const bool alpha2 = country.size() == 2 && std::all_of(country.begin(), country.end(), [](char c) {
-                        return c >= 'A' && c <= 'Z';
-                      });
+  const bool alpha2 =
+      country.size() == 2 &&
+      std::all_of(country.begin(), country.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
   return alpha2 ? country : std::string(kUnknownCountry);
 }
 

@@ -295,8 +295,7 @@ class CallBuilder {
     } else if (key == "duration") {
       call_.duration_seconds = Read("duration", [v](bool& bad) { return Int64Of(v, bad); });
     } else if (key == "hangupCauseCode") {
-      call_.hangup_cause_code =
-          Read("hangupCauseCode", [v](bool& bad) { return IntOf(v, bad); });
+      call_.hangup_cause_code = Read("hangupCauseCode", [v](bool& bad) { return IntOf(v, bad); });
     } else if (key == "hangupSource") {
       call_.hangup_source = EnumOf(v, &ParseHangupSource);
     } else if (key == "createdAt") {
@@ -348,8 +347,7 @@ class CallBuilder {
     } else if (key == "mos") {
       call_.mos = Read("qualityInsights.mos", [v](bool& bad) { return NumberOf(v, bad); });
     } else if (key == "pdd") {
-      call_.pdd_seconds =
-          Read("qualityInsights.pdd", [v](bool& bad) { return NumberOf(v, bad); });
+      call_.pdd_seconds = Read("qualityInsights.pdd", [v](bool& bad) { return NumberOf(v, bad); });
     }
   }
 
@@ -369,7 +367,6 @@ class CallBuilder {
     }
     return std::move(call_);
   }
-
 };
 
 // `where` names the record in error messages ("results[3]", or "" for an insights body) so a

@@ -58,7 +58,8 @@ struct Call {
   std::optional<std::int64_t> duration_seconds;  // Bird `duration`
   std::optional<int> hangup_cause_code;          // Bird `hangupCauseCode` (Q.850)
   HangupSource hangup_source = HangupSource::kUnknown;
-  std::string hangup_sip_code;  // `hangupSipCode`, else `sipInsights.hangupSipCode`; empty if absent
+  std::string
+      hangup_sip_code;  // `hangupSipCode`, else `sipInsights.hangupSipCode`; empty if absent
   std::optional<SystemTime> created_at;
   std::optional<SystemTime> updated_at;
   std::optional<SystemTime> ringing_at;

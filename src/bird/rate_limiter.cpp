@@ -33,8 +33,8 @@ TokenBucket::Clock::duration TokenBucket::TryTake(Clock::time_point now) {
     return Clock::duration::zero();
   }
   const double missing_seconds = (1.0 - tokens_) / rate_per_second_;
-  const auto wait = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(missing_seconds));
+  const auto wait =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(missing_seconds));
   return std::max(wait, Clock::duration(1));
 }
 

@@ -94,11 +94,16 @@ struct Mapping {
 
 const std::vector<std::string_view> kTopKeys = {"bird", "poll", "metrics", "state_file",
                                                 "workspaces"};
-const std::vector<std::string_view> kBirdKeys = {
-    "base_url",         "access_key",         "access_key_file",
-    "request_timeout",  "max_requests_per_second", "max_concurrent_requests",
-    "max_retries",      "page_size",          "max_list_body_size",
-    "max_call_body_size"};
+const std::vector<std::string_view> kBirdKeys = {"base_url",
+                                                 "access_key",
+                                                 "access_key_file",
+                                                 "request_timeout",
+                                                 "max_requests_per_second",
+                                                 "max_concurrent_requests",
+                                                 "max_retries",
+                                                 "page_size",
+                                                 "max_list_body_size",
+                                                 "max_call_body_size"};
 const std::vector<std::string_view> kPollKeys = {
     "interval",     "initial_lookback", "insights_grace_period", "max_call_age",
     "list_overlap", "insights",         "poor_mos_threshold"};
@@ -212,7 +217,8 @@ class Parser {
   struct FieldFailed {};
 
   void Note(int line, const std::string& path, const std::string& reason) const {
-    errors_.push_back({line, "config: " + path + " (line " + std::to_string(line) + "): " + reason});
+    errors_.push_back(
+        {line, "config: " + path + " (line " + std::to_string(line) + "): " + reason});
   }
   [[noreturn]] void Fail(int line, const std::string& path, const std::string& reason) const {
     Note(line, path, reason);
@@ -542,8 +548,7 @@ class Parser {
       });
       key("jitter_above", [&](const Field& k) { t.jitter_above = PositiveDuration(k); });
       key("pdd_above", [&](const Field& k) { t.pdd_above = PositiveDuration(k); });
-      key("media_min_duration",
-          [&](const Field& k) { t.media_min_duration = DurationValue(k); });
+      key("media_min_duration", [&](const Field& k) { t.media_min_duration = DurationValue(k); });
     }
   }
 
@@ -559,8 +564,10 @@ class Parser {
         }
         if (name == "codec" &&
             std::find(kCodecGroups.begin(), kCodecGroups.end(), group) == kCodecGroups.end()) {
-          Fail(item, "codec is known only from insights media metrics; it can be a dimension "
-                     "of quality and media, not of " + std::string(group));
+          Fail(item,
+               "codec is known only from insights media metrics; it can be a dimension "
+               "of quality and media, not of " +
+                   std::string(group));
         }
         if (std::find(labels.begin(), labels.end(), name) != labels.end()) {
           Fail(item, "dimension " + Quoted(name) + " is listed twice");
@@ -654,18 +661,16 @@ class Parser {
           ws.name = name ? NonEmptyString(*name) : ws.id;
           named = !ws.name.empty();
         });
-        Check([&] {
-          ParseChannels(Require(m, "channels"), ws, named, label_pairs);
-        });
+        Check([&] { ParseChannels(Require(m, "channels"), ws, named, label_pairs); });
       });
     }
     return workspaces;
   }
 
   // `named`: the workspace has a usable name, so its label pairs can be compared.
-  void ParseChannels(const Field& channels_field, WorkspaceConfig& ws, bool named,
-                     std::map<std::pair<std::string, std::string>, std::string>& label_pairs)
-      const {
+  void ParseChannels(
+      const Field& channels_field, WorkspaceConfig& ws, bool named,
+      std::map<std::pair<std::string, std::string>, std::string>& label_pairs) const {
     const std::vector<Field> channels = Items(channels_field);
     if (channels.empty()) Fail(channels_field, "must list at least one channel");
     std::map<std::string, std::string> channel_ids;
@@ -676,8 +681,7 @@ class Parser {
         Check([&] {
           const Field& channel_id = Require(cm, "id");
           channel.id = Id(channel_id);
-          if (const auto [it, added] = channel_ids.emplace(channel.id, channel_item.path);
-              !added) {
+          if (const auto [it, added] = channel_ids.emplace(channel.id, channel_item.path); !added) {
             Fail(channel_id,
                  "duplicate channel id \"" + channel.id + "\" (also used by " + it->second + ")");
           }
@@ -700,7 +704,7 @@ class Parser {
   const EnvLookup& env_;
   const FileReader& read_file_;
   std::string secret_;  // the resolved access key, scrubbed from every message once known
-  mutable std::vector<std::string> expanded_;  // ${NAME}s of the scalar read last
+  mutable std::vector<std::string> expanded_;         // ${NAME}s of the scalar read last
   mutable std::vector<std::string> expanded_values_;  // every value a ${NAME} expanded to
   // "expanded" -> "raw" of every scalar with a ${NAME}, as an error message quotes it.
   mutable std::vector<std::pair<std::string, std::string>> quoted_expansions_;

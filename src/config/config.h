@@ -25,9 +25,9 @@ struct BirdSettings {
   Duration request_timeout = std::chrono::seconds(10);
   double max_requests_per_second = 20;  // per workspace: the ceiling of the adaptive budget
   int max_concurrent_requests = 8;
-  int max_retries = 3;  // retries after the first attempt, per request
-  int page_size = 1000;  // `limit` sent on list requests (1-1000)
-  std::size_t max_list_body_size = 4u << 20;   // bytes of one list page, at most
+  int max_retries = 3;                          // retries after the first attempt, per request
+  int page_size = 1000;                         // `limit` sent on list requests (1-1000)
+  std::size_t max_list_body_size = 4u << 20;    // bytes of one list page, at most
   std::size_t max_call_body_size = 256u << 10;  // bytes of one call or its insights, at most
 };
 

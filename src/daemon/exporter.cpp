@@ -1,10 +1,11 @@
 #include "daemon/exporter.h"
 
+#include <prometheus/registry.h>
 #include <pthread.h>
-#include <unistd.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -12,8 +13,6 @@
 #include <memory>
 #include <optional>
 #include <thread>
-
-#include <prometheus/registry.h>
 
 #include "bird/client.h"
 #include "config/config.h"
@@ -82,9 +81,10 @@ void RaiseOpenFileLimit(int max_connections) {
   constexpr rlim_t kReserved = 64;  // state database, Bird connections, logs
   if (limit.rlim_cur != RLIM_INFINITY &&
       limit.rlim_cur < static_cast<rlim_t>(max_connections) + kReserved) {
-    spdlog::warn("the open file limit is below --web.max-connections; connections beyond it wait "
-                 "to be accepted open_files={} max_connections={}",
-                 static_cast<unsigned long long>(limit.rlim_cur), max_connections);
+    spdlog::warn(
+        "the open file limit is below --web.max-connections; connections beyond it wait "
+        "to be accepted open_files={} max_connections={}",
+        static_cast<unsigned long long>(limit.rlim_cur), max_connections);
   }
 }
 
@@ -175,9 +175,10 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
         }
       } catch (const std::runtime_error& e) {
         exporter_metrics.ConfigReloaded(false, 0);
-        spdlog::error("web configuration reload failed, keeping the running configuration "
-                      "error={}",
-                      LogQuote(e.what()));
+        spdlog::error(
+            "web configuration reload failed, keeping the running configuration "
+            "error={}",
+            LogQuote(e.what()));
         return e.what();
       }
     }
@@ -235,7 +236,6 @@ int Serve(const Flags& flags, const Config& config, const ShardSettings& shard,
   const auto ports = server->ListeningPorts();
   spdlog::info("listening address={} port={} telemetry_path={}", flags.listen_address,
                ports.empty() ? 0 : ports.front(), flags.telemetry_path);
-
 
   // Each cycle's counts reach /metrics in a snapshot rendered right after it.
   std::jthread poll_thread([&poller, &server](std::stop_token stop) {
@@ -354,7 +354,8 @@ int RunExporter(int argc, char** argv) {
     return 1;
   }
   if (flags->config_check) {
-    std::cout << "configuration OK: " << flags->config_file << "\n" << SummarizeConfig(config) << "\n";
+    std::cout << "configuration OK: " << flags->config_file << "\n"
+              << SummarizeConfig(config) << "\n";
     return 0;
   }
   if (flags->state_inspect) {

@@ -101,7 +101,8 @@ std::string HelpText() {
              "  --config.file=PATH          configuration file (default bird_call_exporter.yml)\n"
              "  --config.check              validate the configuration, print a summary, exit\n"
              "  --state.inspect             print what the state database of the configured\n"
-             "                              state_file holds (read only; safe while running), exit\n"
+             "                              state_file holds (read only; safe while running), "
+             "exit\n"
              "  --web.listen-address=[HOST]:PORT\n"
              "                              address to serve metrics on (default ") +
          kDefaultListenAddress +

@@ -16,7 +16,7 @@ struct Flags {
   bool state_inspect = false;  // print a summary of the state database of state_file, exit
   std::string listen_address = kDefaultListenAddress;
   std::string telemetry_path = "/metrics";
-  std::string web_config_file;  // --web.config.file: TLS and basic auth; empty: plain HTTP
+  std::string web_config_file;    // --web.config.file: TLS and basic auth; empty: plain HTTP
   bool enable_lifecycle = false;  // --web.enable-lifecycle: POST /-/reload
   int max_requests = 40;          // --web.max-requests: concurrent scrapes (0: no limit)
   int max_connections = 4096;     // --web.max-connections: open HTTP connections

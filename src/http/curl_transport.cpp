@@ -27,11 +27,12 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
   if (body.size() + bytes > transfer->max_body_bytes) {
     transfer->too_large = true;
     std::string().swap(body);  // what was read goes at once
-    return 0;  // makes curl fail the transfer with CURLE_WRITE_ERROR
+    return 0;                  // makes curl fail the transfer with CURLE_WRITE_ERROR
   }
   // The buffer grows by doubling, but never past the cap: a body near the cap costs the cap.
   if (body.size() + bytes > body.capacity()) {
-    body.reserve(std::min(transfer->max_body_bytes, std::max(body.size() + bytes, 2 * body.capacity())));
+    body.reserve(
+        std::min(transfer->max_body_bytes, std::max(body.size() + bytes, 2 * body.capacity())));
   }
   body.append(data, bytes);
   return bytes;
@@ -121,9 +122,9 @@ HttpResponse CurlTransport::Get(const HttpRequest& request) {
     headers.reset(appended);
   }
 
-  const std::size_t max_body_bytes =
-      request.max_body_bytes > 0 ? std::min(request.max_body_bytes, max_body_bytes_)
-                                 : max_body_bytes_;
+  const std::size_t max_body_bytes = request.max_body_bytes > 0
+                                         ? std::min(request.max_body_bytes, max_body_bytes_)
+                                         : max_body_bytes_;
   Transfer transfer{&response, max_body_bytes, false, request.abort};
   char error_buffer[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());

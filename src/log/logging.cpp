@@ -136,7 +136,8 @@ class LineFormatter : public spdlog::formatter {
          i = payload.find(' ', i + 1)) {
       const std::size_t eq = payload.find('=', i + 1);
       const std::size_t next_space = payload.find(' ', i + 1);
-      if (eq != std::string_view::npos && (next_space == std::string_view::npos || eq < next_space)) {
+      if (eq != std::string_view::npos &&
+          (next_space == std::string_view::npos || eq < next_space)) {
         split = i;
         break;
       }

@@ -1,12 +1,12 @@
 // spdlog set-up for --log.level and --log.format (logfmt or json lines on stderr).
 #pragma once
 
+#include <spdlog/formatter.h>
+#include <spdlog/spdlog.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <spdlog/formatter.h>
-#include <spdlog/spdlog.h>
 
 namespace bird_exporter {
 

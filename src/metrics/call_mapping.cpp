@@ -40,8 +40,8 @@ const std::vector<FieldRange> kFieldRanges = {
     {"mediaMetrics.jitterLossRate", 0, 1},
     {"mediaMetrics.jitterBurstRate", 0, kMaxCount},
     // Variances in ms²: a std-dev of a day is the absurd end.
-    {"mediaMetrics.jitterMinVar", 0, kDayMillis * kDayMillis},
-    {"mediaMetrics.jitterMaxVar", 0, kDayMillis * kDayMillis},
+    {"mediaMetrics.jitterMinVar", 0, kDayMillis* kDayMillis},
+    {"mediaMetrics.jitterMaxVar", 0, kDayMillis* kDayMillis},
     {"mediaMetrics.meanInterval", 0, kDayMillis},
     {"mediaMetrics.inBytes", 0, kMaxCount},
     {"mediaMetrics.outBytes", 0, kMaxCount},
@@ -198,9 +198,9 @@ CallObservation MapCall(const Call& listed, const CallInsights* insights,
   obs.hangup_source = std::string(ToString(call.hangup_source));
   obs.answered = call.status == CallStatus::kCompleted;
   obs.from_insights = insights != nullptr;
-  const std::optional<int> cause_code =
-      check("hangupCauseCode", AsDouble(call.hangup_cause_code)) ? call.hangup_cause_code
-                                                                 : std::nullopt;
+  const std::optional<int> cause_code = check("hangupCauseCode", AsDouble(call.hangup_cause_code))
+                                            ? call.hangup_cause_code
+                                            : std::nullopt;
   if (cause_code) {
     obs.hangup_cause_code = std::to_string(*cause_code);
     obs.hangup_cause = std::string(HangupCauseName(*cause_code));

@@ -27,7 +27,7 @@ struct CallObservation {
   std::string hangup_cause;       // "NORMAL_CLEARING", "UNKNOWN" for unnamed codes, or "unknown"
   std::string sip_code;           // "200", or "unknown"
   std::string cause_class;
-  std::string codec;  // readCodecName, or "unknown"
+  std::string codec;        // readCodecName, or "unknown"
   std::string country;      // remote party's ISO 3166-1 alpha-2 code, or "unknown"
   std::string provider;     // signallingMetrics.providerName, or "unknown"
   std::string edge_region;  // signallingMetrics.edgeRegion, or "unknown"

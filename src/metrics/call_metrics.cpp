@@ -9,14 +9,14 @@ namespace bird_exporter {
 namespace {
 
 prometheus::Family<prometheus::Counter>& CounterFamily(prometheus::Registry& r,
-                                                        std::string_view name) {
+                                                       std::string_view name) {
   return RegisterFamily(prometheus::BuildCounter(), r, name);
 }
 prometheus::Family<prometheus::Gauge>& GaugeFamily(prometheus::Registry& r, std::string_view name) {
   return RegisterFamily(prometheus::BuildGauge(), r, name);
 }
 prometheus::Family<prometheus::Histogram>& HistogramFamily(prometheus::Registry& r,
-                                                            std::string_view name) {
+                                                           std::string_view name) {
   return RegisterFamily(prometheus::BuildHistogram(), r, name);
 }
 
@@ -137,13 +137,13 @@ bool CallMetrics::CodecObserved(const CallObservation& obs) const {
 CallObservation CallMetrics::Bounded(const CallObservation& obs) {
   CallObservation bounded = obs;
   // A dimension no family carries is not admitted, so it cannot use up the label's budget.
-  for (auto [label, value] : {std::pair{"codec", &bounded.codec},
-                              std::pair{"provider", &bounded.provider},
-                              std::pair{"edge_region", &bounded.edge_region},
-                              std::pair{"hangup_cause_code", &bounded.hangup_cause_code},
-                              std::pair{"sip_code", &bounded.sip_code}}) {
-    const bool dimension = value == &bounded.codec || value == &bounded.provider ||
-                           value == &bounded.edge_region;
+  for (auto [label, value] :
+       {std::pair{"codec", &bounded.codec}, std::pair{"provider", &bounded.provider},
+        std::pair{"edge_region", &bounded.edge_region},
+        std::pair{"hangup_cause_code", &bounded.hangup_cause_code},
+        std::pair{"sip_code", &bounded.sip_code}}) {
+    const bool dimension =
+        value == &bounded.codec || value == &bounded.provider || value == &bounded.edge_region;
     if (dimension && !Uses(label)) continue;
     if (value == &bounded.codec && !CodecObserved(bounded)) continue;
     bool dropped = false;
@@ -196,8 +196,7 @@ void CallMetrics::Record(const ChannelLabels& channel, const CallObservation& un
     poor_reasons_.Add(With(poor, "reason", std::string(reason))).Increment();
   }
 
-  const Exemplar exemplar{obs.call_id, 0,
-                          ToUnixSeconds(std::chrono::system_clock::now())};
+  const Exemplar exemplar{obs.call_id, 0, ToUnixSeconds(std::chrono::system_clock::now())};
   const Exemplar* ex = obs.call_id.empty() ? nullptr : &exemplar;
   RecordHistogram(mos_, quality, Buckets("bird_call_mos"), obs.mos, ex);
   RecordHistogram(quality_, quality, Buckets("bird_call_quality_ratio"), obs.quality_ratio, ex);
@@ -206,8 +205,8 @@ void CallMetrics::Record(const ChannelLabels& channel, const CallObservation& un
   RecordHistogram(time_to_answer_, answer, Buckets("bird_call_time_to_answer_seconds"),
                   obs.time_to_answer_seconds, ex);
   RecordHistogram(ring_, answer, Buckets("bird_call_ring_seconds"), obs.ring_seconds);
-  RecordHistogram(duration_, duration, Buckets("bird_call_duration_seconds"),
-                  obs.duration_seconds, ex);
+  RecordHistogram(duration_, duration, Buckets("bird_call_duration_seconds"), obs.duration_seconds,
+                  ex);
   RecordHistogram(jitter_min_, media, Buckets("bird_call_jitter_min_seconds"),
                   obs.jitter_min_seconds);
   RecordHistogram(jitter_max_, media, Buckets("bird_call_jitter_max_seconds"),

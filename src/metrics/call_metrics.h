@@ -2,20 +2,20 @@
 // Knows nothing about Bird's API or the poll loop; it only applies CallObservations.
 #pragma once
 
-#include <map>
-#include <mutex>
-#include <string>
-#include <utility>
-
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
 #include "metrics/call_mapping.h"
-#include "metrics/openmetrics.h"
 #include "metrics/label_guard.h"
+#include "metrics/openmetrics.h"
 
 namespace bird_exporter {
 

@@ -24,37 +24,45 @@ std::string CompilerName() {
 }  // namespace
 
 ExporterMetrics::ExporterMetrics(prometheus::Registry& registry)
-    : api_requests_(RegisterFamily(prometheus::BuildCounter(), registry, "bird_exporter_api_requests_total")),
+    : api_requests_(
+          RegisterFamily(prometheus::BuildCounter(), registry, "bird_exporter_api_requests_total")),
       api_duration_(RegisterFamily(prometheus::BuildHistogram(), registry,
-                          "bird_exporter_api_request_duration_seconds")),
-      parse_errors_(RegisterFamily(prometheus::BuildCounter(), registry, "bird_exporter_parse_errors_total")),
+                                   "bird_exporter_api_request_duration_seconds")),
+      parse_errors_(
+          RegisterFamily(prometheus::BuildCounter(), registry, "bird_exporter_parse_errors_total")),
       channel_up_(RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_channel_up")),
       last_poll_success_(RegisterFamily(prometheus::BuildGauge(), registry,
-                               "bird_exporter_last_poll_success_timestamp_seconds")),
-      insights_pending_(RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_insights_pending")),
+                                        "bird_exporter_last_poll_success_timestamp_seconds")),
+      insights_pending_(
+          RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_insights_pending")),
       insights_unavailable_(RegisterFamily(prometheus::BuildCounter(), registry,
-                                  "bird_exporter_insights_unavailable_total")),
+                                           "bird_exporter_insights_unavailable_total")),
       insights_mode_(
           RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_insights_mode")),
       insights_delay_(
           RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_insights_delay_seconds")
               .Add({})),
-      tracked_calls_(RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_calls_followed")),
+      tracked_calls_(
+          RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_calls_followed")),
       late_calls_(RegisterFamily(prometheus::BuildCounter(), registry,
                                  "bird_exporter_calls_found_late_total")),
       abandoned_calls_(RegisterFamily(prometheus::BuildCounter(), registry,
                                       "bird_exporter_calls_abandoned_total")),
-      channel_behind_(RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_channel_behind")),
+      channel_behind_(
+          RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_channel_behind")),
       channel_errors_(RegisterFamily(prometheus::BuildCounter(), registry,
                                      "bird_exporter_channel_errors_total")),
       budget_(RegisterFamily(prometheus::BuildGauge(), registry,
                              "bird_exporter_api_budget_requests_per_second")),
       rate_limited_(RegisterFamily(prometheus::BuildCounter(), registry,
                                    "bird_exporter_api_rate_limited_total")),
-      state_errors_(RegisterFamily(prometheus::BuildCounter(), registry, "bird_exporter_state_errors_total")),
-      state_calls_(RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_state_calls").Add({})),
+      state_errors_(
+          RegisterFamily(prometheus::BuildCounter(), registry, "bird_exporter_state_errors_total")),
+      state_calls_(
+          RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_state_calls").Add({})),
       poll_duration_(
-          RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_poll_duration_seconds").Add({})),
+          RegisterFamily(prometheus::BuildGauge(), registry, "bird_exporter_poll_duration_seconds")
+              .Add({})),
       state_commit_duration_(RegisterFamily(prometheus::BuildGauge(), registry,
                                             "bird_exporter_state_commit_duration_seconds")
                                  .Add({})),

@@ -2,14 +2,14 @@
 // Implements ApiObserver so the Bird client can report requests without knowing Prometheus.
 #pragma once
 
-#include <mutex>
-#include <string>
-
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+
+#include <mutex>
+#include <string>
 
 #include "bird/client.h"
 #include "metrics/call_metrics.h"

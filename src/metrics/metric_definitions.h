@@ -2,15 +2,15 @@
 // The single table that code, docs/metrics.md and tests are checked against.
 #pragma once
 
-#include <string_view>
-#include <vector>
-
-#include <prometheus/metric_type.h>
 #include <prometheus/family.h>
 #include <prometheus/histogram.h>
+#include <prometheus/metric_type.h>
 #include <prometheus/registry.h>
-#include <type_traits>
+
 #include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
 
 namespace bird_exporter {
 

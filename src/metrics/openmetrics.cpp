@@ -111,9 +111,8 @@ prometheus::Labels AsMap(const std::vector<prometheus::ClientMetric::Label>& lab
 }  // namespace
 
 std::size_t BucketIndex(const std::vector<double>& upper_bounds, double value) {
-  return static_cast<std::size_t>(std::lower_bound(upper_bounds.begin(), upper_bounds.end(),
-                                                   value) -
-                                  upper_bounds.begin());
+  return static_cast<std::size_t>(
+      std::lower_bound(upper_bounds.begin(), upper_bounds.end(), value) - upper_bounds.begin());
 }
 
 std::string SerializeOpenMetrics(const std::vector<prometheus::MetricFamily>& families,
@@ -127,11 +126,11 @@ std::string SerializeOpenMetrics(const std::vector<prometheus::MetricFamily>& fa
         // The family is named without _total, its samples with it. A counter named otherwise
         // is written as "unknown", which keeps its sample name as in the text format.
         constexpr std::string_view kTotal = "_total";
-        const bool total = family.name.size() > kTotal.size() &&
-                           family.name.compare(family.name.size() - kTotal.size(), kTotal.size(),
-                                               kTotal) == 0;
-        Metadata(out, total ? family.name.substr(0, family.name.size() - kTotal.size())
-                            : family.name,
+        const bool total =
+            family.name.size() > kTotal.size() &&
+            family.name.compare(family.name.size() - kTotal.size(), kTotal.size(), kTotal) == 0;
+        Metadata(out,
+                 total ? family.name.substr(0, family.name.size() - kTotal.size()) : family.name,
                  total ? "counter" : "unknown", family.help);
         for (const auto& metric : family.metric) {
           out += family.name;

@@ -5,6 +5,9 @@
 // only the metadata lines, the exemplars and the closing "# EOF" differ. Pure.
 #pragma once
 
+#include <prometheus/labels.h>
+#include <prometheus/metric_family.h>
+
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -13,9 +16,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <prometheus/labels.h>
-#include <prometheus/metric_family.h>
 
 namespace bird_exporter {
 

@@ -97,8 +97,8 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   using prometheus::MetricType;
   std::vector<prometheus::MetricFamily> families;
   try {
-    const ProcessStats stats = ParseProcSelfStat(
-        ReadFile("/proc/self/stat"), sysconf(_SC_CLK_TCK), sysconf(_SC_PAGESIZE), BootTimeSeconds());
+    const ProcessStats stats = ParseProcSelfStat(ReadFile("/proc/self/stat"), sysconf(_SC_CLK_TCK),
+                                                 sysconf(_SC_PAGESIZE), BootTimeSeconds());
     families.push_back(Family("process_cpu_seconds_total",
                               "Total user and system CPU time spent in seconds.",
                               MetricType::Counter, stats.cpu_seconds));
@@ -112,8 +112,8 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   } catch (const std::exception&) {
     // Without /proc (not Linux, or hidepid) the process metrics are simply absent.
   }
-  families.push_back(Family("process_open_fds", "Number of open file descriptors.",
-                            MetricType::Gauge, OpenFds()));
+  families.push_back(
+      Family("process_open_fds", "Number of open file descriptors.", MetricType::Gauge, OpenFds()));
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
     families.push_back(Family("process_max_fds", "Maximum number of open file descriptors.",

@@ -2,11 +2,11 @@
 // at scrape time.
 #pragma once
 
-#include <string_view>
-#include <vector>
-
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
+
+#include <string_view>
+#include <vector>
 
 namespace bird_exporter {
 

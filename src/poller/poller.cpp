@@ -104,8 +104,8 @@ struct Poller::ChannelCycle {
 };
 
 Poller::Poller(PollerSettings settings, std::vector<ChannelRef> channels, BirdApi& api,
-               CallMetrics& call_metrics, ExporterMetrics& exporter_metrics,
-               StateStore* store, WallClock clock)
+               CallMetrics& call_metrics, ExporterMetrics& exporter_metrics, StateStore* store,
+               WallClock clock)
     : settings_(std::move(settings)),
       channels_(std::move(channels)),
       api_(api),
@@ -761,8 +761,7 @@ void Poller::LogPermanentListError(const ChannelCycle& cycle) {
     spdlog::error(
         "bird does not know this channel (404): check the workspace and channel ids in the "
         "configuration workspace={} channel={} workspace_id={} channel_id={}",
-        ref.workspace_name, ref.channel_name, LogQuote(ref.workspace_id),
-        LogQuote(ref.channel_id));
+        ref.workspace_name, ref.channel_name, LogQuote(ref.workspace_id), LogQuote(ref.channel_id));
   } else {
     spdlog::error(
         "bird refused the access key: check bird.access_key / access_key_file and "
@@ -875,7 +874,8 @@ bool Poller::Commit(std::vector<ChannelCycle>& cycles, SystemTime now) {
       const SystemTime created = c.call.created_at.value_or(now);
       record.counted.push_back({cycle.key, c.call.id, created});
       if (created < late_before) s.late += 1;
-      counted.push_back({i, MapCall(c.call, c.insights ? &*c.insights : nullptr, settings_.poor_call)});
+      counted.push_back(
+          {i, MapCall(c.call, c.insights ? &*c.insights : nullptr, settings_.poor_call)});
     }
     auto existing = channel_state_.find(cycle.key);
     previous[cycle.key] = existing == channel_state_.end()
@@ -936,9 +936,10 @@ bool Poller::Commit(std::vector<ChannelCycle>& cycles, SystemTime now) {
         ref.workspace_name, ref.channel_name, LogQuote(c.obs.call_id), LogQuote(fields));
   }
   if (anomalous_calls > kAnomalyLinesPerPoll) {
-    spdlog::warn("{} more calls of this poll counted without some of their values, see "
-                 "bird_exporter_field_anomalies_total",
-                 anomalous_calls - kAnomalyLinesPerPoll);
+    spdlog::warn(
+        "{} more calls of this poll counted without some of their values, see "
+        "bird_exporter_field_anomalies_total",
+        anomalous_calls - kAnomalyLinesPerPoll);
   }
   std::map<std::string, double> waiting_by_workspace;
   for (const auto& cycle : cycles) waiting_by_workspace[cycle.ref->workspace_name] += 0;

@@ -39,9 +39,10 @@ class Poller {
   using WallClock = std::function<SystemTime()>;
 
   // `store` may be null: the state then lives in memory only.
-  Poller(PollerSettings settings, std::vector<ChannelRef> channels, BirdApi& api,
-         CallMetrics& call_metrics, ExporterMetrics& exporter_metrics, StateStore* store,
-         WallClock clock = [] { return std::chrono::system_clock::now(); });
+  Poller(
+      PollerSettings settings, std::vector<ChannelRef> channels, BirdApi& api,
+      CallMetrics& call_metrics, ExporterMetrics& exporter_metrics, StateStore* store,
+      WallClock clock = [] { return std::chrono::system_clock::now(); });
 
   // Opens the state: a missing one starts empty, an unreadable one is logged, counted, moved
   // aside and replaced. False when it cannot be opened now (logged and counted; the polls
@@ -85,9 +86,8 @@ class Poller {
   void FollowTracked(ChannelCycle& cycle, std::stop_token stop, SystemTime now);
   // Lists the channel's calls in `status` far enough to reach every call of `reach`, and
   // settles the calls of `due` that are gone from it.
-  bool ListStatus(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
-                  CallStatus status, const std::vector<std::string>& due,
-                  const std::vector<std::string>& reach);
+  bool ListStatus(ChannelCycle& cycle, std::stop_token stop, SystemTime now, CallStatus status,
+                  const std::vector<std::string>& due, const std::vector<std::string>& reach);
   void NoLongerOpen(TrackedCall& t, SystemTime now) const;
   void Observe(ChannelCycle& cycle, Call call, SystemTime now);
   void Ended(ChannelCycle& cycle, TrackedCall& tracked, SystemTime now);

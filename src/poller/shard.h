@@ -18,7 +18,8 @@ struct ShardSettings {
 // stays on its shard as long as the shard count does not change.
 std::uint64_t ChannelHash(std::string_view workspace_id, std::string_view channel_id);
 
-bool InShard(std::string_view workspace_id, std::string_view channel_id, const ShardSettings& shard);
+bool InShard(std::string_view workspace_id, std::string_view channel_id,
+             const ShardSettings& shard);
 
 // The ordinal of a StatefulSet pod from its hostname ("bird-call-exporter-2" -> 2).
 std::optional<int> OrdinalFromHostname(std::string_view hostname);

@@ -3,12 +3,12 @@
 // from the scraper's Accept-Encoding. Pure, apart from zlib.
 #pragma once
 
+#include <prometheus/metric_family.h>
+
 #include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <prometheus/metric_family.h>
 
 namespace bird_exporter {
 
@@ -37,8 +37,9 @@ enum class ContentCoding { kIdentity, kGzip };
 
 // The coding to answer with for an Accept-Encoding header (RFC 9110 §12.5.3): gzip when the
 // scraper accepts it (by name or by "*", with q > 0) at least as much as identity, which is
-// acceptable unless excluded but, when not named, preferred least; identity otherwise, also when the header excludes both (the header is then disregarded, which the RFC
-// allows). `present` is false when the request has no Accept-Encoding at all.
+// acceptable unless excluded but, when not named, preferred least; identity otherwise, also when
+// the header excludes both (the header is then disregarded, which the RFC allows). `present` is
+// false when the request has no Accept-Encoding at all.
 ContentCoding ChooseContentCoding(bool present, std::string_view accept_encoding);
 
 }  // namespace bird_exporter

@@ -1,22 +1,20 @@
 #include "server/http_listener.h"
 
-#include <sys/socket.h>
-
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <curl/curl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <cctype>
+#include <charconv>
 #include <list>
 #include <mutex>
 #include <set>
 #include <stdexcept>
 #include <thread>
-
-#include <charconv>
 
 namespace bird_exporter {
 
@@ -28,7 +26,8 @@ using tcp = asio::ip::tcp;
 ListenAddress ParseListenAddress(const std::string& listen_address) {
   const auto colon = listen_address.rfind(':');
   if (colon == std::string::npos) {
-    throw ListenAddressError("--web.listen-address: expected [HOST]:PORT, got \"" + listen_address + "\"");
+    throw ListenAddressError("--web.listen-address: expected [HOST]:PORT, got \"" + listen_address +
+                             "\"");
   }
   std::string host = listen_address.substr(0, colon);
   const std::string port_text = listen_address.substr(colon + 1);
@@ -40,8 +39,8 @@ ListenAddress ParseListenAddress(const std::string& listen_address) {
   }
   if (!host.empty() && host.front() == '[') {
     if (host.back() != ']') {
-      throw ListenAddressError("--web.listen-address: unterminated IPv6 address in \"" + listen_address +
-                        "\"");
+      throw ListenAddressError("--web.listen-address: unterminated IPv6 address in \"" +
+                               listen_address + "\"");
     }
     host = host.substr(1, host.size() - 2);
   } else if (host.find(':') != std::string::npos) {
@@ -75,8 +74,7 @@ std::optional<std::string> PercentDecode(std::string_view text, bool plus_as_spa
   return out;
 }
 
-std::optional<std::vector<std::pair<std::string, std::string>>> ParseQuery(
-    std::string_view query) {
+std::optional<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_view query) {
   std::vector<std::pair<std::string, std::string>> params;
   if (query.empty()) return params;
   for (std::size_t start = 0; start <= query.size();) {
@@ -184,8 +182,7 @@ struct HttpListener::Impl {
       } catch (const std::exception& e) {
         answer = {500, "text/plain", {}, std::string("handler failed: ") + e.what() + "\n"};
       }
-      http::response<http::string_body> response(static_cast<http::status>(answer.status),
-                                                 version);
+      http::response<http::string_body> response(static_cast<http::status>(answer.status), version);
       response.set(http::field::content_type, answer.content_type);
       for (const auto& [name, value] : answer.headers) response.set(name, value);
       response.body() = std::move(answer.body);
@@ -208,8 +205,8 @@ HttpListener::HttpListener(const std::string& listen_address, Handler handler)
   const tcp::endpoint endpoint(ip, address.port);
   auto& acceptor = impl_->acceptor;
   if (acceptor.open(endpoint.protocol(), ec) ||
-      acceptor.set_option(tcp::acceptor::reuse_address(true), ec) ||
-      acceptor.bind(endpoint, ec) || acceptor.listen(asio::socket_base::max_listen_connections, ec)) {
+      acceptor.set_option(tcp::acceptor::reuse_address(true), ec) || acceptor.bind(endpoint, ec) ||
+      acceptor.listen(asio::socket_base::max_listen_connections, ec)) {
     throw std::runtime_error("cannot listen on " + listen_address + ": " + ec.message());
   }
   impl_->accept_thread = std::thread([impl = impl_.get()] { impl->AcceptLoop(); });

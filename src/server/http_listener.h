@@ -32,8 +32,8 @@ ListenAddress ParseListenAddress(const std::string& listen_address);
 
 struct ServedRequest {
   std::string method;
-  std::string path;   // percent-decoded, without the query
-  std::string query;  // raw, without '?'
+  std::string path;                            // percent-decoded, without the query
+  std::string query;                           // raw, without '?'
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
 

@@ -1,19 +1,17 @@
 #include "server/server.h"
 
-#include <sys/stat.h>
-
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-
-#include <atomic>
 #include <charconv>
 #include <condition_variable>
 #include <deque>
@@ -144,7 +142,7 @@ struct Reply {
   std::vector<std::pair<http::field, std::string>> headers;
   std::shared_ptr<const void> owner;
   std::string_view body;
-  bool close = false;                  // close the connection after this answer
+  bool close = false;  // close the connection after this answer
   // Held while a scrape counts against --web.max-requests; Release() ends that early.
   struct ScrapeSlot {
     ScrapeSlot(int& in_flight, std::deque<asio::steady_timer*>& waiting)
@@ -281,9 +279,8 @@ struct HttpServer::Impl {
       next->has_openmetrics = true;
     }
     next->channel_table = ChannelTable(
-        families, std::chrono::duration<double>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count());
+        families,
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
     next->rendered = steady_clock::now();
     std::lock_guard lock(mutex);
     snapshot = std::move(next);
@@ -308,9 +305,10 @@ struct HttpServer::Impl {
       spdlog::info("TLS files changed on disk, new connections use them cert_file={}",
                    LogQuote(config.cert_file));
     } catch (const ServerError& e) {
-      spdlog::error("TLS files changed on disk but cannot be used, keeping the running ones "
-                    "error={}",
-                    LogQuote(e.what()));
+      spdlog::error(
+          "TLS files changed on disk but cannot be used, keeping the running ones "
+          "error={}",
+          LogQuote(e.what()));
     }
     std::lock_guard lock(mutex);
     if (tls_config.cert_file != config.cert_file || tls_config.key_file != config.key_file ||
@@ -392,8 +390,8 @@ struct HttpServer::Impl {
     // its socket only); one that sends nothing is closed after the head (or handshake) timeout.
     const std::shared_ptr<ssl::context> context = Current(tls);
     {
-      asio::steady_timer deadline(*io, context ? settings.tls_handshake_timeout
-                                               : settings.read_header_timeout);
+      asio::steady_timer deadline(
+          *io, context ? settings.tls_handshake_timeout : settings.read_header_timeout);
       deadline.async_wait([&socket](const boost::system::error_code& timer_ec) {
         if (!timer_ec) socket.cancel();
       });
@@ -466,11 +464,11 @@ struct HttpServer::Impl {
       std::optional<asio::steady_timer> slot_timer;
       if (reply.scrape_slot) {
         slot_timer.emplace(*io, settings.scrape_slot_hold);
-        slot_timer->async_wait([slot = std::weak_ptr(reply.scrape_slot)](
-                                   const boost::system::error_code& ec) {
-          if (ec) return;
-          if (auto held = slot.lock()) held->Release();
-        });
+        slot_timer->async_wait(
+            [slot = std::weak_ptr(reply.scrape_slot)](const boost::system::error_code& ec) {
+              if (ec) return;
+              if (auto held = slot.lock()) held->Release();
+            });
       }
       if (!co_await Write(stream, reply, request.version(), keep_alive,
                           request.method() == http::verb::head)) {
@@ -531,7 +529,9 @@ struct HttpServer::Impl {
       co_return reply;
     }
     ++auth_checks_queued;
-    auto check = [state, header] { return CheckBasicAuth(state->web_config, header, &state->cache); };
+    auto check = [state, header] {
+      return CheckBasicAuth(state->web_config, header, &state->cache);
+    };
     const bool ok = co_await asio::co_spawn(workers, RunOnWorker(std::move(check)), use_awaitable);
     --auth_checks_queued;
     if (ok) co_return std::nullopt;
@@ -545,8 +545,7 @@ struct HttpServer::Impl {
       ++entry.count;
     }
     Reply reply = TextReply(http::status::unauthorized, "Unauthorized\n");
-    reply.headers.emplace_back(http::field::www_authenticate,
-                               "Basic realm=\"bird_call_exporter\"");
+    reply.headers.emplace_back(http::field::www_authenticate, "Basic realm=\"bird_call_exporter\"");
     co_return reply;
   }
 
@@ -744,9 +743,9 @@ HttpServer::HttpServer(ServerSettings settings,
     endpoint = tcp::endpoint(tcp::v4(), address.port);
   } else {
     tcp::resolver resolver(*impl.io);
-    const auto found = resolver.resolve(address.host, std::to_string(address.port),
-                                        tcp::resolver::passive | tcp::resolver::numeric_service,
-                                        ec);
+    const auto found =
+        resolver.resolve(address.host, std::to_string(address.port),
+                         tcp::resolver::passive | tcp::resolver::numeric_service, ec);
     if (ec || found.empty()) {
       throw ServerError("cannot listen on " + s.listen_address + ": " +
                         (ec ? ec.message() : std::string("no address")));
@@ -756,9 +755,11 @@ HttpServer::HttpServer(ServerSettings settings,
   impl.acceptor = std::make_unique<tcp::acceptor>(*impl.io);
   impl.accept_wait = std::make_unique<asio::steady_timer>(*impl.io);
   auto& acceptor = *impl.acceptor;
-  if (acceptor.open(endpoint.protocol(), ec) || acceptor.set_option(tcp::acceptor::reuse_address(true), ec) ||
+  if (acceptor.open(endpoint.protocol(), ec) ||
+      acceptor.set_option(tcp::acceptor::reuse_address(true), ec) ||
       (endpoint.address().is_v6() && acceptor.set_option(asio::ip::v6_only(true), ec)) ||
-      acceptor.bind(endpoint, ec) || acceptor.listen(asio::socket_base::max_listen_connections, ec)) {
+      acceptor.bind(endpoint, ec) ||
+      acceptor.listen(asio::socket_base::max_listen_connections, ec)) {
     throw ServerError("cannot listen on " + s.listen_address + ": " + ec.message());
   }
   impl.port = acceptor.local_endpoint().port();

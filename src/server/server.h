@@ -6,14 +6,14 @@
 // response. TLS, client certificates and basic auth follow --web.config.file. Serves; never polls.
 #pragma once
 
+#include <prometheus/collectable.h>
+
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <prometheus/collectable.h>
 
 #include "metrics/openmetrics.h"
 #include "server/http_listener.h"
@@ -37,9 +37,9 @@ struct ServerSettings {
   std::chrono::milliseconds scrape_slot_hold{std::chrono::seconds(1)};
   // How long a scrape beyond max_requests waits for a slot before its 503.
   std::chrono::milliseconds scrape_queue_wait{std::chrono::seconds(1)};
-  int max_connections = 4096;     // --web.max-connections: more wait in the listen backlog
+  int max_connections = 4096;  // --web.max-connections: more wait in the listen backlog
   std::chrono::milliseconds read_header_timeout{std::chrono::seconds(10)};
-  std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};  // a whole request
+  std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};   // a whole request
   std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};  // without any progress
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(2)};    // between requests
   std::chrono::milliseconds tls_handshake_timeout{std::chrono::seconds(10)};

@@ -168,12 +168,11 @@ class Parser {
   }
 
   void ParseTls(const Field& f, TlsServerConfig& tls) const {
-    const Mapping m =
-        MappingOf(f,
-                  {"cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version",
-                   "max_version", "cipher_suites", "curve_preferences",
-                   "prefer_server_cipher_suites"},
-                  {"cert", "key", "client_ca", "client_allowed_sans"});
+    const Mapping m = MappingOf(
+        f,
+        {"cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version",
+         "max_version", "cipher_suites", "curve_preferences", "prefer_server_cipher_suites"},
+        {"cert", "key", "client_ca", "client_allowed_sans"});
     tls.cert_file = FilePath(Require(m, "cert_file"), FileKind::kCertificate);
     tls.key_file = FilePath(Require(m, "key_file"), FileKind::kPrivateKey);
 
@@ -266,8 +265,8 @@ class Parser {
     if (!f.node.IsSequence() || f.node.size() == 0) Fail(f, "expected a non-empty list");
     std::vector<Field> items;
     for (std::size_t i = 0; i < f.node.size(); ++i) {
-      items.push_back(Field{f.node[i], f.path + "[" + std::to_string(i) + "]",
-                            f.node[i].Mark().line + 1});
+      items.push_back(
+          Field{f.node[i], f.path + "[" + std::to_string(i) + "]", f.node[i].Mark().line + 1});
     }
     return items;
   }
@@ -295,7 +294,10 @@ class Parser {
       {"TLS_RSA_WITH_AES_128_CBC_SHA256", "AES128-SHA256"},
   };
   inline static const std::map<std::string, std::string, std::less<>> kCurves = {
-      {"CurveP256", "P-256"}, {"CurveP384", "P-384"}, {"CurveP521", "P-521"}, {"X25519", "X25519"},
+      {"CurveP256", "P-256"},
+      {"CurveP384", "P-384"},
+      {"CurveP521", "P-521"},
+      {"X25519", "X25519"},
   };
 
   static void ParseUsers(const Field& f, std::map<std::string, std::string, std::less<>>& users) {

@@ -88,13 +88,15 @@ std::string MobileNumber(const std::string& country, std::mt19937_64& rng) {
   return "";  // a country without a known format: no number
 }
 
-SimMedia MakeMedia(const Carrier& carrier, double talk_seconds, bool one_way,
-                   bool inbound_missing, std::mt19937_64& rng) {
+SimMedia MakeMedia(const Carrier& carrier, double talk_seconds, bool one_way, bool inbound_missing,
+                   std::mt19937_64& rng) {
   SimMedia m;
   m.codec = carrier.codec;
   m.rate = carrier.rate;
   const double packets = std::floor(talk_seconds * 50);  // 20 ms packetisation
-  const double bytes_per_packet = carrier.codec == "opus" ? 92 : carrier.codec == "G722" ? 172 : 172;
+  const double bytes_per_packet = carrier.codec == "opus"   ? 92
+                                  : carrier.codec == "G722" ? 172
+                                                            : 172;
   m.out_packets = packets;
   m.out_media_packets = packets;
   m.out_bytes = packets * bytes_per_packet;
@@ -111,8 +113,8 @@ SimMedia MakeMedia(const Carrier& carrier, double talk_seconds, bool one_way,
     // Nothing sent: the far end hears silence while what it sends arrives as usual.
     m.out_packets = m.out_media_packets = m.out_bytes = 0;
   }
-  const double loss = std::min(
-      0.5, std::exponential_distribution<double>(1.0 / carrier.loss_mean)(rng));
+  const double loss =
+      std::min(0.5, std::exponential_distribution<double>(1.0 / carrier.loss_mean)(rng));
   const double lost = std::round(packets * loss);
   const double received = std::max(1.0, packets - lost);
   m.flaws = 3 * lost;  // an isolated lost packet costs about 3 flaws (domain notes §1.3)
@@ -128,8 +130,8 @@ SimMedia MakeMedia(const Carrier& carrier, double talk_seconds, bool one_way,
   m.jitter_min_var = Round2(std::uniform_real_distribution<double>(0.5, 150)(rng));
   // The largest jitter of a healthy call stays under 30 ms (a variance of 900 ms²); loss comes
   // with jitter, so a lossy call's exceeds it.
-  m.jitter_max_var =
-      Round2(m.jitter_min_var + std::uniform_real_distribution<double>(50, 600)(rng) * (1 + 10 * loss));
+  m.jitter_max_var = Round2(m.jitter_min_var +
+                            std::uniform_real_distribution<double>(50, 600)(rng) * (1 + 10 * loss));
   m.mean_interval_ms = Round2(20 + std::uniform_real_distribution<double>(0, 1.2)(rng) + 20 * loss);
   return m;
 }
@@ -151,7 +153,8 @@ std::string SimCall::StatusAt(SystemTime t) const {
 
 int SimCall::DurationSeconds() const {
   if (!answered_at) return 0;
-  return static_cast<int>(std::llround(std::chrono::duration<double>(ended_at - *answered_at).count()));
+  return static_cast<int>(
+      std::llround(std::chrono::duration<double>(ended_at - *answered_at).count()));
 }
 
 CallGenerator::CallGenerator(std::uint64_t seed, Scenario scenario)
@@ -171,7 +174,9 @@ milliseconds CallGenerator::InterArrival(const std::string& channel_id,
 SimCall CallGenerator::Generate(const std::string& workspace_id, const std::string& channel_id,
                                 std::uint64_t sequence, SystemTime created_at) const {
   std::mt19937_64 rng(Mix(Mix(seed_, HashString(channel_id)), sequence * 2));
-  auto uniform = [&rng](double a, double b) { return std::uniform_real_distribution<double>(a, b)(rng); };
+  auto uniform = [&rng](double a, double b) {
+    return std::uniform_real_distribution<double>(a, b)(rng);
+  };
   SimCall call;
   call.workspace_id = workspace_id;
   call.channel_id = channel_id;
@@ -212,7 +217,9 @@ SimCall CallGenerator::Generate(const std::string& workspace_id, const std::stri
   }
   if (call.expected_country.empty()) call.expected_country = "unknown";
   // Log-normal PDD around the destination's median, slower or faster by carrier.
-  call.pdd_seconds = Round2(destination.pdd_median_seconds * carrier.pdd_factor * std::exp(0.35 * std::normal_distribution<double>(0, 1)(rng)) * 1000) / 1000;
+  call.pdd_seconds = Round2(destination.pdd_median_seconds * carrier.pdd_factor *
+                            std::exp(0.35 * std::normal_distribution<double>(0, 1)(rng)) * 1000) /
+                     1000;
   call.created_at = created_at;
   call.ringing_at = created_at + Seconds(call.pdd_seconds);
 
@@ -224,7 +231,8 @@ SimCall CallGenerator::Generate(const std::string& workspace_id, const std::stri
   if (outcome < s.answered) {
     call.final_status = "completed";
     call.answered_at = call.ringing_at + Seconds(uniform(1.5, 12));
-    double talk = std::max(3.0, std::exponential_distribution<double>(1 / s.mean_talk_seconds)(rng));
+    double talk =
+        std::max(3.0, std::exponential_distribution<double>(1 / s.mean_talk_seconds)(rng));
     if (uniform(0, 1) < s.long_call_share) {
       talk = uniform(std::min(s.long_call_min_seconds, s.long_call_max_seconds),
                      std::max(s.long_call_min_seconds, s.long_call_max_seconds));
@@ -258,7 +266,8 @@ SimCall CallGenerator::Generate(const std::string& workspace_id, const std::stri
   } else {
     static const std::vector<std::pair<int, const char*>> kFailures = {
         {34, "503"}, {38, "502"}, {41, "500"}, {102, "504"}, {1, "404"}, {21, "403"}};
-    const auto& failure = kFailures[std::uniform_int_distribution<std::size_t>(0, kFailures.size() - 1)(rng)];
+    const auto& failure =
+        kFailures[std::uniform_int_distribution<std::size_t>(0, kFailures.size() - 1)(rng)];
     call.final_status = "failed";
     call.ended_at = call.ringing_at + Seconds(uniform(0.1, 1));
     call.hangup_cause_code = failure.first;

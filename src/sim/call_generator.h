@@ -41,7 +41,7 @@ struct SimCall {
   std::string hangup_source;
   double pdd_seconds = 0;
   bool one_way_audio = false;
-  bool inbound_missing = false;  // of a one-way-audio call: inbound (else outbound) media missing
+  bool inbound_missing = false;   // of a one-way-audio call: inbound (else outbound) media missing
   std::optional<SimMedia> media;  // answered calls only
 
   // Bird status at time t: starting, ringing, ongoing, then the final status.

@@ -8,8 +8,8 @@
 namespace bird_exporter::sim {
 
 struct Destination {
-  std::string country;      // ISO 3166 alpha-2 of the called number
-  double weight = 1;        // share of calls
+  std::string country;  // ISO 3166 alpha-2 of the called number
+  double weight = 1;    // share of calls
   double pdd_median_seconds;
   // The carriers (providers) routing it, as least-cost routing does; empty: any carrier.
   std::vector<std::string> carriers = {};
@@ -17,13 +17,13 @@ struct Destination {
 
 // A carrier (Bird `signallingMetrics.providerName`) with its codec, quality and set-up delay.
 struct Carrier {
-  std::string codec;           // readCodecName / writeCodecName
-  std::string rate;            // readCodecRate ("8000", "16000", "48000")
+  std::string codec;  // readCodecName / writeCodecName
+  std::string rate;   // readCodecRate ("8000", "16000", "48000")
   double weight = 1;
-  double loss_mean = 0.002;    // mean random packet loss ratio of answered calls
-  std::string provider;        // providerName
-  double pdd_factor = 1;       // times the destination's median PDD
-  double failure_share = 0;    // extra share of its calls that fail (a carrier in trouble)
+  double loss_mean = 0.002;  // mean random packet loss ratio of answered calls
+  std::string provider;      // providerName
+  double pdd_factor = 1;     // times the destination's median PDD
+  double failure_share = 0;  // extra share of its calls that fail (a carrier in trouble)
 };
 
 struct Scenario {
@@ -38,8 +38,8 @@ struct Scenario {
   // Remote parties of PSTN calls that are no usable number: withheld (incoming, "anonymous")
   // and invalid (too short for their country).
   double withheld_share = 0.02, invalid_number_share = 0.01;
-  double mean_talk_seconds = 45;      // answered duration, exponential, at least 3 s
-  double long_call_share = 0.03;      // answered calls lasting several minutes
+  double mean_talk_seconds = 45;  // answered duration, exponential, at least 3 s
+  double long_call_share = 0.03;  // answered calls lasting several minutes
   // Talk time of those long calls: uniform between the two bounds.
   double long_call_min_seconds = 180, long_call_max_seconds = 480;
   std::vector<Destination> destinations;

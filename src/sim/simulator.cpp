@@ -1,7 +1,5 @@
 #include "sim/simulator.h"
 
-
-
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -97,7 +95,8 @@ struct Response {
 };
 
 Response Error(int status, const std::string& code, const std::string& message) {
-  return {status, "application/json", nlohmann::json{{"code", code}, {"message", message}}.dump(), {}};
+  return {
+      status, "application/json", nlohmann::json{{"code", code}, {"message", message}}.dump(), {}};
 }
 
 // The keyset order of the lists: createdAt in ms, then id.
@@ -181,12 +180,14 @@ class Simulator::Impl {
       workspace_channels_[channel.workspace_id].push_back(&channel);
     }
     UpdateEarliestDue();
-    server_ = std::make_unique<HttpListener>(settings_.listen_address, [this](const ServedRequest& r) {
-      if (r.method != "GET") return ServedResponse{405, "application/json", {{"Allow", "GET"}}, ""};
-      Response response = Handle(r);
-      return ServedResponse{response.status, response.content_type, response.headers,
-                          std::move(response.body)};
-    });
+    server_ =
+        std::make_unique<HttpListener>(settings_.listen_address, [this](const ServedRequest& r) {
+          if (r.method != "GET")
+            return ServedResponse{405, "application/json", {{"Allow", "GET"}}, ""};
+          Response response = Handle(r);
+          return ServedResponse{response.status, response.content_type, response.headers,
+                                std::move(response.body)};
+        });
   }
 
   // Stops serving before the rest of the simulator goes.
@@ -375,7 +376,8 @@ class Simulator::Impl {
       j["sipInsights"] = {{"hangupSipCode", call.hangup_sip_code}};
       return j;
     }
-    j["signallingMetrics"] = {{"pdd", call.pdd_seconds}, {"edgeRegion", call.edge_region},
+    j["signallingMetrics"] = {{"pdd", call.pdd_seconds},
+                              {"edgeRegion", call.edge_region},
                               {"providerName", call.provider}};
     if (call.media) {
       const SimMedia& m = *call.media;
@@ -427,7 +429,8 @@ class Simulator::Impl {
     std::optional<std::pair<long long, std::string>> after;
     if (auto it = query.find("pageToken"); it != query.end() && !it->second.empty()) {
       const auto decoded = Unbase64(it->second);
-      const auto token = decoded ? nlohmann::json::parse(*decoded, nullptr, false) : nlohmann::json();
+      const auto token =
+          decoded ? nlohmann::json::parse(*decoded, nullptr, false) : nlohmann::json();
       if (!token.is_array() || token.size() != 2 || !token[0].is_number_integer() ||
           !token[1].is_string()) {
         return Error(422, "InvalidParameters", "invalid pageToken");
@@ -505,7 +508,8 @@ class Simulator::Impl {
     nlohmann::json body = {{"results", results}};
     if (more) {
       const SimCall* last = page.back();
-      body["nextPageToken"] = Base64(nlohmann::json::array({Millis(last->created_at), last->id}).dump());
+      body["nextPageToken"] =
+          Base64(nlohmann::json::array({Millis(last->created_at), last->id}).dump());
     }
     return {200, "application/json", body.dump(), {}};
   }
@@ -568,20 +572,24 @@ class Simulator::Impl {
       }
       if (OverRateLimit(parts[1])) {
         ++stats->rate_limited;
-        return {429, "application/json",
-                nlohmann::json{{"code", "TooManyRequests"}, {"message", "rate limit exceeded"}}.dump(),
-                {{"Retry-After", "1"}}};
+        return {
+            429,
+            "application/json",
+            nlohmann::json{{"code", "TooManyRequests"}, {"message", "rate limit exceeded"}}.dump(),
+            {{"Retry-After", "1"}}};
       }
       const Scenario& s = settings_.scenario;
       const double draw = std::uniform_real_distribution<double>(0, 1)(faults_);
       if (draw < s.rate_429) {
         ++stats->rate_limited;
-        return {429, "application/json",
+        return {429,
+                "application/json",
                 nlohmann::json{{"code", "TooManyRequests"}, {"message", "slow down"}}.dump(),
                 {}};
       }
       if (draw < s.rate_429 + s.rate_5xx_html) {
-        return {502, "text/html",
+        return {502,
+                "text/html",
                 "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad "
                 "Gateway</h1></body></html>",
                 {}};
@@ -593,7 +601,8 @@ class Simulator::Impl {
       }
     }
     if (slow_seconds > 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<long long>(slow_seconds * 1000)));
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(static_cast<long long>(slow_seconds * 1000)));
     }
 
     const std::string& ws = parts[1];
@@ -603,7 +612,8 @@ class Simulator::Impl {
     if (parts.size() == 4 && parts[3] == "calls") {  // workspace call log
       std::vector<const Channel*> selected;
       std::set<std::string> wanted;
-      for (auto [it, end] = query.equal_range("channelId"); it != end; ++it) wanted.insert(it->second);
+      for (auto [it, end] = query.equal_range("channelId"); it != end; ++it)
+        wanted.insert(it->second);
       if (auto it = workspace_channels_.find(ws); it != workspace_channels_.end()) {
         for (const Channel* channel : it->second) {
           if (wanted.empty() || wanted.count(channel->id)) selected.push_back(channel);

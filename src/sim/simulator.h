@@ -6,11 +6,10 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "sim/call_generator.h"
 
@@ -61,9 +60,10 @@ class Simulator {
   // `by_hangup_cause_code`, `mos_observations`, `no_inbound_media`, `pdd_observations`,
   // `duration_observations`, `by_country` (the remote party's country the exporter must find,
   // or "unknown"), `by_provider`, `abandoned` (cancelled by the caller), `one_way_audio` (answered
-  // calls missing their `in` or `out` media)), plus `quiet` = no call will start, end or become ready any more,
-  // `generated` = every call created so far and `calls_by_channel_generated` the same per
-  // channel, and `requests` = per workspace id (every configured one, and any other requested):
+  // calls missing their `in` or `out` media)), plus `quiet` = no call will start, end or become
+  // ready any more, `generated` = every call created so far and `calls_by_channel_generated` the
+  // same per channel, and `requests` = per workspace id (every configured one, and any other
+  // requested):
   //   total          requests answered (429s and faults included) under /workspaces/{ws}/
   //   list_calls     channel lists and workspace call logs, whatever their answer
   //   get_call       GET of one call, whatever its answer

@@ -1,7 +1,6 @@
 #include "state/state.h"
 
 #include <cctype>
-
 #include <nlohmann/json.hpp>
 
 #include "bird/country.h"
@@ -18,7 +17,8 @@ long long ToUnixMillis(SystemTime t) {
 }
 
 SystemTime FromUnixMillis(long long ms) {
-  return SystemTime(std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
+  return SystemTime(
+      std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
 }
 
 [[noreturn]] void Malformed(const std::string& what) {
@@ -282,9 +282,8 @@ std::vector<ListGap> ParseGaps(std::string_view text) {
 }
 
 std::size_t PruneState(State& state, SystemTime oldest_kept) {
-  return std::erase_if(state.counted, [oldest_kept](const auto& entry) {
-    return entry.second < oldest_kept;
-  });
+  return std::erase_if(state.counted,
+                       [oldest_kept](const auto& entry) { return entry.second < oldest_kept; });
 }
 
 }  // namespace bird_exporter

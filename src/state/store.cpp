@@ -9,8 +9,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -62,7 +62,8 @@ long long Millis(SystemTime t) {
 SystemTime FromMillis(long long ms) {
   constexpr long long kMaxAbsMillis = 9'000'000'000'000LL;  // the year 2255
   ms = std::clamp(ms, -kMaxAbsMillis, kMaxAbsMillis);
-  return SystemTime(std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
+  return SystemTime(
+      std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
 }
 
 std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
@@ -93,7 +94,8 @@ void CheckStateDirectory(const std::string& path) {
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return;
   const std::string where = "the state directory " + dir + " (mode " + Octal(st.st_mode) + ")";
   if (st.st_mode & S_IWOTH) {
-    throw StateRefusedError(where + " is writable by every user, who could replace the state; "
+    throw StateRefusedError(where +
+                            " is writable by every user, who could replace the state; "
                             "make it writable by the exporter only (chmod o-w)");
   }
   if ((st.st_mode & S_IWGRP) && !InOwnGroups(st.st_gid)) {
@@ -279,10 +281,10 @@ sqlite3* OpenConnection(const std::string& path, bool wal) {
   if (fd < 0) throw StateError(Errno("cannot open " + path));
   ::close(fd);
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                     SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
-                                 nullptr);
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
+      nullptr);
   if (rc != SQLITE_OK) {
     const std::string message = std::string("cannot open ") + path + ": " + sqlite3_errstr(rc);
     CloseDatabase(db);
@@ -298,8 +300,8 @@ sqlite3* OpenConnection(const std::string& path, bool wal) {
     Exec(db, "BEGIN IMMEDIATE", "creating the schema");
     Exec(db, kSchema, "creating the schema");
     sqlite3_stmt* stmt = nullptr;
-    int prc = sqlite3_prepare_v2(db, "SELECT max(version), count(*) FROM schema_version", -1,
-                                 &stmt, nullptr);
+    int prc = sqlite3_prepare_v2(db, "SELECT max(version), count(*) FROM schema_version", -1, &stmt,
+                                 nullptr);
     if (prc != SQLITE_OK) Fail(db, prc, "reading the schema version");
     long long found = 0, rows = 0;
     prc = sqlite3_step(stmt);
@@ -313,8 +315,8 @@ sqlite3* OpenConnection(const std::string& path, bool wal) {
       Exec(db, "INSERT INTO schema_version (version) VALUES (1)", "writing the schema version");
     } else if (found > kSchemaVersion) {
       throw StateRefusedError("state database " + path + " has schema version " +
-                            std::to_string(found) + ", newer than this exporter reads (" +
-                            std::to_string(kSchemaVersion) + "); use the newer release");
+                              std::to_string(found) + ", newer than this exporter reads (" +
+                              std::to_string(kSchemaVersion) + "); use the newer release");
     }
     Exec(db, "COMMIT", "creating the schema");
   } catch (...) {
@@ -382,8 +384,8 @@ OpenedState SqliteStateStore::Open() {
       ::close(fd);
       if (error == EWOULDBLOCK) {
         throw StateRefusedError("another bird_call_exporter process uses the state file " + path_ +
-                              " (lock " + lock_path +
-                              "); two exporters on one state would count every call twice");
+                                " (lock " + lock_path +
+                                "); two exporters on one state would count every call twice");
       }
       errno = error;
       throw StateError(Errno("cannot lock " + lock_path));
@@ -512,8 +514,9 @@ void SqliteStateStore::Migrate(const State& state, OpenedState& opened) {
     Statements& st = StatementsOf(db);
     Exec(db, "BEGIN IMMEDIATE", "importing the JSON state");
     for (const auto& [key, cs] : state.channels) {
-      st.Get("INSERT INTO channels (workspace_id, channel_id, window_start_ms, since_ms, gaps) "
-             "VALUES (?, ?, ?, ?, ?)")
+      st.Get(
+            "INSERT INTO channels (workspace_id, channel_id, window_start_ms, since_ms, gaps) "
+            "VALUES (?, ?, ?, ?, ?)")
           .Bind(1, key.first)
           .Bind(2, key.second)
           .Bind(3, Millis(cs.window_start))
@@ -577,8 +580,8 @@ std::size_t SqliteStateStore::CountedCalls() const {
 
 long long SqliteStateStore::ChannelRowId(const ChannelKey& key) {
   if (auto it = channel_ids_.find(key); it != channel_ids_.end()) return it->second;
-  Statement q = StatementsOf(db_).Get(
-      "SELECT id FROM channels WHERE workspace_id = ? AND channel_id = ?");
+  Statement q =
+      StatementsOf(db_).Get("SELECT id FROM channels WHERE workspace_id = ? AND channel_id = ?");
   q.Bind(1, key.first).Bind(2, key.second);
   if (!q.Step("finding a channel")) throw StateError("channel row missing after upsert");
   return channel_ids_[key] = q.Int(0);
@@ -612,10 +615,11 @@ void SqliteStateStore::Commit(const PollRecord& record) {
       if (before == nullptr || before->window_start != after.window_start ||
           before->since != after.since || before->gaps != after.gaps ||
           channel_ids_.count(change.key) == 0) {
-        st.Get("INSERT INTO channels (workspace_id, channel_id, window_start_ms, since_ms, gaps) "
-               "VALUES (?, ?, ?, ?, ?) ON CONFLICT (workspace_id, channel_id) DO UPDATE SET "
-               "window_start_ms = excluded.window_start_ms, since_ms = excluded.since_ms, "
-               "gaps = excluded.gaps")
+        st.Get(
+              "INSERT INTO channels (workspace_id, channel_id, window_start_ms, since_ms, gaps) "
+              "VALUES (?, ?, ?, ?, ?) ON CONFLICT (workspace_id, channel_id) DO UPDATE SET "
+              "window_start_ms = excluded.window_start_ms, since_ms = excluded.since_ms, "
+              "gaps = excluded.gaps")
             .Bind(1, change.key.first)
             .Bind(2, change.key.second)
             .Bind(3, Millis(after.window_start))
@@ -659,8 +663,9 @@ void SqliteStateStore::Commit(const PollRecord& record) {
     }
     // Forgetting is batched: a backlog (after a long stop, a shorter max_call_age) is worked
     // off over several polls instead of stalling one.
-    st.Get("DELETE FROM counted WHERE call_id IN (SELECT call_id FROM counted WHERE "
-           "created_ms < ? LIMIT ?)")
+    st.Get(
+          "DELETE FROM counted WHERE call_id IN (SELECT call_id FROM counted WHERE "
+          "created_ms < ? LIMIT ?)")
         .Bind(1, Millis(record.prune_before))
         .Bind(2, static_cast<long long>(kPruneBatch))
         .Run("forgetting old calls");
@@ -668,8 +673,9 @@ void SqliteStateStore::Commit(const PollRecord& record) {
     const long long total = static_cast<long long>(counted_calls_) + added - pruned;
     // A poll that changed nothing writes nothing.
     if (added != 0 || pruned != 0) {
-      st.Get("INSERT INTO meta (key, value) VALUES ('counted_calls', ?) ON CONFLICT (key) DO "
-             "UPDATE SET value = excluded.value")
+      st.Get(
+            "INSERT INTO meta (key, value) VALUES ('counted_calls', ?) ON CONFLICT (key) DO "
+            "UPDATE SET value = excluded.value")
           .Bind(1, total)
           .Run("recording the number of counted calls");
     }
@@ -753,8 +759,7 @@ std::string SqliteStateStore::Inspect(const std::string& path) {
           out << "  followed call_id=" << q.Text(0) << " workspace=" << q.Text(1)
               << " channel=" << q.Text(2) << " status=" << ToString(t.call.status)
               << " ended=" << (t.ended ? "true" : "false") << " created="
-              << (t.call.created_at ? FormatRfc3339(*t.call.created_at) : std::string("-"))
-              << "\n";
+              << (t.call.created_at ? FormatRfc3339(*t.call.created_at) : std::string("-")) << "\n";
         });
   } catch (...) {
     CloseDatabase(db);

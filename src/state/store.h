@@ -50,7 +50,7 @@ struct OpenedState {
   std::map<ChannelKey, ChannelState> channels;
   // Set when the file found was unreadable and was moved aside (to this path) for a fresh one.
   std::string moved_aside;
-  std::string error;  // why it was unreadable
+  std::string error;      // why it was unreadable
   bool migrated = false;  // imported from a JSON state file of an earlier release
 };
 

@@ -30,14 +30,15 @@ std::string PageOf(int n) {
   std::string body = "{\"results\":[";
   for (int i = 0; i < n; ++i) {
     if (i) body += ",";
-    body += "{\"id\":\"382ef429-78ba-416d-899e-" + std::to_string(100000000000 + i) +
-            "\",\"channelId\":\"880d8171-cbab-47bb-81b6-b1a0902da136\",\"from\":\"+31612345678\","
-            "\"to\":\"+351919150029\",\"direction\":\"outgoing\",\"status\":\"completed\","
-            "\"type\":\"pstn\",\"duration\":30,\"hangupCauseCode\":16,\"hangupSource\":\"caller\","
-            "\"hangupSipCode\":\"200\",\"createdAt\":\"2023-10-25T17:01:14.645Z\","
-            "\"updatedAt\":\"2023-10-25T17:01:45.655Z\",\"answeredAt\":\"2023-10-25T17:01:16.038Z\","
-            "\"endedAt\":\"2023-10-25T17:01:45.478Z\",\"qualityInsights\":{\"mos\":\"4.47\","
-            "\"pdd\":\"1.23\"}}";
+    body +=
+        "{\"id\":\"382ef429-78ba-416d-899e-" + std::to_string(100000000000 + i) +
+        "\",\"channelId\":\"880d8171-cbab-47bb-81b6-b1a0902da136\",\"from\":\"+31612345678\","
+        "\"to\":\"+351919150029\",\"direction\":\"outgoing\",\"status\":\"completed\","
+        "\"type\":\"pstn\",\"duration\":30,\"hangupCauseCode\":16,\"hangupSource\":\"caller\","
+        "\"hangupSipCode\":\"200\",\"createdAt\":\"2023-10-25T17:01:14.645Z\","
+        "\"updatedAt\":\"2023-10-25T17:01:45.655Z\",\"answeredAt\":\"2023-10-25T17:01:16.038Z\","
+        "\"endedAt\":\"2023-10-25T17:01:45.478Z\",\"qualityInsights\":{\"mos\":\"4.47\","
+        "\"pdd\":\"1.23\"}}";
   }
   return body + "],\"nextPageToken\":\"WzE3MzIyMTIxNTU1NTAsIjY3MzEyNjAxIl0=\"}";
 }
@@ -71,7 +72,8 @@ void BM_SerializeRegistry(benchmark::State& state) {
   prometheus::Registry registry;
   CallMetrics metrics(registry);
   for (int ws = 0; ws < 4; ++ws) {
-    metrics.Record({"workspace" + std::to_string(ws), "channel"}, MapCall(insights.call, &insights));
+    metrics.Record({"workspace" + std::to_string(ws), "channel"},
+                   MapCall(insights.call, &insights));
   }
   for (auto _ : state) {
     benchmark::DoNotOptimize(prometheus::TextSerializer().Serialize(registry.Collect()));
@@ -107,8 +109,8 @@ void BM_StateCommit(benchmark::State& state) {
       PollRecord fill;
       fill.channels.push_back({key, nullptr, &cs});
       for (int i = 0; i < 100000 && done < state.range(0); ++i, ++done) {
-        fill.counted.push_back({key, "382ef429-78ba-416d-899e-" + std::to_string(100000000000 + done),
-                                created});
+        fill.counted.push_back(
+            {key, "382ef429-78ba-416d-899e-" + std::to_string(100000000000 + done), created});
       }
       store.Commit(fill);
     }
@@ -124,8 +126,8 @@ void BM_StateCommit(benchmark::State& state) {
     for (const char* ch : {"ch", "ch2"}) record.channels.push_back({{"ws", ch}, &before, &after});
     const auto created = std::chrono::system_clock::now();
     for (int i = 0; i < state.range(1); ++i) {
-      record.counted.push_back({{"ws", "ch"}, "9c4a77b1-0d3e-4f6a-8b2c-" + std::to_string(next++),
-                                created});
+      record.counted.push_back(
+          {{"ws", "ch"}, "9c4a77b1-0d3e-4f6a-8b2c-" + std::to_string(next++), created});
     }
     record.prune_before = created - std::chrono::hours(6);
     state.ResumeTiming();

@@ -2,7 +2,6 @@
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-
 #include <cmath>
 #include <optional>
 #include <string>
@@ -147,9 +146,8 @@ int WebConfigYaml(const std::uint8_t* data, std::size_t size) {
   try {
     // Files are named, never opened: every certificate and key "exists".
     const WebConfig config =
-        ParseWebConfig(Text(data, size), "/etc/bird", [](const std::string&, std::string_view) {
-          return std::string();
-        });
+        ParseWebConfig(Text(data, size), "/etc/bird",
+                       [](const std::string&, std::string_view) { return std::string(); });
     (void)SummarizeWebConfig(config);
     (void)WebConfigWarnings(config);
   } catch (const WebConfigError&) {
@@ -234,8 +232,8 @@ int HttpRequest(const std::uint8_t* data, std::size_t size) {
 
 const std::vector<Target>& Targets() {
   static const std::vector<Target> targets = {
-      {"list_page", &ListPage},     {"single_call", &SingleCall}, {"insights", &Insights},
-      {"rfc3339", &Rfc3339},        {"duration", &DurationText},  {"config", &ConfigYaml},
+      {"list_page", &ListPage},       {"single_call", &SingleCall}, {"insights", &Insights},
+      {"rfc3339", &Rfc3339},          {"duration", &DurationText},  {"config", &ConfigYaml},
       {"web_config", &WebConfigYaml}, {"state_file", &StateFile},   {"state_rows", &StateRows},
       {"http_request", &HttpRequest},
   };

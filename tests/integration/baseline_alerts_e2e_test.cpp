@@ -128,13 +128,13 @@ void WriteHistory(const fs::path& path) {
       }
       for (std::size_t i = 0; i < series.size(); ++i) {
         const double v = b < buckets.size() ? series[i].cumulative[b] : series[i].count;
-        out << "bird_call_pdd_seconds_bucket{" << labels << ",le=\"" << le.str() << "\"} " << v << " "
-            << times[i] << "\n";
+        out << "bird_call_pdd_seconds_bucket{" << labels << ",le=\"" << le.str() << "\"} " << v
+            << " " << times[i] << "\n";
       }
     }
     for (std::size_t i = 0; i < series.size(); ++i) {
-      out << "bird_call_pdd_seconds_count{" << labels << "} " << series[i].count << " "
-          << times[i] << "\n";
+      out << "bird_call_pdd_seconds_count{" << labels << "} " << series[i].count << " " << times[i]
+          << "\n";
     }
     for (std::size_t i = 0; i < series.size(); ++i) {
       out << "bird_call_pdd_seconds_sum{" << labels << "} " << series[i].sum << " " << times[i]
@@ -209,8 +209,10 @@ class BaselineAlertsE2ETest : public ::testing::Test {
     std::map<std::string, double> asr, pdd;
     ASSERT_TRUE(WaitFor(
         [&] {
-          asr = prometheus_->By("workspace_channel_provider:bird_call_asr:ratio_rate1d", "provider");
-          pdd = prometheus_->By("workspace_channel_country:bird_call_pdd_seconds:p95_1d", "country");
+          asr =
+              prometheus_->By("workspace_channel_provider:bird_call_asr:ratio_rate1d", "provider");
+          pdd =
+              prometheus_->By("workspace_channel_country:bird_call_pdd_seconds:p95_1d", "country");
           return asr.size() >= 4 && pdd.count("US") && pdd.count("NL");
         },
         seconds(60)))
@@ -258,8 +260,9 @@ TEST_F(BaselineAlertsE2ETest, FireForTheCarrierAndTheCountryThatTurnedBad) {
         return carriers.count("alpine-connect") && countries.count("US");
       },
       seconds(150));
-  EXPECT_TRUE(fired) << prometheus_->Alerts().dump() << "\nPDD p95 1h: "
-                     << prometheus_->Query("workspace_channel_country:bird_call_pdd_seconds:p95_1h").dump();
+  EXPECT_TRUE(fired)
+      << prometheus_->Alerts().dump() << "\nPDD p95 1h: "
+      << prometheus_->Query("workspace_channel_country:bird_call_pdd_seconds:p95_1h").dump();
   // Still only those once every carrier has had its calls, and 20 s later.
   ASSERT_TRUE(EveryCarrierHasCalls());
   WaitFor([] { return false; }, seconds(20));

@@ -7,17 +7,16 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
-
 #include "bird/client.h"
 #include "sim/simulator.h"
 #include "support/exporter_process.h"
-#include "support/prometheus_server.h"
 #include "support/process.h"
+#include "support/prometheus_server.h"
 
 namespace bird_exporter::testing {
 namespace {
@@ -60,7 +59,8 @@ std::string Substitute(std::string expr) {
       {std::regex(R"(\$\{?__rate_interval\}?)"), "1m"},
       {std::regex(R"(\$\{?__interval\}?)"), "15s"},
       {std::regex(R"(\$\{?__range\}?)"), "5m"},
-      {std::regex(R"(\$\{?(workspace|channel|direction|codec|status|job|instance)(:[a-z]+)?\}?)"), ".*"},
+      {std::regex(R"(\$\{?(workspace|channel|direction|codec|status|job|instance)(:[a-z]+)?\}?)"),
+       ".*"},
   };
   for (const auto& [pattern, value] : kVariables) expr = std::regex_replace(expr, pattern, value);
   return expr;
@@ -177,8 +177,7 @@ TEST_F(DashboardsE2ETest, QualityAlertsStayQuietOnHealthyTraffic) {
   // Wait until the rules have real inputs: MOS shares and no-media shares are computed.
   ASSERT_TRUE(WaitFor(
       [&] {
-        const auto data =
-            Query("workspace_channel:bird_call_mos_at_or_below_3_6:ratio_rate5m");
+        const auto data = Query("workspace_channel:bird_call_mos_at_or_below_3_6:ratio_rate5m");
         return data.is_object() && data["result"].size() >= 4;
       },
       seconds(120)));

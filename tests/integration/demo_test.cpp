@@ -37,10 +37,9 @@ std::vector<std::string> CallFamilies() {
 
 TEST_P(DemoTest, ShowsEveryCallMetricFamilyWithinThirtySeconds) {
   const auto started = std::chrono::steady_clock::now();
-  ExporterProcess demo(EXPORTER_BINARY,
-                       {"--demo", "--demo.scenario=" + GetParam(),
-                        "--web.listen-address=127.0.0.1:0"},
-                       {}, dir_);
+  ExporterProcess demo(
+      EXPORTER_BINARY,
+      {"--demo", "--demo.scenario=" + GetParam(), "--web.listen-address=127.0.0.1:0"}, {}, dir_);
   ASSERT_GT(demo.WaitForPort(), 0) << demo.Log();
   std::vector<std::string> missing;
   const bool complete = WaitFor(

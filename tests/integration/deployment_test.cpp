@@ -114,17 +114,17 @@ class DeploymentTest : public ::testing::Test {
 
 TEST_F(DeploymentTest, SystemdAnalyzeVerifyAcceptsTheUnit) {
   const std::string copy = UnitCopy();
-  const CommandResult result =
-      RunCommand("LC_ALL=C SYSTEMD_LOG_COLOR=0 systemd-analyze verify --man=no " + ShellQuote(copy));
+  const CommandResult result = RunCommand(
+      "LC_ALL=C SYSTEMD_LOG_COLOR=0 systemd-analyze verify --man=no " + ShellQuote(copy));
   EXPECT_EQ(result.exit_code, 0) << result.output;
   // Unknown keys and unparsable values are only warnings, printed as "<unit path>:<line>: ...".
   EXPECT_EQ(result.output.find(copy), std::string::npos) << result.output;
 }
 
 TEST_F(DeploymentTest, SystemdAnalyzeSecurityRatesTheExposureAtMostTwo) {
-  const CommandResult result = RunCommand(
-      "LC_ALL=C SYSTEMD_COLORS=0 systemd-analyze security --no-pager --offline=true " +
-      ShellQuote(UnitCopy()));
+  const CommandResult result =
+      RunCommand("LC_ALL=C SYSTEMD_COLORS=0 systemd-analyze security --no-pager --offline=true " +
+                 ShellQuote(UnitCopy()));
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const std::string marker = "Overall exposure level for bird_call_exporter.service:";
   const auto at = result.output.find(marker);
@@ -152,8 +152,8 @@ TEST_F(DeploymentTest, PackagedConfigurationReadsTheKeyCredentialAndKeepsStateIn
   ASSERT_FALSE(config.empty()) << "cannot read " << kPackagedConfig;
 
   const auto credentials = UnitValues(unit_, "LoadCredential");
-  ASSERT_EQ(credentials, std::vector<std::string>{
-                             "bird_access_key:/etc/bird_call_exporter/access_key"});
+  ASSERT_EQ(credentials,
+            std::vector<std::string>{"bird_access_key:/etc/bird_call_exporter/access_key"});
   EXPECT_NE(config.find("\n  access_key_file: ${CREDENTIALS_DIRECTORY}/bird_access_key\n"),
             std::string::npos);
   EXPECT_EQ(config.find("\n  access_key:"), std::string::npos) << "the key must not be set inline";
@@ -196,8 +196,9 @@ TEST_F(DeploymentTest, BashCompletionCompletesFlagsAndValues) {
   const fs::path completion = kRepoRoot / "deploy/debian/bird_call_exporter.bash-completion";
   const std::string bin_dir = fs::path(EXPORTER_BINARY).parent_path().string();
   const std::string script =
-      "source /usr/share/bash-completion/bash_completion; source " + ShellQuote(completion.string()) +
-      "; PATH=" + ShellQuote(bin_dir) + ":$PATH; complete_line() { COMP_LINE=\"$*\"; "
+      "source /usr/share/bash-completion/bash_completion; source " +
+      ShellQuote(completion.string()) + "; PATH=" + ShellQuote(bin_dir) +
+      ":$PATH; complete_line() { COMP_LINE=\"$*\"; "
       "COMP_WORDS=(\"$@\"); COMP_CWORD=$(($# - 1)); COMP_POINT=${#COMP_LINE}; "
       "COMPREPLY=(); _bird_call_exporter; printf '[%s]' \"${COMPREPLY[@]}\"; echo; }; "
       "complete_line bird_call_exporter --config.f; "
@@ -236,9 +237,9 @@ TEST_F(DeploymentTest, PackagedConfigurationMatchesTheExampleConfiguration) {
   ASSERT_FALSE(credentials.empty());
   const CommandResult packaged =
       RunCommand(ConfigCheckCommand(EXPORTER_BINARY, kPackagedConfig, credentials));
-  const CommandResult example = RunCommand("env BIRD_ACCESS_KEY=deployment-test-key " +
-                                           ConfigCheckCommand(EXPORTER_BINARY, kExampleConfig,
-                                                              credentials));
+  const CommandResult example =
+      RunCommand("env BIRD_ACCESS_KEY=deployment-test-key " +
+                 ConfigCheckCommand(EXPORTER_BINARY, kExampleConfig, credentials));
   fs::remove_all(credentials);
   ASSERT_EQ(packaged.exit_code, 0) << packaged.output;
   ASSERT_EQ(example.exit_code, 0) << example.output;
@@ -258,8 +259,9 @@ class DeploymentPackageTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     const fs::path build_dir = fs::path(EXPORTER_BINARY).parent_path() / "deployment-package";
-    const CommandResult result = RunCommand(ShellQuote((kRepoRoot / "scripts/package.sh").string()) +
-                                            " " + ShellQuote(build_dir.string()));
+    const CommandResult result =
+        RunCommand(ShellQuote((kRepoRoot / "scripts/package.sh").string()) + " " +
+                   ShellQuote(build_dir.string()));
     build_output_ = new std::string(result.output);
     if (result.exit_code != 0) return;
     // The last line is the path of the .deb.
@@ -366,9 +368,9 @@ TEST_F(DeploymentPackageTest, ControlFieldsNameThePackageAndItsLibraryDependenci
 
   const CommandResult depends = RunCommand("dpkg-deb -f " + ShellQuote(*deb_) + " Depends");
   ASSERT_EQ(depends.exit_code, 0) << depends.output;
-  for (const char* library : {"libcurl4", "libprometheus-cpp-core", "libsqlite3-0", "zlib1g",
-                              "libyaml-cpp0.7", "libspdlog1.10", "libphonenumber8", "libstdc++6",
-                              "libc6"}) {
+  for (const char* library :
+       {"libcurl4", "libprometheus-cpp-core", "libsqlite3-0", "zlib1g", "libyaml-cpp0.7",
+        "libspdlog1.10", "libphonenumber8", "libstdc++6", "libc6"}) {
     EXPECT_NE(depends.output.find(library), std::string::npos)
         << library << " missing from Depends: " << depends.output;
   }
@@ -448,8 +450,8 @@ TEST_F(DeploymentPackageTest, HoldsTheManualPageCompletionCopyrightAndChangelogs
                            "/usr/share/doc/bird-call-exporter/changelog.Debian.gz"}) {
     EXPECT_TRUE(fs::exists(*extracted_ + path)) << path;
   }
-  const CommandResult man = RunCommand(
-      "zcat " + ShellQuote(*extracted_ + "/usr/share/man/man1/bird_call_exporter.1.gz"));
+  const CommandResult man =
+      RunCommand("zcat " + ShellQuote(*extracted_ + "/usr/share/man/man1/bird_call_exporter.1.gz"));
   EXPECT_NE(man.output.find(".SH SIGNALS"), std::string::npos) << man.output;
   // Every flag of --help is in the manual page.
   const CommandResult help =
@@ -504,9 +506,8 @@ TEST_F(DeploymentPackageTest, ExtractedBinaryPrintsItsVersion) {
 TEST_F(DeploymentPackageTest, ExtractedConfigurationPassesConfigCheck) {
   const std::string credentials = MakeCredentialsDir();
   ASSERT_FALSE(credentials.empty());
-  const CommandResult result =
-      RunCommand(ConfigCheckCommand(*extracted_ + "/usr/bin/bird_call_exporter",
-                                    *extracted_ + kInstalledConfig, credentials));
+  const CommandResult result = RunCommand(ConfigCheckCommand(
+      *extracted_ + "/usr/bin/bird_call_exporter", *extracted_ + kInstalledConfig, credentials));
   fs::remove_all(credentials);
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("configuration OK"), std::string::npos) << result.output;

@@ -2,13 +2,15 @@
 // its /metrics totals are compared with exactly what the fake served.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sqlite3.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -16,9 +18,6 @@
 #include <sstream>
 
 #include "state/state.h"
-
-#include <sqlite3.h>
-#include <sys/mount.h>
 #include "support/exporter_process.h"
 #include "support/fake_bird_api.h"
 
@@ -50,7 +49,6 @@ std::set<std::string> CountedIdsAt(const std::string& path) {
   sqlite3_close(db);
   return ids;
 }
-
 
 using std::chrono::milliseconds;
 using std::chrono::minutes;
@@ -175,8 +173,7 @@ class ExporterE2ETest : public ::testing::Test {
                                      "--web.listen-address=127.0.0.1:0", "--log.level=debug"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     processes_.push_back(std::make_unique<ExporterProcess>(
-        EXPORTER_BINARY, args, std::map<std::string, std::string>{{"BIRD_ACCESS_KEY", key}},
-        dir_));
+        EXPORTER_BINARY, args, std::map<std::string, std::string>{{"BIRD_ACCESS_KEY", key}}, dir_));
     ExporterProcess& process = *processes_.back();
     EXPECT_GT(process.WaitForPort(), 0) << process.Log();
     return process;
@@ -259,17 +256,15 @@ class ExporterE2ETest : public ::testing::Test {
   // three more times and checks the total did not move.
   void ExpectStableTotal(ExporterProcess& exporter, int expected,
                          milliseconds timeout = seconds(60)) {
-    ASSERT_TRUE(WaitFor([&] { return SumSamples(exporter.Scrape(), "bird_calls_total") == expected; },
-                        timeout))
+    ASSERT_TRUE(WaitFor(
+        [&] { return SumSamples(exporter.Scrape(), "bird_calls_total") == expected; }, timeout))
         << "bird_calls_total=" << SumSamples(exporter.Scrape(), "bird_calls_total")
         << " expected=" << expected << "\n"
         << exporter.Log().substr(0, 4000);
-    const auto list_requests = [&] {
-      return fake_.Requests().size();
-    };
+    const auto list_requests = [&] { return fake_.Requests().size(); };
     const std::size_t before = list_requests();
-    ASSERT_TRUE(WaitFor([&] { return list_requests() >= before + 3 * kChannels.size(); },
-                        seconds(20)));
+    ASSERT_TRUE(
+        WaitFor([&] { return list_requests() >= before + 3 * kChannels.size(); }, seconds(20)));
     EXPECT_EQ(SumSamples(exporter.Scrape(), "bird_calls_total"), expected);
   }
 
@@ -289,8 +284,8 @@ TEST_F(ExporterE2ETest, CountsExactlyWhatBirdServedAcrossChannelsPagesAndPolls) 
   FakeCall long_call = NewCall(kChannels[0], "ongoing", Clock::now() - seconds(270));
   fake_.UpsertCall(long_call);
   Truth late_truth;
-  FakeCall late1 = EndedCall(kChannels[2], "completed", Clock::now() - minutes(1), late_truth,
-                             900, 4.4, /*ready=*/false);
+  FakeCall late1 = EndedCall(kChannels[2], "completed", Clock::now() - minutes(1), late_truth, 900,
+                             4.4, /*ready=*/false);
   late1.ended_at = Clock::now() + minutes(10);  // far from its grace period
   FakeCall late2 = EndedCall(kChannels[2], "busy", Clock::now() - minutes(1), late_truth, 0, 0,
                              /*ready=*/false);
@@ -346,7 +341,8 @@ TEST_F(ExporterE2ETest, CountsExactlyWhatBirdServedAcrossChannelsPagesAndPolls) 
   EXPECT_GT(SumSamples(s, "bird_calls_total", {"workspace=\"production\"", "channel=\"support\""}),
             0);
   for (const auto& [series, value] : s) {
-    EXPECT_EQ(series.find("78ba-416d"), std::string::npos) << "a call id became a label: " << series;
+    EXPECT_EQ(series.find("78ba-416d"), std::string::npos)
+        << "a call id became a label: " << series;
   }
 }
 
@@ -467,7 +463,8 @@ TEST_F(ExporterE2ETest, AbsurdValuesCostOnlyTheirFieldAndAreCountedAsAnomalies) 
     EXPECT_TRUE(std::isfinite(value)) << series << " = " << value;
   }
   const std::string log = exporter.Log();
-  EXPECT_NE(log.find("call_id=\"" + absurd.id + "\" fields=\"mediaMetrics.inBytes,mediaMetrics.mos,"
+  EXPECT_NE(log.find("call_id=\"" + absurd.id +
+                     "\" fields=\"mediaMetrics.inBytes,mediaMetrics.mos,"
                      "mediaMetrics.outPacketCount\""),
             std::string::npos)
       << log.substr(0, 4000);
@@ -498,17 +495,18 @@ TEST_F(ExporterE2ETest, ACraftedCallIdCannotForgeALogRecordInEitherFormat) {
       if (format == "logfmt") {
         ASSERT_EQ(line.rfind("ts=", 0), 0u) << line;
         EXPECT_NE(line.rfind("ts=2026-01-01", 0), 0u) << line;  // no forged record
-        named |= line.find("call_id=\"c1\\\"\\nts=2026-01-01T00:00:00.000Z level=error "
-                           "msg=\\\"state lost\\\" \\r\\u001b[2J" +
-                           format + "\"") != std::string::npos;
+        named |= line.find(
+                     "call_id=\"c1\\\"\\nts=2026-01-01T00:00:00.000Z level=error "
+                     "msg=\\\"state lost\\\" \\r\\u001b[2J" +
+                     format + "\"") != std::string::npos;
       } else {
         nlohmann::json record;
         ASSERT_NO_THROW(record = nlohmann::json::parse(line)) << line;
         ASSERT_TRUE(record.is_object()) << line;
         EXPECT_EQ(record.size(), 3u) << line;
         EXPECT_NE(record.value("msg", ""), "state lost");
-        named |= record.value("msg", "").find("call_id=\"c1\\\"\\nts=2026-01-01") !=
-                 std::string::npos;
+        named |=
+            record.value("msg", "").find("call_id=\"c1\\\"\\nts=2026-01-01") != std::string::npos;
       }
     }
     EXPECT_GT(records, 3);
@@ -522,8 +520,8 @@ TEST_F(ExporterE2ETest, AWrongKeyKeepsTheDaemonUpAndShowsInMetrics) {
   ExporterProcess& exporter = Start(WriteConfig(""), "wrong-key-Zt81");
   ASSERT_TRUE(WaitFor(
       [&] {
-        return SumSamples(exporter.Scrape(), "bird_exporter_api_requests_total", {"code=\"401\""}) >=
-               2 * kChannels.size();
+        return SumSamples(exporter.Scrape(), "bird_exporter_api_requests_total",
+                          {"code=\"401\""}) >= 2 * kChannels.size();
       },
       seconds(20)));
   const Samples s = exporter.Scrape();
@@ -660,9 +658,9 @@ TEST_F(ExporterE2ETest, AStateDirectoryMissingAtStartIsWaitedForNotACrashLoop) {
   AddStandardMix(truth);
   const std::string config = WriteConfig("", dir_ + "/later/state.db");
   ExporterProcess& exporter = Start(config);
-  ASSERT_TRUE(WaitFor(
-      [&] { return exporter.Log().find("cannot open the state") != std::string::npos; },
-      seconds(20)));
+  ASSERT_TRUE(
+      WaitFor([&] { return exporter.Log().find("cannot open the state") != std::string::npos; },
+              seconds(20)));
   EXPECT_EQ(HttpGet(exporter.Url("/-/ready")).status, 503);
   EXPECT_NE(HttpGet(exporter.Url("/-/ready")).body.find("state database"), std::string::npos);
   EXPECT_TRUE(fake_.Requests().empty()) << "Bird is not asked while nothing can be recorded";
@@ -698,8 +696,8 @@ TEST_F(ExporterE2ETest, ADiskFullRollsThePollBackAndTheCallsAreCountedOnceAfter)
   } unmount{small};
   const std::string config = WriteConfig("", small + "/state.db");
   ExporterProcess& exporter = Start(config);
-  ASSERT_TRUE(WaitFor([&] { return HttpGet(exporter.Url("/-/ready")).status == 200; },
-                      seconds(20)));
+  ASSERT_TRUE(
+      WaitFor([&] { return HttpGet(exporter.Url("/-/ready")).status == 200; }, seconds(20)));
   // Fill the file system, then let calls end.
   {
     std::ofstream filler(small + "/filler", std::ios::binary);
@@ -775,8 +773,9 @@ TEST_F(ExporterE2ETest, ARateLimitStormHalvesTheBudgetAndBirdNeverSeesMoreThanTh
   double lowest = 10;
   ASSERT_TRUE(WaitFor(
       [&] {
-        const double budget = SumSamples(exporter.Scrape(), "bird_exporter_api_budget_requests_per_second",
-                                         {"workspace=\"production\""});
+        const double budget =
+            SumSamples(exporter.Scrape(), "bird_exporter_api_budget_requests_per_second",
+                       {"workspace=\"production\""});
         if (budget > 0) lowest = std::min(lowest, budget);
         return lowest <= 5;
       },
@@ -788,8 +787,7 @@ TEST_F(ExporterE2ETest, ARateLimitStormHalvesTheBudgetAndBirdNeverSeesMoreThanTh
   const auto answered_429 = std::count_if(requests.begin(), requests.end(),
                                           [](const auto& r) { return r.status == 429; });
   EXPECT_EQ(answered_429, 12);
-  EXPECT_EQ(SumSamples(s, "bird_exporter_api_rate_limited_total", {"workspace=\"production\""}),
-            12)
+  EXPECT_EQ(SumSamples(s, "bird_exporter_api_rate_limited_total", {"workspace=\"production\""}), 12)
       << SumSamples(s, "bird_exporter_api_requests_total", {"code=\"429\""});
   EXPECT_EQ(SumSamples(s, "bird_calls_total"), 30);
   // Recovered: back at the ceiling, never above it.
@@ -977,12 +975,12 @@ TEST_F(ExporterE2ETest, ConfigCheckAndVersionExitCodes) {
 
   ExporterProcess unknown(EXPORTER_BINARY, {"--no.such-flag"}, {}, dir_);
   EXPECT_EQ(unknown.Stop(0, seconds(10)), 2);
-
 }
 
 TEST_F(ExporterE2ETest, JsonLogsAreOneObjectPerLine) {
   ExporterProcess& exporter = Start(WriteConfig(""), kAccessKey, {"--log.format=json"});
-  ASSERT_TRUE(WaitFor([&] { return HttpGet(exporter.Url("/-/ready")).status == 200; }, seconds(20)));
+  ASSERT_TRUE(
+      WaitFor([&] { return HttpGet(exporter.Url("/-/ready")).status == 200; }, seconds(20)));
   std::istringstream lines(exporter.Log());
   int parsed = 0;
   for (std::string line; std::getline(lines, line);) {

@@ -5,6 +5,8 @@
 // whose exposition is larger than the socket buffers.
 #include <curl/curl.h>
 #include <gtest/gtest.h>
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -15,9 +17,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <prometheus/collectable.h>
-#include <prometheus/metric_family.h>
 
 #include "server/server.h"
 #include "support/exporter_process.h"
@@ -182,7 +181,8 @@ TEST_P(HostileClientsTest, TwoHundredConcurrentScrapesAreAllAnswered) {
   for (int i = 0; i < 200; ++i) {
     scrapers.emplace_back([&] {
       const Answer answer = Get(Url("/metrics"), Ca());
-      if (answer.status == 200 && answer.body.find("bird_exporter_build_info") != std::string::npos) {
+      if (answer.status == 200 &&
+          answer.body.find("bird_exporter_build_info") != std::string::npos) {
         ++answered;
       }
     });
@@ -237,8 +237,9 @@ TEST_P(HostileClientsTest, NegotiatesOpenMetricsWithExemplarsFromAccept) {
       },
       seconds(30)))
       << om.headers << om.body.substr(0, 500);
-  EXPECT_TRUE(HasHeader(om.headers, "Content-Type: application/openmetrics-text; version=1.0.0; "
-                                    "charset=utf-8"))
+  EXPECT_TRUE(HasHeader(om.headers,
+                        "Content-Type: application/openmetrics-text; version=1.0.0; "
+                        "charset=utf-8"))
       << om.headers;
   EXPECT_EQ(om.body.substr(om.body.size() - 6), "# EOF\n");
   EXPECT_NE(om.body.find("# TYPE bird_calls counter\n"), std::string::npos);
@@ -247,7 +248,8 @@ TEST_P(HostileClientsTest, NegotiatesOpenMetricsWithExemplarsFromAccept) {
   EXPECT_TRUE(HasHeader(om_gzip.headers, "Content-Encoding: gzip"));
   EXPECT_NE(Gunzip(om_gzip.body).find("# EOF\n"), std::string::npos);
   // A scraper that prefers the text format still gets it, without exemplars.
-  const Answer text = Get(Url("/metrics"), Ca(), {"Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1"});
+  const Answer text =
+      Get(Url("/metrics"), Ca(), {"Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1"});
   EXPECT_TRUE(HasHeader(text.headers, "Content-Type: text/plain; version=0.0.4; charset=utf-8"));
   EXPECT_EQ(text.body.find("# EOF"), std::string::npos);
   EXPECT_EQ(text.body.find("call_id"), std::string::npos);

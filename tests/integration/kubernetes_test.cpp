@@ -115,7 +115,7 @@ class KubernetesTest : public ::testing::Test {
     const fs::path errors = dir_ / "kustomize.stderr";
     const CommandResult result =
         RunCommandStdout("kubectl kustomize " + ShellQuote(dir.string()) + " >" +
-                   ShellQuote(rendered->file.string()) + " 2>" + ShellQuote(errors.string()));
+                         ShellQuote(rendered->file.string()) + " 2>" + ShellQuote(errors.string()));
     ASSERT_EQ(result.exit_code, 0) << "kubectl kustomize " << dir << " failed:\n"
                                    << ReadFile(errors);
     try {
@@ -149,14 +149,15 @@ class KubernetesTest : public ::testing::Test {
     }
     const CommandResult result =
         RunCommandStdout("npm ci --prefix " + ShellQuote(dir.string()) +
-                   " --ignore-scripts --no-audit --no-fund --loglevel=error 2>&1");
+                         " --ignore-scripts --no-audit --no-fund --loglevel=error 2>&1");
     ASSERT_EQ(result.exit_code, 0) << "npm ci failed:\n" << result.output;
     ASSERT_TRUE(fs::is_directory(dir / "node_modules" / "kubernetes-models")) << result.output;
     validator_ = dir / "validate.mjs";
   }
 
   CommandResult Validate(const fs::path& file) {
-    return RunCommandStdout("node " + ShellQuote(validator_.string()) + " " + ShellQuote(file.string()) + " 2>&1");
+    return RunCommandStdout("node " + ShellQuote(validator_.string()) + " " +
+                            ShellQuote(file.string()) + " 2>&1");
   }
 
   fs::path WriteFile(const std::string& name, const std::string& text) {
@@ -658,7 +659,8 @@ TEST_F(KubernetesTest, NetworkPolicyAdmitsPrometheusAndLetsOutOnlyDnsAndHttps) {
     ASSERT_TRUE(rule["to"].IsSequence()) << "HTTPS to every address: " << YAML::Dump(rule);
     std::set<std::string> excluded;
     for (const YAML::Node& peer : rule["to"]) {
-      for (const YAML::Node& cidr : peer["ipBlock"]["except"]) excluded.insert(cidr.as<std::string>());
+      for (const YAML::Node& cidr : peer["ipBlock"]["except"])
+        excluded.insert(cidr.as<std::string>());
     }
     for (const char* range : {"169.254.0.0/16", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
                               "127.0.0.0/8", "fe80::/10", "fc00::/7"}) {

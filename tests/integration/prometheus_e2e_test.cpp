@@ -4,10 +4,9 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <set>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "bird/client.h"
 #include "sim/simulator.h"
@@ -173,9 +172,9 @@ TEST_F(PrometheusE2ETest, WithExemplarStorageTheMosBucketsCarryCallIds) {
   nlohmann::json data;
   ASSERT_TRUE(WaitFor(
       [&] {
-        const double now = std::chrono::duration<double>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+        const double now =
+            std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
         const auto found = prometheus_->Get(
             "/api/v1/query_exemplars?query=" + UrlEncode("bird_call_mos_bucket") +
             "&start=" + std::to_string(now - 600) + "&end=" + std::to_string(now + 60));

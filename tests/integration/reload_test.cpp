@@ -65,8 +65,8 @@ class ReloadTest : public ::testing::Test {
                    const std::string& extra = "") {
     std::ofstream out(config_);
     out << "bird:\n  base_url: " << fake_.BaseUrl() << "\n  access_key_file: " << key_file_
-        << "\n  request_timeout: 1s\npoll:\n  interval: 200ms\n" << extra
-        << "workspaces:\n  - id: ws-a\n    name: production\n    channels:\n";
+        << "\n  request_timeout: 1s\npoll:\n  interval: 200ms\n"
+        << extra << "workspaces:\n  - id: ws-a\n    name: production\n    channels:\n";
     for (const auto& [id, name] : channels) {
       out << "      - id: " << id << "\n        name: " << name << "\n";
     }
@@ -123,8 +123,8 @@ TEST_F(ReloadTest, AddsAndRemovesChannelsAndKeepsTheCountedCalls) {
 
   WriteConfig({{"ch-2", "sales"}});
   kill(exporter_->pid(), SIGHUP);
-  ASSERT_TRUE(WaitFor([&] { return Calls("sales") == 3 && !HasChannelSeries("support"); },
-                      seconds(20)))
+  ASSERT_TRUE(
+      WaitFor([&] { return Calls("sales") == 3 && !HasChannelSeries("support"); }, seconds(20)))
       << exporter_->Log();
   EXPECT_EQ(Scalar("bird_exporter_config_last_reload_successful"), 1);
   EXPECT_GT(Scalar("bird_exporter_config_last_reload_success_timestamp_seconds"), 1.7e9);

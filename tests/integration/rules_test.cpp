@@ -66,7 +66,8 @@ std::vector<fs::path> YamlFilesIn(const fs::path& dir) {
   std::vector<fs::path> files;
   if (!fs::is_directory(dir)) return files;
   for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".yml") files.push_back(entry.path());
+    if (entry.is_regular_file() && entry.path().extension() == ".yml")
+      files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
   return files;
@@ -174,7 +175,8 @@ TEST_F(RulesFilesTest, PromtoolRejectsABrokenRuleFile) {
                         << "    rules:\n"
                         << "      - record: not a metric name\n"
                         << "        expr: sum by (workspace) (rate(bird_calls_total[5m])\n";
-  const CommandResult result = RunCommand(Promtool() + " check rules " + ShellQuote(broken.string()));
+  const CommandResult result =
+      RunCommand(Promtool() + " check rules " + ShellQuote(broken.string()));
   EXPECT_NE(result.exit_code, 0) << result.output;
   EXPECT_EQ(result.output.find("SUCCESS"), std::string::npos) << result.output;
 }
@@ -252,7 +254,8 @@ TEST_F(RulesFilesTest, EveryAlertHasSeverityAnnotationsAndARunbookSection) {
   // And the other way round: every alert section of the runbook names an existing alert.
   for (const Heading& heading : MarkdownHeadings(ReadFile(kRunbook))) {
     if (heading.level == 2 && heading.text.rfind("Bird", 0) == 0) {
-      EXPECT_TRUE(names.count(heading.text)) << "runbook section for unknown alert " << heading.text;
+      EXPECT_TRUE(names.count(heading.text))
+          << "runbook section for unknown alert " << heading.text;
     }
   }
 }
@@ -268,8 +271,7 @@ TEST_F(RulesFilesTest, UnitTestsCoverEveryRule) {
   for (const fs::path& file : test_files) {
     const YAML::Node root = YAML::LoadFile(file.string());
     for (const auto& rule_file : root["rule_files"]) {
-      rule_files_used.insert(
-          fs::weakly_canonical(kRuleTestsDir / rule_file.as<std::string>()));
+      rule_files_used.insert(fs::weakly_canonical(kRuleTestsDir / rule_file.as<std::string>()));
     }
     for (const auto& test : root["tests"]) {
       for (const auto& alert_test : test["alert_rule_test"]) {
@@ -355,8 +357,8 @@ std::size_t RuleCount(const YAML::Node& root) {
 }
 
 TEST_F(RulesFilesTest, TheMixinsJsonCopiesAreUpToDate) {
-  const CommandResult check = RunCommand(ShellQuote((kMixinDir / "generate.sh").string()) +
-                                         " --check");
+  const CommandResult check =
+      RunCommand(ShellQuote((kMixinDir / "generate.sh").string()) + " --check");
   EXPECT_EQ(check.exit_code, 0) << check.output;
 }
 
@@ -364,7 +366,8 @@ TEST_F(RulesFilesTest, TheMixinGivesTheRuleFilesAndTheDashboards) {
   const std::string dir = ::testing::TempDir();
   for (const std::string kind : {"alerts", "rules"}) {
     SCOPED_TRACE(kind);
-    const CommandResult out = RunCommand("jsonnet -S " + ShellQuote((kMixinDir / (kind + ".jsonnet")).string()));
+    const CommandResult out =
+        RunCommand("jsonnet -S " + ShellQuote((kMixinDir / (kind + ".jsonnet")).string()));
     ASSERT_EQ(out.exit_code, 0) << out.output;
     const std::string file = dir + "/mixin_" + kind + ".yml";
     std::ofstream(file) << out.output;
@@ -373,8 +376,9 @@ TEST_F(RulesFilesTest, TheMixinGivesTheRuleFilesAndTheDashboards) {
     const fs::path source = kind == "alerts" ? kAlerts : kRecordingRules;
     EXPECT_EQ(RuleCount(YAML::Load(out.output)), RuleCount(YAML::LoadFile(source.string())));
   }
-  const CommandResult dashboards = RunCommand(
-      "jsonnet -m " + ShellQuote(dir) + " " + ShellQuote((kMixinDir / "dashboards.jsonnet").string()));
+  const CommandResult dashboards =
+      RunCommand("jsonnet -m " + ShellQuote(dir) + " " +
+                 ShellQuote((kMixinDir / "dashboards.jsonnet").string()));
   ASSERT_EQ(dashboards.exit_code, 0) << dashboards.output;
   for (const char* name : {"bird_call_exporter_overview.json", "bird_call_exporter_quality.json",
                            "bird_call_exporter_health.json"}) {
@@ -401,7 +405,8 @@ TEST_F(RulesFilesTest, TheMixinsSelectorReachesBothMatchersOfBirdExporterDown) {
             "absent(up{job=~\"bird[-_]call[-_]exporter.*\"})\n");
   const CommandResult custom = Jsonnet(
       "std.manifestYamlDoc(((import 'mixin.libsonnet') + "
-      "{_config+:: {birdExporterSelector: 'job=\"bird-exporter\", env=\"prod\"'}}).prometheusAlerts)");
+      "{_config+:: {birdExporterSelector: 'job=\"bird-exporter\", "
+      "env=\"prod\"'}}).prometheusAlerts)");
   ASSERT_EQ(custom.exit_code, 0) << custom.output;
   EXPECT_EQ(expr_of(custom.output),
             "up{job=\"bird-exporter\", env=\"prod\"} == 0\nor\n"

@@ -29,8 +29,9 @@ const char* kLabelsBefore =
     "    poor: [call_type]\n";
 // The families that came with the KPIs, left out of the series counted "before".
 const std::set<std::string> kNewFamilies = {
-    "bird_calls_abandoned_total", "bird_call_time_to_answer_seconds", "bird_call_ring_seconds",
-    "bird_call_r_factor",         "bird_calls_poor_total",            "bird_call_poor_reasons_total"};
+    "bird_calls_abandoned_total", "bird_call_time_to_answer_seconds",
+    "bird_call_ring_seconds",     "bird_call_r_factor",
+    "bird_calls_poor_total",      "bird_call_poor_reasons_total"};
 
 std::string FamilyOf(const std::string& series) {
   std::string name = series.substr(0, series.find('{'));
@@ -80,7 +81,8 @@ class SeriesBudgetTest : public ::testing::Test {
     std::ofstream out(config);
     out << "bird:\n  base_url: " << simulator_->BaseUrl()
         << "\n  access_key: ${BIRD_ACCESS_KEY}\n  max_requests_per_second: 50\n"
-        << "poll:\n  interval: 500ms\n  initial_lookback: 1h\n" << metrics << "workspaces:\n";
+        << "poll:\n  interval: 500ms\n  initial_lookback: 1h\n"
+        << metrics << "workspaces:\n";
     for (const auto& ws : sim::GeneratedWorkspaces(3, 1)) {
       out << "  - id: " << ws.id << "\n    channels:\n";
       for (const auto& ch : ws.channel_ids) out << "      - id: " << ch << "\n";
@@ -150,8 +152,8 @@ TEST_F(SeriesBudgetTest, TheDefaultDimensionsStayWithinTheSeriesOfBefore) {
     EXPECT_LE(series, before.at(channel)) << channel;
     EXPECT_GT(maximal.at(channel), 2 * series) << channel;
     std::cout << "series per channel: " << channel << " before " << before.at(channel)
-              << ", default dimensions " << series << ", every dimension "
-              << maximal.at(channel) << "\n";
+              << ", default dimensions " << series << ", every dimension " << maximal.at(channel)
+              << "\n";
   }
 }
 

@@ -89,7 +89,8 @@ TEST(ShardingTest, TwoShardsPollDisjointChannelsAndTogetherCountEveryCall) {
   std::set<std::string> all(first);
   all.insert(second.begin(), second.end());
   std::set<std::string> configured;
-  for (const auto& ws : sim::DemoWorkspaces()) configured.insert(ws.channel_ids.begin(), ws.channel_ids.end());
+  for (const auto& ws : sim::DemoWorkspaces())
+    configured.insert(ws.channel_ids.begin(), ws.channel_ids.end());
   EXPECT_EQ(all, configured);
   // Each shard's calls come only from its own channels.
   for (const auto& [series, value] : shards[0]->Scrape()) {

@@ -5,16 +5,16 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <atomic>
 #include <memory>
-#include <thread>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/exporter_process.h"
@@ -185,8 +185,8 @@ TEST_F(WebConfigTest, ReloadReplacesUsersAndCertificatesWithoutARestart) {
 
   // A new password, and the same certificate files rewritten (a rotation in place).
   const std::string started_with = Path("web-1.yml");  // the file Start() wrote
-  std::ofstream(started_with) << TlsConfig() + "basic_auth_users:\n  prometheus: " +
-                                     Bcrypt("rotated") + "\n";
+  std::ofstream(started_with) << TlsConfig() +
+                                     "basic_auth_users:\n  prometheus: " + Bcrypt("rotated") + "\n";
   kill(exporter_->pid(), SIGHUP);
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -197,7 +197,8 @@ TEST_F(WebConfigTest, ReloadReplacesUsersAndCertificatesWithoutARestart) {
   EXPECT_EQ(Curl(Https(port, "/metrics"), auth).status, 401);
 
   // A broken web config is refused and the running one stays.
-  std::ofstream(started_with) << "tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n";
+  std::ofstream(started_with)
+      << "tls_server_config:\n  cert_file: missing.crt\n  key_file: server.key\n";
   kill(exporter_->pid(), SIGHUP);
   ASSERT_TRUE(WaitFor(
       [&] { return exporter_->Log().find("web configuration reload failed") != std::string::npos; },
@@ -238,14 +239,16 @@ TEST_F(WebConfigTest, VerifyClientCertIfGivenRejectsOnlyBadCertificates) {
                          "  client_ca_file: ca.crt\n");
   ASSERT_GT(port, 0) << exporter_->Log();
   EXPECT_EQ(Curl(Https(port, "/-/healthy"), CaOption()).status, 200);
-  EXPECT_EQ(Curl(Https(port, "/-/healthy"), CaOption() + " --cert " + ShellQuote(Path("client.crt")) +
-                                                " --key " + ShellQuote(Path("client.key")))
-                .status,
-            200);
-  EXPECT_EQ(Curl(Https(port, "/-/healthy"), CaOption() + " --cert " + ShellQuote(Path("stranger.crt")) +
-                                                " --key " + ShellQuote(Path("stranger.key")))
-                .status,
-            0);
+  EXPECT_EQ(
+      Curl(Https(port, "/-/healthy"), CaOption() + " --cert " + ShellQuote(Path("client.crt")) +
+                                          " --key " + ShellQuote(Path("client.key")))
+          .status,
+      200);
+  EXPECT_EQ(
+      Curl(Https(port, "/-/healthy"), CaOption() + " --cert " + ShellQuote(Path("stranger.crt")) +
+                                          " --key " + ShellQuote(Path("stranger.key")))
+          .status,
+      0);
 }
 
 TEST_F(WebConfigTest, MinVersionTls13RefusesTls12Clients) {
@@ -293,10 +296,10 @@ TEST_F(WebConfigTest, Tls12DefaultsToForwardSecretSuites) {
       Curl(Https(port, "/-/healthy"), CaOption() + " --tls-max 1.2 --ciphers AES128-GCM-SHA256")
           .exit_code,
       0);
-  EXPECT_NE(Curl(Https(port, "/-/healthy"),
-                 CaOption() + " --tls-max 1.2 --ciphers ECDHE-RSA-AES128-SHA")
-                .exit_code,
-            0);
+  EXPECT_NE(
+      Curl(Https(port, "/-/healthy"), CaOption() + " --tls-max 1.2 --ciphers ECDHE-RSA-AES128-SHA")
+          .exit_code,
+      0);
   EXPECT_EQ(Curl(Https(port, "/-/healthy"),
                  CaOption() + " --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256")
                 .status,
@@ -312,8 +315,8 @@ TEST_F(WebConfigTest, ACertificateChangedOnDiskIsServedWithoutASignal) {
     std::filesystem::copy_file(Path(file), dir + "/" + file,
                                std::filesystem::copy_options::overwrite_existing);
   }
-  const int port =
-      Start("tls_server_config:\n  cert_file: rotation/server.crt\n  key_file: rotation/server.key\n");
+  const int port = Start(
+      "tls_server_config:\n  cert_file: rotation/server.crt\n  key_file: rotation/server.key\n");
   ASSERT_GT(port, 0) << exporter_->Log();
   const std::string subject = "openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
                               " </dev/null 2>/dev/null | openssl x509 -noout -subject";
@@ -346,8 +349,9 @@ TEST_F(WebConfigTest, AFloodOfWrongPasswordsDoesNotStarveAnAuthenticatedScraper)
   for (int i = 0; i < 8; ++i) {
     flood.emplace_back([&, i] {
       while (!stop) {
-        const CommandResult r = RunCommand("curl -s -o /dev/null -w '%{http_code}' -u prometheus:wrong" +
-                                           std::to_string(i) + " " + ShellQuote(base + "/metrics"));
+        const CommandResult r =
+            RunCommand("curl -s -o /dev/null -w '%{http_code}' -u prometheus:wrong" +
+                       std::to_string(i) + " " + ShellQuote(base + "/metrics"));
         if (r.output == "401") ++unauthorized;
         if (r.output == "429") ++limited;
       }
@@ -412,9 +416,9 @@ TEST_F(WebConfigTest, InvalidWebConfigStopsStartUpWithExitCodeOne) {
       << run.output;
   EXPECT_EQ(run.output.find("msg=\"listening\""), std::string::npos) << run.output;
 
-  const CommandResult missing_file = RunCommand("timeout 30 " + std::string(EXPORTER_BINARY) +
-                                                " --demo --web.listen-address=127.0.0.1:0 " +
-                                                "--web.config.file=" + ShellQuote(Path("absent.yml")));
+  const CommandResult missing_file = RunCommand(
+      "timeout 30 " + std::string(EXPORTER_BINARY) + " --demo --web.listen-address=127.0.0.1:0 " +
+      "--web.config.file=" + ShellQuote(Path("absent.yml")));
   EXPECT_EQ(missing_file.exit_code, 1) << missing_file.output;
   EXPECT_NE(missing_file.output.find("web config: cannot read " + Path("absent.yml")),
             std::string::npos)

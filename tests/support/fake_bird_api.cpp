@@ -409,7 +409,7 @@ class FakeBirdApi::Impl {
       --in_flight_;
     }
     return ServedResponse{response->status, response->content_type, response->headers,
-                        std::move(response->body)};
+                          std::move(response->body)};
   }
 
   std::optional<Fault> TakeFaultLocked(const std::string& endpoint) {

@@ -6,11 +6,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace bird_exporter::testing {
 
@@ -28,7 +27,7 @@ struct FakeCall {
   std::optional<Clock::time_point> ended_at;
   std::optional<int> duration;  // seconds
   std::optional<int> hangup_cause_code;
-  std::string hangup_source;  // empty: omitted
+  std::string hangup_source;    // empty: omitted
   std::string hangup_sip_code;  // empty: omitted
   // qualityInsights on the list record, served as JSON strings like Bird does ("4.47").
   std::optional<double> list_mos;

@@ -88,8 +88,8 @@ long RawClient::ReadSome(std::string& out, milliseconds timeout) {
     if (ready < 0) return -1;
   }
   char buffer[16384];
-  const long n = ssl_ != nullptr ? SSL_read(ssl_, buffer, sizeof buffer)
-                                 : recv(fd_, buffer, sizeof buffer, 0);
+  const long n =
+      ssl_ != nullptr ? SSL_read(ssl_, buffer, sizeof buffer) : recv(fd_, buffer, sizeof buffer, 0);
   if (n <= 0) return -1;
   out.append(buffer, static_cast<std::size_t>(n));
   return n;

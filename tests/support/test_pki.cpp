@@ -32,9 +32,8 @@ std::string MakeTestPki(const std::string& dir) {
   const std::string openssl = "cd " + ShellQuote(dir) + " && openssl ";
   std::string error = RunSteps({
       // The CA that signs the server and the client certificate.
-      openssl +
-          "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 "
-          "-subj '/CN=bird_call_exporter test CA'",
+      openssl + "req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 "
+                "-subj '/CN=bird_call_exporter test CA'",
   });
   if (error.empty()) error = MakeServerCertificate(dir, "server", "127.0.0.1");
   if (!error.empty()) return error;

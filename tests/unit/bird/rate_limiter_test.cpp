@@ -279,7 +279,7 @@ TEST(WorkspaceRateLimiterTest, NeverStartsMoreThanTheCeilingInAnySecondThroughA4
                          [&](double t) { return t >= from && t < from + 1; });
   };
   for (double from = 0; from < 39; from += 0.001) ASSERT_LE(in_window(from), 20) << from;
-  EXPECT_LE(in_window(14), 2);    // the storm drove the budget down
+  EXPECT_LE(in_window(14), 2);     // the storm drove the budget down
   EXPECT_GE(in_window(38.5), 19);  // and it recovered to the ceiling afterwards
 }
 

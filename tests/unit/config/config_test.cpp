@@ -278,8 +278,7 @@ INSTANTIATE_TEST_SUITE_P(
                   "config: poll.intervall (line 4): unknown key; did you mean poll.interval?"},
         ErrorCase{"KeyOfAnotherSection", "bird:\n" + kKey + "  interval: 30s\n" + kWorkspaces,
                   "config: bird.interval (line 3): unknown key; did you mean poll.interval?"},
-        ErrorCase{"MisspeltBirdKey",
-                  "bird:\n" + kKey + "  max_retry: 3\n" + kWorkspaces,
+        ErrorCase{"MisspeltBirdKey", "bird:\n" + kKey + "  max_retry: 3\n" + kWorkspaces,
                   "config: bird.max_retry (line 3): unknown key; did you mean bird.max_retries?"},
         ErrorCase{"MisspeltTopLevelKey", "bird:\n" + kKey + "workspace:\n  - id: w\n",
                   "config: workspaces (line 1): required key missing\n"
@@ -405,20 +404,17 @@ INSTANTIATE_TEST_SUITE_P(
                   "config: bird.max_retries (line 3): must be between 0 and 10"},
         ErrorCase{"PageSizeAboveMax", "bird:\n" + kKey + "  page_size: 1001\n" + kWorkspaces,
                   "config: bird.page_size (line 3): must be between 1 and 1000"},
-        ErrorCase{"TabIndentation",
-                  "bird:\n" + kKey + "\tpage_size: 10\n" + kWorkspaces,
+        ErrorCase{"TabIndentation", "bird:\n" + kKey + "\tpage_size: 10\n" + kWorkspaces,
                   "config: line 3, column 1: tabs are not allowed in YAML indentation; indent "
                   "with spaces"},
-        ErrorCase{"TabAfterSpaces",
-                  "bird:\n" + kKey + "  \tpage_size: 10\n" + kWorkspaces,
+        ErrorCase{"TabAfterSpaces", "bird:\n" + kKey + "  \tpage_size: 10\n" + kWorkspaces,
                   "config: line 3, column 3: tabs are not allowed in YAML indentation; indent "
                   "with spaces"},
         ErrorCase{"BodySizeWithDecimalUnit",
                   "bird:\n" + kKey + "  max_list_body_size: 4MB\n" + kWorkspaces,
                   "config: bird.max_list_body_size (line 3): expected a size such as 4MiB, "
                   "256KiB or 262144 (bytes)"},
-        ErrorCase{"BodySizeNegative",
-                  "bird:\n" + kKey + "  max_call_body_size: -1\n" + kWorkspaces,
+        ErrorCase{"BodySizeNegative", "bird:\n" + kKey + "  max_call_body_size: -1\n" + kWorkspaces,
                   "config: bird.max_call_body_size (line 3): expected a size such as 4MiB, "
                   "256KiB or 262144 (bytes)"},
         ErrorCase{"BodySizeTooLarge",
@@ -605,11 +601,12 @@ INSTANTIATE_TEST_SUITE_P(
                       "    channels: [{id: c}]\n",
                   "config: workspaces[0].id (line 4): id \"x.${BIRD_ACCESS_KEY}\" may contain only "
                   "letters, digits, '-' and '_'"},
-        ErrorCase{"KeyVariableUnderAnotherKeyWhileTheKeyIsMissing",
-                  "bird:\n  base_url: https://api.bird.com/?${BIRD_ACCESS_KEY}\n" + kWorkspaces,
-                  "config: bird.access_key (line 1): required key missing (or set "
-                  "access_key_file)\nconfig: bird.base_url (line 2): invalid URL "
-                  "\"https://api.bird.com/?${BIRD_ACCESS_KEY}\": must not have a query or fragment"},
+        ErrorCase{
+            "KeyVariableUnderAnotherKeyWhileTheKeyIsMissing",
+            "bird:\n  base_url: https://api.bird.com/?${BIRD_ACCESS_KEY}\n" + kWorkspaces,
+            "config: bird.access_key (line 1): required key missing (or set "
+            "access_key_file)\nconfig: bird.base_url (line 2): invalid URL "
+            "\"https://api.bird.com/?${BIRD_ACCESS_KEY}\": must not have a query or fragment"},
         // The key is literal, so it is no variable's value; the variable still is not quoted.
         ErrorCase{"KeyVariableUnderAnotherKeyBesideALiteralKey",
                   "bird:\n  base_url: https:/x ${BIRD_ACCESS_KEY}\n  access_key: literal-key\n" +

@@ -13,9 +13,12 @@
 namespace bird_exporter {
 namespace {
 
-const std::set<std::string> kProcessMetrics = {
-    "process_cpu_seconds_total",    "process_resident_memory_bytes", "process_virtual_memory_bytes",
-    "process_start_time_seconds",   "process_open_fds",              "process_max_fds"};
+const std::set<std::string> kProcessMetrics = {"process_cpu_seconds_total",
+                                               "process_resident_memory_bytes",
+                                               "process_virtual_memory_bytes",
+                                               "process_start_time_seconds",
+                                               "process_open_fds",
+                                               "process_max_fds"};
 
 std::map<std::string, std::string> DocumentedMetrics() {
   std::ifstream in(TESTDATA_DIR "/../../docs/metrics.md");

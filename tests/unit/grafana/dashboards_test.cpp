@@ -162,15 +162,15 @@ const std::set<std::string> kPromQLWords = {
     "group_right",
     // functions that can appear without a direct "(" in hand-written queries
     "rate", "irate", "increase", "delta", "idelta", "deriv", "histogram_quantile", "clamp_min",
-    "clamp_max", "clamp", "time", "vector", "scalar", "label_replace", "label_join", "abs", "absent",
-    "ceil", "floor", "round", "sort", "sort_desc", "timestamp", "changes", "resets",
+    "clamp_max", "clamp", "time", "vector", "scalar", "label_replace", "label_join", "abs",
+    "absent", "ceil", "floor", "round", "sort", "sort_desc", "timestamp", "changes", "resets",
     "avg_over_time", "max_over_time", "min_over_time", "sum_over_time", "count_over_time",
     "last_over_time", "predict_linear",
     // literals and label names that may stand on their own
     "inf", "nan", "Inf", "NaN", "le", "start", "end"};
 
-const std::set<std::string> kGroupingWords = {"by", "without", "on", "ignoring", "group_left",
-                                              "group_right"};
+const std::set<std::string> kGroupingWords = {"by",       "without",    "on",
+                                              "ignoring", "group_left", "group_right"};
 
 bool IsIdentStart(char c) {
   return std::isalpha(static_cast<unsigned char>(c)) != 0 || c == '_' || c == ':';
@@ -268,7 +268,8 @@ TEST(GrafanaDashboardTest, DashboardsAreValidJsonWithTheExpectedUids) {
   for (const auto& dashboard : dashboards) {
     ASSERT_FALSE(dashboard.doc.is_discarded()) << dashboard.file << " is not valid JSON";
     ASSERT_TRUE(dashboard.doc.is_object()) << dashboard.file;
-    ASSERT_TRUE(dashboard.doc.contains("uid") && dashboard.doc["uid"].is_string()) << dashboard.file;
+    ASSERT_TRUE(dashboard.doc.contains("uid") && dashboard.doc["uid"].is_string())
+        << dashboard.file;
     uids.insert(dashboard.doc["uid"].get<std::string>());
     EXPECT_FALSE(dashboard.doc.value("title", std::string()).empty()) << dashboard.file;
     EXPECT_GE(dashboard.doc.value("schemaVersion", 0), 36) << dashboard.file;
@@ -285,8 +286,10 @@ TEST(GrafanaDashboardTest, PanelIdsAreUniqueAndPanelsDoNotOverlap) {
     EXPECT_FALSE(panels.empty()) << dashboard.file;
     std::set<int> ids;
     for (const auto& panel : panels) {
-      ASSERT_TRUE(panel.contains("id") && panel["id"].is_number_integer()) << Where(dashboard, panel);
-      EXPECT_TRUE(ids.insert(panel["id"].get<int>()).second) << "duplicate id: " << Where(dashboard, panel);
+      ASSERT_TRUE(panel.contains("id") && panel["id"].is_number_integer())
+          << Where(dashboard, panel);
+      EXPECT_TRUE(ids.insert(panel["id"].get<int>()).second)
+          << "duplicate id: " << Where(dashboard, panel);
       ASSERT_TRUE(panel.contains("gridPos")) << Where(dashboard, panel);
       const auto& pos = panel["gridPos"];
       EXPECT_GE(pos.value("x", -1), 0) << Where(dashboard, panel);
@@ -340,7 +343,8 @@ TEST(GrafanaDashboardTest, TemplateVariablesExist) {
     }
     ASSERT_EQ(variables.count("datasource"), 1u) << dashboard.file;
     EXPECT_EQ(variables["datasource"].value("type", std::string()), "datasource") << dashboard.file;
-    EXPECT_EQ(variables["datasource"].value("query", std::string()), "prometheus") << dashboard.file;
+    EXPECT_EQ(variables["datasource"].value("query", std::string()), "prometheus")
+        << dashboard.file;
     for (const std::string name : {"job", "instance", "workspace", "channel", "direction"}) {
       ASSERT_EQ(variables.count(name), 1u) << dashboard.file << " has no $" << name;
       const auto& variable = variables[name];
@@ -348,11 +352,14 @@ TEST(GrafanaDashboardTest, TemplateVariablesExist) {
       EXPECT_TRUE(variable.value("multi", false)) << dashboard.file << " $" << name;
       EXPECT_TRUE(variable.value("includeAll", false)) << dashboard.file << " $" << name;
       const std::string definition = variable.value("definition", std::string());
-      EXPECT_NE(definition.find("label_values("), std::string::npos) << dashboard.file << " $" << name;
-      EXPECT_NE(definition.find(", " + name + ")"), std::string::npos) << dashboard.file << " $" << name;
+      EXPECT_NE(definition.find("label_values("), std::string::npos)
+          << dashboard.file << " $" << name;
+      EXPECT_NE(definition.find(", " + name + ")"), std::string::npos)
+          << dashboard.file << " $" << name;
     }
-    EXPECT_NE(variables["channel"].value("definition", std::string()).find(R"(workspace=~"$workspace")"),
-              std::string::npos)
+    EXPECT_NE(
+        variables["channel"].value("definition", std::string()).find(R"(workspace=~"$workspace")"),
+        std::string::npos)
         << dashboard.file << ": $channel does not follow $workspace";
   }
 }
@@ -376,8 +383,8 @@ TEST(GrafanaDashboardTest, QueriesUseOnlyDocumentedMetricsAndRecordingRules) {
             if (name.size() > suffix.size() &&
                 name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
               const auto it = documented.find(name.substr(0, name.size() - suffix.size()));
-              histogram_series = histogram_series ||
-                                 (it != documented.end() && it->second.type == "histogram");
+              histogram_series =
+                  histogram_series || (it != documented.end() && it->second.type == "histogram");
             }
           }
           EXPECT_TRUE(histogram_series) << Where(dashboard, panel) << ": " << selector.name
@@ -418,8 +425,8 @@ TEST(GrafanaDashboardTest, QueriesFilterByTheSelectedWorkspaceChannelAndDirectio
             if (labels_of(selector.name).count(label) == 0) continue;
             const std::string filter = label + R"(=~"$)" + label + R"(")";
             EXPECT_NE(selector.matchers.value_or("").find(filter), std::string::npos)
-                << Where(dashboard, panel) << ": " << selector.name << " lacks " << filter
-                << " in " << expr;
+                << Where(dashboard, panel) << ": " << selector.name << " lacks " << filter << " in "
+                << expr;
           }
         }
       }
@@ -441,8 +448,8 @@ TEST(GrafanaDashboardTest, QueriesAndVariablesFilterByTheSelectedJobAndInstance)
           for (const std::string label : {"job", "instance"}) {
             const std::string filter = label + R"(=~"$)" + label + R"(")";
             EXPECT_NE(selector.matchers.value_or("").find(filter), std::string::npos)
-                << Where(dashboard, panel) << ": " << selector.name << " lacks " << filter
-                << " in " << expr;
+                << Where(dashboard, panel) << ": " << selector.name << " lacks " << filter << " in "
+                << expr;
           }
           ++filtered;
         }
@@ -488,7 +495,8 @@ std::vector<double> StepValues(const json& thresholds) {
   std::vector<double> values;
   if (!thresholds.contains("steps")) return values;
   for (const auto& step : thresholds["steps"]) {
-    if (step.contains("value") && step["value"].is_number()) values.push_back(step["value"].get<double>());
+    if (step.contains("value") && step["value"].is_number())
+      values.push_back(step["value"].get<double>());
   }
   return values;
 }
@@ -509,8 +517,8 @@ std::vector<ThresholdOwner> ThresholdOwners(const Dashboard& dashboard) {
       for (const auto& property : override_["properties"]) {
         if (property.value("id", std::string()) == "thresholds") {
           const auto column = override_["matcher"].value("options", std::string());
-          owners.push_back({where + " column \"" + column + "\"", column,
-                            StepValues(property["value"])});
+          owners.push_back(
+              {where + " column \"" + column + "\"", column, StepValues(property["value"])});
         }
       }
     }
@@ -600,8 +608,8 @@ bool HasWord(const std::string& title, const std::set<std::string>& words) {
 
 TEST(GrafanaDashboardTest, RatioAndSecondsPanelsCarryUnits) {
   const std::set<std::string> ratio_words = {"ASR", "NER", "Share", "share", "Ratio", "ratio"};
-  const std::set<std::string> seconds_words = {"PDD", "ACD", "Latency", "latency", "Duration",
-                                               "duration"};
+  const std::set<std::string> seconds_words = {"PDD",     "ACD",      "Latency",
+                                               "latency", "Duration", "duration"};
   for (const auto& dashboard : LoadDashboards()) {
     if (dashboard.doc.is_discarded()) continue;
     for (const auto& panel : AllPanels(dashboard.doc)) {

@@ -33,8 +33,9 @@ const std::string kForgedId =
     "c1\"\nts=2026-12-02T00:00:00.000Z level=error msg=\"state lost\" \r\t\x1b[31m\x7f";
 
 TEST(LogFormatTest, AQuotedValueOfOutsideOriginStaysInsideItsLogfmtValue) {
-  const auto lines = Lines(LogFormat::kLogfmt, "call counted workspace=w call_id=" +
-                                                   LogQuote(kForgedId) + " fields=\"x\"");
+  const auto lines =
+      Lines(LogFormat::kLogfmt,
+            "call counted workspace=w call_id=" + LogQuote(kForgedId) + " fields=\"x\"");
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_THAT(lines[0], StartsWith("ts="));
   EXPECT_THAT(lines[0], HasSubstr(" level=warn msg=\"call counted\" workspace=w call_id=\"c1\\\""
@@ -58,8 +59,8 @@ TEST(LogFormatTest, BytesThatAreNotUtf8BecomeReplacementCharacters) {
 }
 
 TEST(LogFormatTest, AJsonRecordIsOneParsableObjectWhateverTheMessageHolds) {
-  const std::string message = "call counted call_id=" + LogQuote(kForgedId) + " raw=" + kForgedId +
-                              " bad=\xff\xc3";
+  const std::string message =
+      "call counted call_id=" + LogQuote(kForgedId) + " raw=" + kForgedId + " bad=\xff\xc3";
   const auto lines = Lines(LogFormat::kJson, message);
   ASSERT_EQ(lines.size(), 1u);
   const nlohmann::json record = nlohmann::json::parse(lines[0]);

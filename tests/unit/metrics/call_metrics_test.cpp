@@ -102,10 +102,12 @@ TEST_F(CallMetricsTest, CountsEachDroppedFieldOfACountedCall) {
   metrics_.Record(kChannel, obs);
   obs.field_anomalies = {"mediaMetrics.mos"};
   metrics_.Record(kChannel, obs);
-  EXPECT_THAT(Lines(), IsSupersetOf({
-                           R"(bird_exporter_field_anomalies_total{channel="c",field="duration",workspace="w"} 1)",
-                           R"(bird_exporter_field_anomalies_total{channel="c",field="mediaMetrics.mos",workspace="w"} 2)",
-                       }));
+  EXPECT_THAT(
+      Lines(),
+      IsSupersetOf({
+          R"(bird_exporter_field_anomalies_total{channel="c",field="duration",workspace="w"} 1)",
+          R"(bird_exporter_field_anomalies_total{channel="c",field="mediaMetrics.mos",workspace="w"} 2)",
+      }));
   metrics_.RemoveChannel(kChannel);
   EXPECT_THAT(Lines(), Not(Contains(HasSubstr("bird_exporter_field_anomalies_total{"))));
 }
@@ -380,13 +382,15 @@ TEST(CallMetricsExemplarTest, KeepsTheLatestCallOfEachBucketOfTheFiveCallHistogr
   metrics.Record(kChannel, first);
   CallObservation second = Observation();
   second.call_id = "call-b";
-  second.mos = 4.2;  // the same MOS bucket as 4.1: replaces it
+  second.mos = 4.2;                  // the same MOS bucket as 4.1: replaces it
   second.jitter_max_seconds = 0.01;  // not one of the five: no exemplar
   metrics.Record(kChannel, second);
 
   const ExemplarMap exemplars = metrics.Exemplars();
-  const prometheus::Labels mos_labels = {{"workspace", "w"}, {"channel", "c"},
-                                         {"direction", "outgoing"}, {"call_type", "pstn"},
+  const prometheus::Labels mos_labels = {{"workspace", "w"},
+                                         {"channel", "c"},
+                                         {"direction", "outgoing"},
+                                         {"call_type", "pstn"},
                                          {"codec", "PCMU"}};
   const auto mos = exemplars.find({"bird_call_mos", mos_labels});
   ASSERT_NE(mos, exemplars.end());
@@ -399,8 +403,8 @@ TEST(CallMetricsExemplarTest, KeepsTheLatestCallOfEachBucketOfTheFiveCallHistogr
     EXPECT_GT(e->timestamp_seconds, 1.7e9);
   }
   EXPECT_EQ(with_exemplar, 1);
-  const prometheus::Labels base = {{"workspace", "w"}, {"channel", "c"},
-                                   {"direction", "outgoing"}, {"call_type", "pstn"}};
+  const prometheus::Labels base = {
+      {"workspace", "w"}, {"channel", "c"}, {"direction", "outgoing"}, {"call_type", "pstn"}};
   ASSERT_NE(exemplars.find({"bird_call_pdd_seconds", base}), exemplars.end());
   EXPECT_EQ(exemplars.find({"bird_call_jitter_max_seconds", base}), exemplars.end());
 
@@ -464,10 +468,10 @@ TEST_F(DefaultDimensionsTest, SetupByCountryAndProviderAnswerByDirectionOnly) {
                               "direction=\"incoming\",provider=\"carrier-a\",workspace=\"w\"} "
                               "1\n"));
   const std::string labels = "channel=\"c\",direction=\"incoming\",workspace=\"w\"";
-  EXPECT_THAT(text, HasSubstr("bird_call_time_to_answer_seconds_bucket{" + labels +
-                              ",le=\"10\"} 0\n"));
-  EXPECT_THAT(text, HasSubstr("bird_call_time_to_answer_seconds_bucket{" + labels +
-                              ",le=\"20\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("bird_call_time_to_answer_seconds_bucket{" + labels + ",le=\"10\"} 0\n"));
+  EXPECT_THAT(text,
+              HasSubstr("bird_call_time_to_answer_seconds_bucket{" + labels + ",le=\"20\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("bird_call_time_to_answer_seconds_sum{" + labels + "} 18\n"));
   EXPECT_THAT(text, HasSubstr("bird_call_ring_seconds_sum{" + labels + "} 6\n"));
 }
@@ -522,8 +526,9 @@ TEST(ConfiguredDimensionsTest, EveryGroupCarriesWhatItIsGiven) {
                               "status=\"completed\",workspace=\"w\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("bird_call_pdd_seconds_count{channel=\"c\",direction=\"outgoing\","
                               "edge_region=\"us-east-1\",workspace=\"w\"} 1\n"));
-  EXPECT_THAT(text, HasSubstr("bird_call_mos_count{channel=\"c\",codec=\"PCMU\",country=\"PT\","
-                              "direction=\"outgoing\",provider=\"carrier-b\",workspace=\"w\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("bird_call_mos_count{channel=\"c\",codec=\"PCMU\",country=\"PT\","
+                        "direction=\"outgoing\",provider=\"carrier-b\",workspace=\"w\"} 1\n"));
 }
 
 TEST(ConfiguredDimensionsTest, RemovingAChannelRemovesItsKpiSeries) {

@@ -197,10 +197,10 @@ TEST(PoorCallTest, AHealthyCallHasNoReason) {
 
 TEST(PoorCallTest, EachThresholdGivesItsReasonInTheFixedOrder) {
   CallInsights insights = AnsweredIncoming();
-  insights.media.mos = 3.4;                // below 3.5
-  insights.media.jitter_loss_rate = 0.06;  // above 5%
+  insights.media.mos = 3.4;                 // below 3.5
+  insights.media.jitter_loss_rate = 0.06;   // above 5%
   insights.media.jitter_max_var_ms2 = 961;  // 31 ms
-  insights.pdd_seconds = 5.5;              // above 5 s
+  insights.pdd_seconds = 5.5;               // above 5 s
   EXPECT_THAT(MapCall(insights.call, &insights).poor_reasons,
               ElementsAre("low_mos", "high_loss", "high_jitter", "high_pdd"));
 }
@@ -297,11 +297,10 @@ TEST_P(RFactorTest, MatchesTheHandComputedValue) {
       << GetParam().codec << " at " << GetParam().loss;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    G711AndG729, RFactorTest,
-    ::testing::Values(RCase{"PCMU", 0, 93.2}, RCase{"PCMU", 0.01, 89.56015},
-                      RCase{"PCMA", 0.05, 77.41927}, RCase{"G729", 0, 82.2},
-                      RCase{"G729", 0.01, 78.0}, RCase{"G729", 0.05, 64.7}));
+INSTANTIATE_TEST_SUITE_P(G711AndG729, RFactorTest,
+                         ::testing::Values(RCase{"PCMU", 0, 93.2}, RCase{"PCMU", 0.01, 89.56015},
+                                           RCase{"PCMA", 0.05, 77.41927}, RCase{"G729", 0, 82.2},
+                                           RCase{"G729", 0.01, 78.0}, RCase{"G729", 0.05, 64.7}));
 
 TEST(RFactor, BurstyLossCostsMoreThanRandomLoss) {
   // BurstR 2 at 5% G.711: 95 * 5 / (2.5 + 25.1) = 17.21014.

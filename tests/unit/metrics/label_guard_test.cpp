@@ -1,11 +1,11 @@
 #include "metrics/label_guard.h"
 
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 
 #include <map>
 #include <string>
-#include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
 
 #include "metrics/call_metrics.h"
 

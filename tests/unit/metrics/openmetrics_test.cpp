@@ -2,7 +2,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -46,14 +45,20 @@ class OpenMetricsTest : public ::testing::Test {
                       .Register(registry_);
     calls.Add({{"channel", "support \"nl\""}, {"status", "completed"}}).Increment(3);
     calls.Add({{"channel", "back\\slash\nnewline"}, {"status", "busy"}}).Increment(12345678.25);
-    auto& gauge = prometheus::BuildGauge().Name("bird_calls_active").Help("Open.").Register(registry_);
+    auto& gauge =
+        prometheus::BuildGauge().Name("bird_calls_active").Help("Open.").Register(registry_);
     gauge.Add({}).Set(-0.000012345);
     gauge.Add({{"x", "big"}}).Set(1.5e300);
     auto& mos = prometheus::BuildHistogram().Name("bird_call_mos").Help("MOS.").Register(registry_);
     auto& h = mos.Add({{"channel", "support"}}, kMosBuckets);
     for (double v : {4.4, 3.1, 1.2, 4.49, 4.2}) h.Observe(v);
     // A counter whose name does not end in _total keeps its sample name, as "unknown".
-    prometheus::BuildCounter().Name("odd_counter").Help("No suffix.").Register(registry_).Add({}).Increment();
+    prometheus::BuildCounter()
+        .Name("odd_counter")
+        .Help("No suffix.")
+        .Register(registry_)
+        .Add({})
+        .Increment();
   }
 
   std::vector<prometheus::MetricFamily> Families() { return registry_.Collect(); }
@@ -79,7 +84,8 @@ TEST_F(OpenMetricsTest, WritesOpenMetricsMetadataAndEndsWithEof) {
   EXPECT_THAT(om, HasSubstr("# TYPE bird_call_mos histogram\n"));
   EXPECT_THAT(om, HasSubstr("# TYPE odd_counter unknown\n# HELP odd_counter No suffix.\n"
                             "odd_counter 1\n"));
-  EXPECT_THAT(om, HasSubstr("bird_calls_total{channel=\"back\\\\slash\\nnewline\",status=\"busy\"}"));
+  EXPECT_THAT(om,
+              HasSubstr("bird_calls_total{channel=\"back\\\\slash\\nnewline\",status=\"busy\"}"));
   ASSERT_GE(om.size(), 6u);
   EXPECT_EQ(om.substr(om.size() - 6), "# EOF\n");
   EXPECT_EQ(om.find("# EOF"), om.size() - 6) << "# EOF only at the end";
@@ -156,8 +162,7 @@ struct CodingCase {
 class ContentCodingTest : public ::testing::TestWithParam<CodingCase> {};
 
 TEST_P(ContentCodingTest, Negotiates) {
-  EXPECT_EQ(ChooseContentCoding(GetParam().present, GetParam().accept_encoding),
-            GetParam().coding)
+  EXPECT_EQ(ChooseContentCoding(GetParam().present, GetParam().accept_encoding), GetParam().coding)
       << GetParam().accept_encoding;
 }
 

@@ -10,8 +10,8 @@
 #include <fstream>
 #include <iterator>
 #include <map>
-#include <set>
 #include <mutex>
+#include <set>
 
 namespace bird_exporter {
 namespace {
@@ -37,10 +37,10 @@ class InMemoryBird : public BirdApi {
   int status_list_requests = 0;  // list requests with a status filter
   int get_call_requests = 0;
   int insights_requests = 0;
-  bool ignore_status_filter = false;     // a Bird that lists every call whatever the filter
+  bool ignore_status_filter = false;       // a Bird that lists every call whatever the filter
   std::set<std::string> unknown_channels;  // answered 404, as for a wrong channel id
-  std::vector<std::string> list_tokens;  // page token of every unfiltered list request
-  std::vector<int> list_limits;          // and its limit (0: the full page size)
+  std::vector<std::string> list_tokens;    // page token of every unfiltered list request
+  std::vector<int> list_limits;            // and its limit (0: the full page size)
 
   void Add(const std::string& channel, Call call) { calls[channel].push_back(std::move(call)); }
 
@@ -970,8 +970,8 @@ TEST_F(PollerStateTest, ASecondProcessOnTheSameStateIsRefused) {
   prometheus::Registry other;
   ExporterMetrics other_exporter(other);
   CallMetrics other_calls(other);
-  Poller intruder(settings_, {{"ws", "prod", "ch1", "support"}}, bird_, other_calls,
-                  other_exporter, &second, [this] { return now_; });
+  Poller intruder(settings_, {{"ws", "prod", "ch1", "support"}}, bird_, other_calls, other_exporter,
+                  &second, [this] { return now_; });
   try {
     intruder.LoadState();
     FAIL() << "a second exporter opened the state";

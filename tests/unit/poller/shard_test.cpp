@@ -10,8 +10,9 @@ namespace {
 TEST(ShardTest, ChannelHashIsStableAcrossReleases) {
   // Golden values: changing the hash would move channels between shards on upgrade.
   EXPECT_EQ(ChannelHash("", ""), 0xaf63a24c860189feull);  // FNV-1a 64 of "/"
-  EXPECT_EQ(ChannelHash("2d7c3f1e-5a4b-4c8d-9e0f-1a2b3c4d5e6f", "9f1e2d3c-4b5a-4697-8870-a1b2c3d4e5f6"),
-            0xab34b8a6d7aa0446ull);
+  EXPECT_EQ(
+      ChannelHash("2d7c3f1e-5a4b-4c8d-9e0f-1a2b3c4d5e6f", "9f1e2d3c-4b5a-4697-8870-a1b2c3d4e5f6"),
+      0xab34b8a6d7aa0446ull);
   EXPECT_EQ(ChannelHash("ws", "ch"), ChannelHash("ws", "ch"));
   EXPECT_NE(ChannelHash("ws", "ch"), ChannelHash("ch", "ws"));
   EXPECT_NE(ChannelHash("a/b", "c"), ChannelHash("a", "b/c") + 1);
@@ -38,9 +39,7 @@ TEST(ShardTest, EveryChannelFallsInExactlyOneShard) {
   }
 }
 
-TEST(ShardTest, ASingleShardOwnsEverything) {
-  EXPECT_TRUE(InShard("any", "thing", {0, 1}));
-}
+TEST(ShardTest, ASingleShardOwnsEverything) { EXPECT_TRUE(InShard("any", "thing", {0, 1})); }
 
 TEST(ShardTest, ReadsTheOrdinalAtTheEndOfAStatefulSetHostname) {
   EXPECT_EQ(OrdinalFromHostname("bird-call-exporter-0"), 0);
@@ -85,7 +84,8 @@ INSTANTIATE_TEST_SUITE_P(
         ShardCase{"auto", "2", "laptop", -1, 0,
                   "--shard.index=auto: hostname \"laptop\" does not end in -<ordinal> (as "
                   "StatefulSet pods do)"},
-        ShardCase{"-1", "2", "h", -1, 0, "--shard.index: expected a whole number or auto, got \"-1\""},
+        ShardCase{"-1", "2", "h", -1, 0,
+                  "--shard.index: expected a whole number or auto, got \"-1\""},
         ShardCase{"0", "0", "h", -1, 0,
                   "--shard.count: expected a whole number of at least 1, got \"0\""},
         ShardCase{"0", "two", "h", -1, 0,

@@ -208,18 +208,18 @@ TEST(ParseWebConfig, TlsDefaultsToTls12WithoutClientCertificates) {
 }
 
 TEST(ParseWebConfig, ParsesTheToolkitsCipherCurveAndVersionKeys) {
-  const WebConfig config = ParseWebConfig(
-      kTls +
-      "  max_version: TLS12\n"
-      "  cipher_suites:\n"
-      "    - TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\n"
-      "    - TLS_AES_128_GCM_SHA256\n"  // TLS 1.3: always on, skipped
-      "    - TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305\n"
-      "  curve_preferences: [X25519, CurveP384]\n"
-      "  prefer_server_cipher_suites: false\n");
+  const WebConfig config =
+      ParseWebConfig(kTls +
+                     "  max_version: TLS12\n"
+                     "  cipher_suites:\n"
+                     "    - TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384\n"
+                     "    - TLS_AES_128_GCM_SHA256\n"  // TLS 1.3: always on, skipped
+                     "    - TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305\n"
+                     "  curve_preferences: [X25519, CurveP384]\n"
+                     "  prefer_server_cipher_suites: false\n");
   EXPECT_EQ(config.tls.max_version, TlsVersion::kTls12);
-  EXPECT_EQ(config.tls.cipher_suites,
-            (std::vector<std::string>{"ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305"}));
+  EXPECT_EQ(config.tls.cipher_suites, (std::vector<std::string>{"ECDHE-RSA-AES256-GCM-SHA384",
+                                                                "ECDHE-ECDSA-CHACHA20-POLY1305"}));
   EXPECT_EQ(config.tls.curve_preferences, (std::vector<std::string>{"X25519", "P-384"}));
   EXPECT_FALSE(config.tls.prefer_server_cipher_suites);
   const WebConfig defaults = ParseWebConfig(kTls);

@@ -363,7 +363,8 @@ TEST_F(SqliteStoreTest, PrunesByAgeInBatches) {
   PollRecord fill;
   fill.channels.push_back({key, nullptr, &cs});
   const int old_calls = SqliteStateStore::kPruneBatch + 500;
-  for (int i = 0; i < old_calls; ++i) fill.counted.push_back({key, "old" + std::to_string(i), AtMillis(i)});
+  for (int i = 0; i < old_calls; ++i)
+    fill.counted.push_back({key, "old" + std::to_string(i), AtMillis(i)});
   fill.counted.push_back({key, "new", AtMillis(10'000'000)});
   fill.prune_before = AtMillis(-1);
   store.Commit(fill);
