@@ -24,6 +24,8 @@ packages=(
   help2man lintian debootstrap
   # the bash completion test: the helpers of bash-completion
   bash-completion
+  # scripts/format.sh (run by scripts/test.sh): the formatter the tree is checked against
+  clang-format
   # scripts/container-test.sh (run by scripts/test.sh): the image built and run for real
   podman runc
 )

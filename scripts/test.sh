@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The one test command: installs dependencies, configures, builds (warnings are errors) and runs
+# The one test command: installs dependencies, checks the formatting (scripts/format.sh),
+# configures, builds (warnings are errors) and runs
 # every test under ctest, then a 2-minute soak run (scripts/soak.sh; SOAK_MINUTES=0 skips it)
 # and the container image built and run with podman (scripts/container-test.sh; CONTAINER_TEST=0
 # skips it).
@@ -8,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+bash scripts/format.sh
 build_dir="${BUILD_DIR:-build}"
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBIRD_EXPORTER_WERROR=ON
 cmake --build "$build_dir" -j"$(nproc)"
