@@ -270,46 +270,53 @@ class Parser {
   // section (`interval` under bird: poll.interval). Empty when nothing is close.
   static std::string NearestKey(const std::string& parent, std::string_view key,
                                 const std::vector<std::string_view>& allowed) {
-    std::vector<std::pair<std::string, std::string_view>> candidates;  // path, key
-    for (std::string_view k : allowed) candidates.emplace_back(Join(parent, k), k);
-    for (const auto& [section, keys] : kSections) {
-      if (section == parent) continue;
-      for (std::string_view k : keys) candidates.emplace_back(Join(section, k), k);
-    }
     // A typo is at most a third of the name (and at least one edit); on a tie the key of this
-    // mapping wins.
+    // mapping wins (it is tried first, and only a strictly closer key replaces the best).
     const std::size_t budget = std::max<std::size_t>(1, key.size() / 3);
-    std::string best;
+    std::string_view best_section;
+    std::string_view best_key;
     std::size_t best_distance = budget + 1;
-    for (std::size_t i = 0; i < candidates.size(); ++i) {
-      // The distance is at least the difference in length: a key much longer or shorter than
-      // every valid one (a hostile file's 1 MB key, say) costs no distance computation.
-      const std::size_t la = key.size();
-      const std::size_t lb = candidates[i].second.size();
-      if ((la > lb ? la - lb : lb - la) >= best_distance) continue;
-      const std::size_t d = EditDistance(key, candidates[i].second);
+    const auto consider = [&](std::string_view section, std::string_view candidate) {
+      const std::size_t d = EditDistance(key, candidate, best_distance);
       if (d < best_distance) {
-        best = candidates[i].first;
+        best_section = section;
+        best_key = candidate;
         best_distance = d;
       }
+    };
+    for (std::string_view k : allowed) consider(parent, k);
+    for (const auto& [section, keys] : kSections) {
+      if (section == parent) continue;
+      for (std::string_view k : keys) consider(section, k);
     }
-    return best;
+    if (best_key.empty()) return "";
+    return Join(std::string(best_section), best_key);
   }
 
-  // Levenshtein distance (insertions, deletions, substitutions).
-  static std::size_t EditDistance(std::string_view a, std::string_view b) {
+  // Levenshtein distance (insertions, deletions, substitutions), or `limit` when it is at least
+  // that: the distance is at least the difference in length and at least the smallest value of
+  // any row, so a key much longer or shorter than every valid one (a hostile file's 1 MB key,
+  // say), or one that stops resembling it, costs no more than the rows already computed.
+  static std::size_t EditDistance(std::string_view a, std::string_view b, std::size_t limit) {
+    if ((a.size() > b.size() ? a.size() - b.size() : b.size() - a.size()) >= limit) return limit;
     std::vector<std::size_t> row(b.size() + 1);
     for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
     for (std::size_t i = 1; i <= a.size(); ++i) {
       std::size_t diagonal = row[0];
       row[0] = i;
+      std::size_t row_min = row[0];
       for (std::size_t j = 1; j <= b.size(); ++j) {
         const std::size_t up = row[j];
-        row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1] ? 1 : 0)});
+        std::size_t value = diagonal + (a[i - 1] != b[j - 1] ? 1 : 0);
+        if (up + 1 < value) value = up + 1;
+        if (row[j - 1] + 1 < value) value = row[j - 1] + 1;
+        row[j] = value;
         diagonal = up;
+        if (value < row_min) row_min = value;
       }
+      if (row_min >= limit) return limit;
     }
-    return row[b.size()];
+    return row[b.size()] < limit ? row[b.size()] : limit;
   }
 
   // A missing key is reported at its parent, the closest line that exists.
