@@ -29,6 +29,7 @@ struct BirdSettings {
   int page_size = 1000;                         // `limit` sent on list requests (1-1000)
   std::size_t max_list_body_size = 4u << 20;    // bytes of one list page, at most
   std::size_t max_call_body_size = 256u << 10;  // bytes of one call or its insights, at most
+  bool operator==(const BirdSettings&) const = default;
 };
 
 // Which ended calls get an insights request: every call, only answered calls whose list MOS is
@@ -46,6 +47,7 @@ struct PollSettings {
   Duration initial_lookback = std::chrono::minutes(10);
   Duration insights_grace_period = std::chrono::minutes(15);
   Duration max_call_age = std::chrono::hours(6);
+  bool operator==(const PollSettings&) const = default;
 };
 
 // The optional labels of each group of call families, besides workspace, channel and direction
@@ -94,12 +96,14 @@ struct MetricsSettings {
 struct ChannelConfig {
   std::string id;
   std::string name;  // label value; defaults to id
+  bool operator==(const ChannelConfig&) const = default;
 };
 
 struct WorkspaceConfig {
   std::string id;
   std::string name;  // label value; defaults to id
   std::vector<ChannelConfig> channels;
+  bool operator==(const WorkspaceConfig&) const = default;
 };
 
 struct Config {

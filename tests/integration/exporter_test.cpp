@@ -1,0 +1,210 @@
+// The Exporter object in this process, on port 0, against the fake Bird API: start-up errors,
+// and the one reload path (what it applies, what waits for a restart, what it refuses), also
+// while reloads race each other and the shutdown.
+#include "daemon/exporter.h"
+
+#include <curl/curl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "support/exporter_process.h"
+#include "support/fake_bird_api.h"
+
+namespace bird_exporter::testing {
+namespace {
+
+using std::chrono::minutes;
+using std::chrono::seconds;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+constexpr const char* kKey = "exporter-object-key-Pq7";
+
+size_t Discard(char*, size_t size, size_t count, void*) { return size * count; }
+
+long Post(const std::string& url) {
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Discard);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
+  long status = 0;
+  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(curl);
+  return status;
+}
+
+class ExporterTest : public ::testing::Test {
+ protected:
+  ExporterTest() : fake_(kKey) {}
+  void SetUp() override {
+    char dir_template[] = "/tmp/bird_exporter_object_XXXXXX";
+    dir_ = mkdtemp(dir_template);
+    config_ = dir_ + "/config.yml";
+  }
+  void TearDown() override {
+    exporter_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void WriteConfig(const std::vector<std::pair<std::string, std::string>>& channels,
+                   const std::string& extra = "") {
+    std::ofstream out(config_);
+    out << "bird:\n  base_url: " << fake_.BaseUrl() << "\n  access_key: " << kKey
+        << "\n  request_timeout: 1s\npoll:\n  interval: 200ms\n"
+        << extra << "workspaces:\n  - id: ws-a\n    name: production\n    channels:\n";
+    for (const auto& [id, name] : channels) {
+      out << "      - id: " << id << "\n        name: " << name << "\n";
+    }
+  }
+
+  void AddEndedCalls(const std::string& channel, int count) {
+    for (int i = 0; i < count; ++i) {
+      FakeCall call;
+      call.workspace_id = "ws-a";
+      call.channel_id = channel;
+      call.id = channel + "-call-" + std::to_string(i);
+      call.status = "busy";
+      call.created_at = Clock::now() - minutes(2) + seconds(i);
+      call.ended_at = call.created_at + seconds(5);
+      call.hangup_cause_code = 17;
+      call.hangup_sip_code = "486";
+      call.insights_ready = true;
+      fake_.UpsertCall(call);
+    }
+  }
+
+  ExporterOptions Options(bool enable_lifecycle = false) {
+    ExporterOptions options;
+    options.config = LoadConfigFile(config_);
+    options.config_file = config_;
+    options.server.listen_address = "127.0.0.1:0";
+    options.server.enable_lifecycle = enable_lifecycle;
+    return options;
+  }
+  void Start(bool enable_lifecycle = false) {
+    exporter_ = std::make_unique<Exporter>(Options(enable_lifecycle));
+  }
+
+  std::string Url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(exporter_->ListeningPorts().at(0)) + path;
+  }
+  double Scalar(const std::string& name, const std::vector<std::string>& labels = {}) {
+    return SumSamples(ParseExposition(HttpGet(Url("/metrics")).body), name, labels);
+  }
+  double Calls(const std::string& channel_name) {
+    return Scalar("bird_calls_total", {"channel=\"" + channel_name + "\""});
+  }
+
+  FakeBirdApi fake_;
+  std::string dir_, config_;
+  std::unique_ptr<Exporter> exporter_;
+};
+
+TEST_F(ExporterTest, ReloadAppliesWhatChangedAndDefersWhatNeedsARestart) {
+  AddEndedCalls("ch-1", 4);
+  AddEndedCalls("ch-2", 3);
+  WriteConfig({{"ch-1", "support"}});
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Calls("support") == 4; }, seconds(20)));
+
+  WriteConfig({{"ch-2", "sales"}}, "  max_call_age: 2h\nstate_file: " + dir_ +
+                                       "/state.db\nmetrics:\n  dimensions:\n    outcome: []\n");
+  const ReloadResult result = exporter_->Reload();
+  EXPECT_TRUE(result.ok()) << result.error;
+  EXPECT_THAT(result.changed, ElementsAre("poll", "workspaces"));
+  EXPECT_THAT(result.deferred, ElementsAre("state_file", "metrics.dimensions"));
+  EXPECT_FALSE(result.web_config_reloaded);
+  // Shown at once: the reload renders the exposition before it returns.
+  EXPECT_EQ(Scalar("bird_exporter_config_last_reload_successful"), 1);
+  ASSERT_TRUE(WaitFor([&] { return Calls("sales") == 3; }, seconds(20)));
+  EXPECT_EQ(Calls("support"), 0);
+  // The deferred keys kept their running values: no state file, the default outcome labels.
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/state.db"));
+  bool country_label = false;
+  for (const auto& [series, value] : ParseExposition(HttpGet(Url("/metrics")).body)) {
+    if (series.rfind("bird_calls_total{", 0) == 0 && series.find("country=") != std::string::npos) {
+      country_label = true;
+    }
+  }
+  EXPECT_TRUE(country_label);
+}
+
+TEST_F(ExporterTest, ReloadOfTheSameFileChangesNothing) {
+  WriteConfig({{"ch-1", "support"}});
+  Start();
+  const ReloadResult result = exporter_->Reload();
+  EXPECT_TRUE(result.ok()) << result.error;
+  EXPECT_THAT(result.changed, IsEmpty());
+  EXPECT_THAT(result.deferred, IsEmpty());
+}
+
+TEST_F(ExporterTest, ARefusedReloadNamesTheKeyAndKeepsTheRunningConfiguration) {
+  AddEndedCalls("ch-1", 2);
+  WriteConfig({{"ch-1", "support"}});
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Calls("support") == 2; }, seconds(20)));
+  std::ofstream(config_) << "bird:\n  colour: blue\n";
+  const ReloadResult result = exporter_->Reload();
+  EXPECT_FALSE(result.ok());
+  EXPECT_THAT(result.error, HasSubstr("bird.colour (line 2): unknown key"));
+  EXPECT_THAT(result.changed, IsEmpty());
+  EXPECT_EQ(Scalar("bird_exporter_config_last_reload_successful"), 0);
+  AddEndedCalls("ch-1", 5);  // the running configuration keeps polling
+  ASSERT_TRUE(WaitFor([&] { return Calls("support") == 5; }, seconds(20)));
+}
+
+// SIGHUP (a direct call) and POST /-/reload share one path, one reload at a time; a shutdown
+// while reloads are arriving waits for the one under way and refuses the rest.
+TEST_F(ExporterTest, ReloadsRacingEachOtherAndTheShutdownAreSafe) {
+  AddEndedCalls("ch-1", 3);
+  WriteConfig({{"ch-1", "support"}});
+  Start(/*enable_lifecycle=*/true);
+  ASSERT_TRUE(WaitFor([&] { return Calls("support") == 3; }, seconds(20)));
+  const std::string url = Url("/-/reload");
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0};
+  std::vector<std::thread> posters;
+  for (int i = 0; i < 3; ++i) {
+    posters.emplace_back([&] {
+      while (!stop) {
+        const long status = Post(url);
+        if (status == 0) break;  // the server has gone
+        EXPECT_TRUE(status == 200 || status == 500) << status;
+        ++answered;
+      }
+    });
+  }
+  for (int i = 0; i < 20; ++i) {
+    const ReloadResult result = exporter_->Reload();
+    EXPECT_TRUE(result.ok()) << result.error;
+  }
+  ASSERT_TRUE(WaitFor([&] { return answered >= 10; }, seconds(20)));
+  exporter_.reset();  // while the posters still post
+  stop = true;
+  for (auto& poster : posters) poster.join();
+}
+
+TEST_F(ExporterTest, AnAddressInUseIsAStartError) {
+  WriteConfig({{"ch-1", "support"}});
+  Start();
+  ExporterOptions second = Options();
+  second.server.listen_address = "127.0.0.1:" + std::to_string(exporter_->ListeningPorts().at(0));
+  try {
+    Exporter exporter(std::move(second));
+    FAIL() << "a second exporter started on a port in use";
+  } catch (const StartError& e) {
+    EXPECT_EQ(e.stage(), "cannot start the HTTP server");
+    EXPECT_NE(std::string(e.what()), "");
+  }
+  EXPECT_EQ(HttpGet(Url("/-/healthy")).status, 200);  // the first one is unharmed
+}
+
+}  // namespace
+}  // namespace bird_exporter::testing
