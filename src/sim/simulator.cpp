@@ -163,7 +163,7 @@ class Simulator::Impl {
   explicit Impl(SimulatorSettings settings)
       : settings_(std::move(settings)),
         generator_(settings_.seed, settings_.scenario),
-        started_(Clock::now()),
+        started_(settings_.clock()),
         faults_(settings_.seed ^ 0x5eedull) {
     for (const auto& ws : settings_.workspaces) {
       requests_[ws.id];
@@ -197,7 +197,7 @@ class Simulator::Impl {
 
   nlohmann::json Truth() {
     std::lock_guard lock(mutex_);
-    const SystemTime now = Clock::now();
+    const SystemTime now = settings_.clock();
     Advance(now);
     nlohmann::json by_status = nlohmann::json::object(), by_cause = nlohmann::json::object(),
                    by_channel = nlohmann::json::object(),
@@ -607,7 +607,7 @@ class Simulator::Impl {
 
     const std::string& ws = parts[1];
     std::lock_guard lock(mutex_);
-    const SystemTime now = Clock::now();
+    const SystemTime now = settings_.clock();
     Advance(now);
     if (parts.size() == 4 && parts[3] == "calls") {  // workspace call log
       std::vector<const Channel*> selected;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -33,6 +34,9 @@ struct SimulatorSettings {
   // After this long no new call starts, so traffic winds down to a quiet, final truth.
   std::optional<std::chrono::milliseconds> generate_for;
   int max_gets_per_second = 50;  // per workspace, like Bird; beyond it: 429
+  // The simulated wall clock: when calls are created, end and have insights, and the `now` of
+  // every answer. Tests fix it; the 429 budget above stays on real (steady) time.
+  std::function<SystemTime()> clock = [] { return std::chrono::system_clock::now(); };
 };
 
 // Default demo topology: two workspaces with two voice channels each, stable uuids.
