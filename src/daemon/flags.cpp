@@ -6,6 +6,20 @@
 #include "log/logging.h"
 
 namespace bird_exporter {
+namespace {
+
+bool WholeNumber(const std::string& name, const std::string& text, int min, int& out,
+                 std::string& error) {
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || out < min) {
+    error = name + ": expected a whole number of at least " + std::to_string(min) + ", got \"" +
+            text + "\"";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::string& error) {
   Flags flags;
@@ -63,18 +77,8 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
       return std::nullopt;
     }
   }
-  const auto number = [&error](const std::string& name, const std::string& text, int min,
-                               int& out) {
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || out < min) {
-      error = name + ": expected a whole number of at least " + std::to_string(min) + ", got \"" +
-              text + "\"";
-      return false;
-    }
-    return true;
-  };
-  if (!number("--web.max-requests", max_requests, 0, flags.max_requests) ||
-      !number("--web.max-connections", max_connections, 1, flags.max_connections)) {
+  if (!WholeNumber("--web.max-requests", max_requests, 0, flags.max_requests, error) ||
+      !WholeNumber("--web.max-connections", max_connections, 1, flags.max_connections, error)) {
     return std::nullopt;
   }
   spdlog::level::level_enum level;

@@ -179,18 +179,11 @@ std::string CodecLabel(std::string_view codec_name) {
   return std::string(codec_name);
 }
 
-CallObservation MapCall(const Call& listed, const CallInsights* insights,
-                        const PoorCallThresholds& poor) {
-  const Call call = MergeCall(listed, insights);
-  CallObservation obs;
-  // What the parser and the poller already found unusable, in the list record and in the
-  // insights; the range checks below add to it.
-  obs.field_anomalies = listed.anomalies;
-  if (insights != nullptr) {
-    for (const auto& field : insights->call.anomalies) NoteAnomaly(obs.field_anomalies, field);
-  }
-  Checker check(obs.field_anomalies);
+namespace {
 
+// Status, hangup, parties and timings: what every call has, with or without insights.
+void MapOutcome(const Call& call, const Call& listed, const CallInsights* insights, Checker& check,
+                CallObservation& obs) {
   obs.call_id = call.id;
   obs.direction = std::string(ToString(call.direction));
   obs.call_type = std::string(ToString(call.type));
@@ -224,9 +217,6 @@ CallObservation MapCall(const Call& listed, const CallInsights* insights,
     if (call.direction == Direction::kIncoming) {
       obs.time_to_answer_seconds = check("answeredAt", Span(call.created_at, call.answered_at));
     }
-  }
-
-  if (obs.answered) {
     if (call.duration_seconds) {
       obs.duration_seconds = check("duration", AsDouble(call.duration_seconds));
     } else if (call.answered_at && call.ended_at && *call.ended_at >= *call.answered_at) {
@@ -234,22 +224,15 @@ CallObservation MapCall(const Call& listed, const CallInsights* insights,
           "duration", std::chrono::duration<double>(*call.ended_at - *call.answered_at).count());
     }
   }
-
   obs.pdd_seconds = insights && insights->pdd_seconds
                         ? check("signallingMetrics.pdd", insights->pdd_seconds)
                         : check("qualityInsights.pdd", listed.pdd_seconds);
+}
 
-  const bool have_media = insights != nullptr && insights->has_media_metrics;
-  if (!have_media) {
-    // Counted from the list alone (or insights without media metrics): the list's
-    // qualityInsights.mos is all there is; one-way audio cannot be told apart here.
-    obs.codec = "unknown";
-    if (obs.answered) obs.mos = check("qualityInsights.mos", listed.mos);
-    JudgePoor(obs, poor, std::nullopt);
-    return obs;
-  }
-
-  const MediaMetrics& m = insights->media;
+// The insights' media metrics: packets, bytes and, when Bird received media, the quality
+// figures. Returns the media fault (no media, one-way audio) of a call long enough to tell.
+std::optional<std::string_view> MapMedia(const MediaMetrics& m, const PoorCallThresholds& poor,
+                                         Checker& check, CallObservation& obs) {
   obs.codec = CodecLabel(m.read_codec_name);
   obs.packets = {check("mediaMetrics.inPacketCount", m.in_packet_count),
                  check("mediaMetrics.outPacketCount", m.out_packet_count)};
@@ -278,10 +261,7 @@ CallObservation MapCall(const Call& listed, const CallInsights* insights,
       media_fault = "one_way_audio";
     }
   }
-  if (!has_inbound_media) {
-    JudgePoor(obs, poor, media_fault);
-    return obs;
-  }
+  if (!has_inbound_media) return media_fault;
 
   if (obs.answered) {
     obs.mos = check("mediaMetrics.mos", m.mos);
@@ -297,7 +277,32 @@ CallObservation MapCall(const Call& listed, const CallInsights* insights,
   if (obs.answered && obs.packet_loss_ratio) {
     obs.r_factor = RFactor(m.read_codec_name, *obs.packet_loss_ratio, obs.jitter_burst_rate);
   }
-  JudgePoor(obs, poor, media_fault);
+  return media_fault;
+}
+
+}  // namespace
+
+CallObservation MapCall(const Call& listed, const CallInsights* insights,
+                        const PoorCallThresholds& poor) {
+  const Call call = MergeCall(listed, insights);
+  CallObservation obs;
+  // What the parser and the poller already found unusable, in the list record and in the
+  // insights; the range checks add to it.
+  obs.field_anomalies = listed.anomalies;
+  if (insights != nullptr) {
+    for (const auto& field : insights->call.anomalies) NoteAnomaly(obs.field_anomalies, field);
+  }
+  Checker check(obs.field_anomalies);
+  MapOutcome(call, listed, insights, check, obs);
+  if (insights == nullptr || !insights->has_media_metrics) {
+    // Counted from the list alone (or insights without media metrics): the list's
+    // qualityInsights.mos is all there is; one-way audio cannot be told apart here.
+    obs.codec = "unknown";
+    if (obs.answered) obs.mos = check("qualityInsights.mos", listed.mos);
+    JudgePoor(obs, poor, std::nullopt);
+    return obs;
+  }
+  JudgePoor(obs, poor, MapMedia(insights->media, poor, check, obs));
   return obs;
 }
 

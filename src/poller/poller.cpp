@@ -299,6 +299,28 @@ void Poller::Observe(ChannelCycle& cycle, Call call, SystemTime now) {
   t.next_check = now + RecheckDelay(t.call, now);
 }
 
+// A list answer that is no page: the channel's error of this poll, logged here when it may pass
+// and by Commit (once per change) when it is permanent. False for a page.
+bool Poller::ListFailed(ChannelCycle& cycle, const ListCallsResult& result) const {
+  if (result.outcome == ApiOutcome::kOk) return false;
+  cycle.list_error_code = result.http_status;
+  if (result.outcome == ApiOutcome::kUnauthorized) {
+    cycle.list_error = result.http_status == 403 ? "forbidden" : "unauthorized";
+    cycle.unauthorized_logged = true;
+    return true;
+  }
+  if (result.http_status == 404) {
+    cycle.list_error = "not_found";
+    return true;
+  }
+  cycle.list_error = "failed";
+  spdlog::warn(
+      "listing calls failed, channel skipped this poll workspace={} channel={} "
+      "error={}",
+      cycle.ref->workspace_name, cycle.ref->channel_name, LogQuote(result.error));
+  return true;
+}
+
 bool Poller::ListHead(ChannelCycle& cycle, std::stop_token stop, SystemTime now, int& pages) {
   const ChannelRef& ref = *cycle.ref;
   const SystemTime bound = ListWindowStart(cycle.st.window_start, now, window_settings_);
@@ -321,27 +343,7 @@ bool Poller::ListHead(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
     }
     ListCallsResult result = api_.ListCalls(ref, query, stop);
     ClampFuture(result, clock_());
-    if (result.outcome == ApiOutcome::kStopped) return false;
-    if (result.outcome == ApiOutcome::kUnauthorized) {
-      // Logged by Commit, once per change.
-      cycle.list_error = result.http_status == 403 ? "forbidden" : "unauthorized";
-      cycle.list_error_code = result.http_status;
-      cycle.unauthorized_logged = true;
-      return false;
-    }
-    if (result.outcome != ApiOutcome::kOk) {
-      cycle.list_error_code = result.http_status;
-      if (result.http_status == 404) {
-        cycle.list_error = "not_found";
-        return false;
-      }
-      cycle.list_error = "failed";
-      spdlog::warn(
-          "listing calls failed, channel skipped this poll workspace={} channel={} "
-          "error={}",
-          ref.workspace_name, ref.channel_name, LogQuote(result.error));
-      return false;
-    }
+    if (result.outcome == ApiOutcome::kStopped || ListFailed(cycle, result)) return false;
     ++pages;
     // The list is newest first, so the first call older than the window ends the walk.
     bool reached = false;
@@ -631,33 +633,42 @@ void Poller::RunJob(ChannelCycle& cycle, Job& job, std::stop_token stop) {
 void Poller::ApplyJob(ChannelCycle& cycle, Job& job, SystemTime now) {
   auto it = cycle.st.tracked.find(job.call_id);
   if (it == cycle.st.tracked.end()) return;
-  TrackedCall& t = it->second;
-  const auto grace = settings_.poll.insights_grace_period;
   if (job.kind == Job::Kind::kGetCall) {
-    CallResult& r = job.call_result;
-    if (r.outcome == ApiOutcome::kOk && r.call.id == job.call_id) {
-      cycle.seen.insert(job.call_id);
-      if (IsTerminal(r.call.status)) {
-        t.call = std::move(r.call);
-        Ended(cycle, t, now);
-        if (cycle.counting.count(job.call_id) > 0) cycle.st.tracked.erase(it);
-      } else {
-        t.call = std::move(r.call);
-        t.ended = false;
-        t.confirmed = false;
-        t.next_check = now + RecheckDelay(t.call, now);
-      }
-      return;
+    ApplyGetCall(cycle, it->second, job, now);
+  } else {
+    ApplyInsights(cycle, it->second, job, now);
+  }
+}
+
+// The call's own record (GET by id): ended, still open, or not known yet.
+void Poller::ApplyGetCall(ChannelCycle& cycle, TrackedCall& t, Job& job, SystemTime now) {
+  CallResult& r = job.call_result;
+  if (r.outcome == ApiOutcome::kOk && r.call.id == job.call_id) {
+    cycle.seen.insert(job.call_id);
+    if (IsTerminal(r.call.status)) {
+      t.call = std::move(r.call);
+      Ended(cycle, t, now);
+      if (cycle.counting.count(job.call_id) > 0) cycle.st.tracked.erase(job.call_id);
+    } else {
+      t.call = std::move(r.call);
+      t.ended = false;
+      t.confirmed = false;
+      t.next_check = now + RecheckDelay(t.call, now);
     }
-    if (r.outcome == ApiOutcome::kStopped || r.outcome == ApiOutcome::kUnauthorized) return;
-    // Not known to Bird, or no answer: look again later, within the same bounds.
-    const auto later =
-        r.outcome == ApiOutcome::kNotFound ? RecheckDelay(t.call, now) : settings_.poll.interval;
-    t.next_check = now + later;
-    if (t.ended) t.insights_due = now + later;
     return;
   }
+  if (r.outcome == ApiOutcome::kStopped || r.outcome == ApiOutcome::kUnauthorized) return;
+  // Not known to Bird, or no answer: look again later, within the same bounds.
+  const auto later =
+      r.outcome == ApiOutcome::kNotFound ? RecheckDelay(t.call, now) : settings_.poll.interval;
+  t.next_check = now + later;
+  if (t.ended) t.insights_due = now + later;
+}
 
+// The call's insights: counted with them, asked again later, or, after the grace period,
+// counted from the call list alone.
+void Poller::ApplyInsights(ChannelCycle& cycle, TrackedCall& t, Job& job, SystemTime now) {
+  const auto grace = settings_.poll.insights_grace_period;
   InsightsResult& r = job.insights_result;
   if (r.outcome == ApiOutcome::kStopped || r.outcome == ApiOutcome::kUnauthorized) return;
   if (r.outcome == ApiOutcome::kOk) {
@@ -679,7 +690,7 @@ void Poller::ApplyJob(ChannelCycle& cycle, Job& job, SystemTime now) {
     if (cycle.counting.insert(job.call_id).second) {
       cycle.to_count.push_back({t.call, std::move(r.insights)});
     }
-    cycle.st.tracked.erase(it);
+    cycle.st.tracked.erase(job.call_id);
     return;
   }
   if (r.outcome == ApiOutcome::kNotFound && t.insights_attempts == 0 && t.confirmed) {
@@ -713,7 +724,7 @@ void Poller::ApplyJob(ChannelCycle& cycle, Job& job, SystemTime now) {
       "call list workspace={} channel={} call_id={} last_error={}",
       cycle.ref->workspace_name, cycle.ref->channel_name, LogQuote(job.call_id), LogQuote(r.error));
   if (cycle.counting.insert(job.call_id).second) cycle.to_count.push_back({t.call, std::nullopt});
-  cycle.st.tracked.erase(it);
+  cycle.st.tracked.erase(job.call_id);
 }
 
 // At most what the workspace's request budget allows in one interval, so that a backlog
@@ -836,7 +847,9 @@ bool Poller::PollOnce(std::stop_token stop) {
   return true;
 }
 
-bool Poller::Commit(std::vector<ChannelCycle>& cycles, SystemTime now) {
+// What one cycle's commit writes and publishes: the calls newly counted, the record for the
+// state store, each channel's figures, and the channel states it replaced (for a rollback).
+struct Poller::CommitPlan {
   struct Counted {
     std::size_t channel_index;
     CallObservation obs;
@@ -849,17 +862,37 @@ bool Poller::Commit(std::vector<ChannelCycle>& cycles, SystemTime now) {
     bool behind = false;
   };
   std::vector<Counted> counted;
-  std::set<std::string> added_ids;
   PollRecord record;
-  std::vector<Summary> summaries(cycles.size());
+  std::vector<Summary> summaries;
   std::map<ChannelKey, std::optional<ChannelState>> previous;
-  const SystemTime late_before = now - settings_.poll.max_call_age;
+};
 
+bool Poller::Commit(std::vector<ChannelCycle>& cycles, SystemTime now) {
+  CommitPlan plan;
   std::unique_lock lock(state_mutex_);
+  PlanCommit(cycles, now, plan);
+  const bool saved = SaveCommit(plan);
+  const double state_calls = static_cast<double>(store_->CountedCalls());
+  lock.unlock();
+
+  RecordCounted(cycles, plan);
+  PublishChannels(cycles, plan, saved, now);
+  exporter_metrics_.SetInsightsDelay(static_cast<double>(insights_delay_ms_.load()) / 1000);
+  exporter_metrics_.SetStateCalls(state_calls);
+  spdlog::debug("poll committed counted={}", plan.counted.size());
+  return saved;
+}
+
+// Under state_mutex_: takes each listed channel's new state in, and picks the calls to count
+// (once each, and never one the state already holds).
+void Poller::PlanCommit(std::vector<ChannelCycle>& cycles, SystemTime now, CommitPlan& plan) {
+  std::set<std::string> added_ids;
+  plan.summaries.resize(cycles.size());
+  const SystemTime late_before = now - settings_.poll.max_call_age;
   for (std::size_t i = 0; i < cycles.size(); ++i) {
     ChannelCycle& cycle = cycles[i];
     if (!cycle.list_ok) continue;
-    Summary& s = summaries[i];
+    CommitPlan::Summary& s = plan.summaries[i];
     for (const auto& [id, t] : cycle.st.tracked) {
       s.tracked += 1;
       if (t.ended) {
@@ -872,57 +905,61 @@ bool Poller::Commit(std::vector<ChannelCycle>& cycles, SystemTime now) {
     for (auto& c : cycle.to_count) {
       if (!added_ids.insert(c.call.id).second || store_->IsCounted(c.call.id)) continue;
       const SystemTime created = c.call.created_at.value_or(now);
-      record.counted.push_back({cycle.key, c.call.id, created});
+      plan.record.counted.push_back({cycle.key, c.call.id, created});
       if (created < late_before) s.late += 1;
-      counted.push_back(
+      plan.counted.push_back(
           {i, MapCall(c.call, c.insights ? &*c.insights : nullptr, settings_.poor_call)});
     }
     auto existing = channel_state_.find(cycle.key);
-    previous[cycle.key] = existing == channel_state_.end()
-                              ? std::nullopt
-                              : std::optional<ChannelState>(std::move(existing->second));
+    plan.previous[cycle.key] = existing == channel_state_.end()
+                                   ? std::nullopt
+                                   : std::optional<ChannelState>(std::move(existing->second));
     channel_state_[cycle.key] = std::move(cycle.st);
     if (cycle.filter_unsupported) status_filter_unsupported_.insert(cycle.key);
   }
-  for (const auto& [key, before] : previous) {
-    record.channels.push_back({key, before ? &*before : nullptr, &channel_state_[key]});
+  for (const auto& [key, before] : plan.previous) {
+    plan.record.channels.push_back({key, before ? &*before : nullptr, &channel_state_[key]});
   }
   for (const auto& key : removed_channels_) {
-    if (channel_state_.count(key) == 0) record.channels.push_back({key, nullptr, nullptr});
+    if (channel_state_.count(key) == 0) plan.record.channels.push_back({key, nullptr, nullptr});
   }
   // Entries older than any window can ever reach again; one overlap of margin for clock moves.
-  record.prune_before = now - settings_.poll.max_call_age - window_settings_.overlap;
+  plan.record.prune_before = now - settings_.poll.max_call_age - window_settings_.overlap;
+}
 
-  // A call becomes visible only after it is durably recorded as counted: if the process dies
-  // after this point it is never counted again, and before it, it is counted after restart.
+// Under state_mutex_. A call becomes visible only after it is durably recorded as counted: if
+// the process dies after this point it is never counted again, and before it, it is counted
+// after restart. A failed write puts the previous channel states back and counts nothing.
+bool Poller::SaveCommit(CommitPlan& plan) {
   bool saved = true;
   const auto commit_started = std::chrono::steady_clock::now();
   try {
-    store_->Commit(record);
+    store_->Commit(plan.record);
     removed_channels_.clear();
   } catch (const StateError& e) {
     exporter_metrics_.StateError("write");
     spdlog::error("cannot save state, calls of this poll are counted later path={} error={}",
                   store_->Where(), LogQuote(e.what()));
-    for (auto& [key, channel] : previous) {
+    for (auto& [key, channel] : plan.previous) {
       if (channel) {
         channel_state_[key] = std::move(*channel);
       } else {
         channel_state_.erase(key);
       }
     }
-    counted.clear();
+    plan.counted.clear();
     saved = false;
   }
   exporter_metrics_.ObserveStateCommit(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - commit_started).count());
-  const double state_calls = static_cast<double>(store_->CountedCalls());
-  lock.unlock();
+  return saved;
+}
 
+void Poller::RecordCounted(const std::vector<ChannelCycle>& cycles, const CommitPlan& plan) {
   // A flood of bad values is summed up after a few lines, the counter has every one.
   constexpr int kAnomalyLinesPerPoll = 10;
   int anomalous_calls = 0;
-  for (const Counted& c : counted) {
+  for (const CommitPlan::Counted& c : plan.counted) {
     const ChannelRef& ref = *cycles[c.channel_index].ref;
     call_metrics_.Record(LabelsOf(ref), c.obs);
     spdlog::debug("call counted workspace={} channel={} status={} insights={}", ref.workspace_name,
@@ -941,6 +978,12 @@ bool Poller::Commit(std::vector<ChannelCycle>& cycles, SystemTime now) {
         "bird_exporter_field_anomalies_total",
         anomalous_calls - kAnomalyLinesPerPoll);
   }
+}
+
+// Each channel's up, errors, followed calls and readiness; the per-call counters of the
+// exporter only when the state was saved (else the same calls come again).
+void Poller::PublishChannels(std::vector<ChannelCycle>& cycles, const CommitPlan& plan, bool saved,
+                             SystemTime now) {
   std::map<std::string, double> waiting_by_workspace;
   for (const auto& cycle : cycles) waiting_by_workspace[cycle.ref->workspace_name] += 0;
   const double now_seconds = ToUnixSeconds(now);
@@ -966,7 +1009,7 @@ bool Poller::Commit(std::vector<ChannelCycle>& cycles, SystemTime now) {
                    cycle.ref->channel_name);
       permanent_errors_logged_.erase(it);
     }
-    const Summary& s = summaries[i];
+    const CommitPlan::Summary& s = plan.summaries[i];
     waiting_by_workspace[cycle.ref->workspace_name] += s.waiting;
     if (saved) {
       exporter_metrics_.AddInsightsUnavailable(labels, cycle.insights_unavailable);
@@ -983,10 +1026,6 @@ bool Poller::Commit(std::vector<ChannelCycle>& cycles, SystemTime now) {
   for (const auto& [workspace, waiting] : waiting_by_workspace) {
     exporter_metrics_.SetInsightsPending(workspace, waiting);
   }
-  exporter_metrics_.SetInsightsDelay(static_cast<double>(insights_delay_ms_.load()) / 1000);
-  exporter_metrics_.SetStateCalls(state_calls);
-  spdlog::debug("poll committed counted={}", counted.size());
-  return saved;
 }
 
 void Poller::Run(std::stop_token stop, std::function<void()> after_cycle) {

@@ -79,9 +79,11 @@ class Poller {
  private:
   struct ChannelCycle;
   struct Job;
+  struct CommitPlan;
 
   void ListPhase(ChannelCycle& cycle, std::stop_token stop, SystemTime now);
   bool ListHead(ChannelCycle& cycle, std::stop_token stop, SystemTime now, int& pages);
+  bool ListFailed(ChannelCycle& cycle, const ListCallsResult& result) const;
   void ListGaps(ChannelCycle& cycle, std::stop_token stop, SystemTime now, int& pages);
   void FollowTracked(ChannelCycle& cycle, std::stop_token stop, SystemTime now);
   // Lists the channel's calls in `status` far enough to reach every call of `reach`, and
@@ -94,9 +96,16 @@ class Poller {
   std::vector<std::pair<std::size_t, std::size_t>> SelectJobs(std::vector<ChannelCycle>& cycles);
   void RunJob(ChannelCycle& cycle, Job& job, std::stop_token stop);
   void ApplyJob(ChannelCycle& cycle, Job& job, SystemTime now);
+  void ApplyGetCall(ChannelCycle& cycle, TrackedCall& t, Job& job, SystemTime now);
+  void ApplyInsights(ChannelCycle& cycle, TrackedCall& t, Job& job, SystemTime now);
   void ApplyPendingConfiguration();
   void ApplySettings(PollerSettings settings);
   bool Commit(std::vector<ChannelCycle>& cycles, SystemTime now);
+  void PlanCommit(std::vector<ChannelCycle>& cycles, SystemTime now, CommitPlan& plan);
+  bool SaveCommit(CommitPlan& plan);
+  void RecordCounted(const std::vector<ChannelCycle>& cycles, const CommitPlan& plan);
+  void PublishChannels(std::vector<ChannelCycle>& cycles, const CommitPlan& plan, bool saved,
+                       SystemTime now);
   void LogPermanentListError(const ChannelCycle& cycle);
   bool WantsInsights(const Call& call) const;
   std::chrono::milliseconds RecheckDelay(const Call& call, SystemTime now) const;

@@ -167,6 +167,37 @@ class Parser {
     return path;
   }
 
+  ClientAuthType ClientAuth(const Field& auth) const {
+    const std::string type = NonEmptyString(auth);
+    if (type == "NoClientCert") return ClientAuthType::kNoClientCert;
+    if (type == "RequestClientCert") return ClientAuthType::kRequestClientCert;
+    if (type == "VerifyClientCertIfGiven") return ClientAuthType::kVerifyClientCertIfGiven;
+    if (type == "RequireAndVerifyClientCert") return ClientAuthType::kRequireAndVerifyClientCert;
+    // RequireClientCert: the toolkit's old name, still accepted there.
+    if (type == "RequireAnyClientCert" || type == "RequireClientCert") {
+      return ClientAuthType::kRequireAnyClientCert;
+    }
+    Fail(auth, "expected " + std::string(kClientAuthTypes));
+  }
+
+  void CipherSuites(const Field& c, TlsServerConfig& tls) const {
+    for (const Field& item : Items(c)) {
+      const std::string name = NonEmptyString(item);
+      if (name.rfind("TLS_AES_", 0) == 0 || name.rfind("TLS_CHACHA20_", 0) == 0) {
+        continue;  // a TLS 1.3 suite: always on, not configurable (as in Go)
+      }
+      const auto known = kCipherSuites.find(name);
+      if (known == kCipherSuites.end()) {
+        Fail(item, "unknown cipher suite \"" + name + "\" (Go names, e.g. " +
+                       "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)");
+      }
+      tls.cipher_suites.push_back(known->second);
+    }
+    if (tls.cipher_suites.empty() && tls.min_version == TlsVersion::kTls12) {
+      Fail(c, "lists no TLS 1.2 suite; TLS 1.2 clients could not connect");
+    }
+  }
+
   void ParseTls(const Field& f, TlsServerConfig& tls) const {
     const Mapping m = MappingOf(
         f,
@@ -177,23 +208,7 @@ class Parser {
     tls.key_file = FilePath(Require(m, "key_file"), FileKind::kPrivateKey);
 
     const Field* auth = m.Find("client_auth_type");
-    if (auth) {
-      const std::string type = NonEmptyString(*auth);
-      if (type == "NoClientCert") {
-        tls.client_auth_type = ClientAuthType::kNoClientCert;
-      } else if (type == "RequestClientCert") {
-        tls.client_auth_type = ClientAuthType::kRequestClientCert;
-      } else if (type == "VerifyClientCertIfGiven") {
-        tls.client_auth_type = ClientAuthType::kVerifyClientCertIfGiven;
-      } else if (type == "RequireAndVerifyClientCert") {
-        tls.client_auth_type = ClientAuthType::kRequireAndVerifyClientCert;
-      } else if (type == "RequireAnyClientCert" || type == "RequireClientCert") {
-        // RequireClientCert: the toolkit's old name, still accepted there.
-        tls.client_auth_type = ClientAuthType::kRequireAnyClientCert;
-      } else {
-        Fail(*auth, "expected " + std::string(kClientAuthTypes));
-      }
-    }
+    if (auth) tls.client_auth_type = ClientAuth(*auth);
     const bool verifies = tls.client_auth_type == ClientAuthType::kVerifyClientCertIfGiven ||
                           tls.client_auth_type == ClientAuthType::kRequireAndVerifyClientCert;
     if (const Field* ca = m.Find("client_ca_file")) {
@@ -214,23 +229,7 @@ class Parser {
       tls.max_version = Version(*v);
       if (tls.max_version < tls.min_version) Fail(*v, "must not be below min_version");
     }
-    if (const Field* c = m.Find("cipher_suites")) {
-      for (const Field& item : Items(*c)) {
-        const std::string name = NonEmptyString(item);
-        if (name.rfind("TLS_AES_", 0) == 0 || name.rfind("TLS_CHACHA20_", 0) == 0) {
-          continue;  // a TLS 1.3 suite: always on, not configurable (as in Go)
-        }
-        const auto known = kCipherSuites.find(name);
-        if (known == kCipherSuites.end()) {
-          Fail(item, "unknown cipher suite \"" + name + "\" (Go names, e.g. " +
-                         "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)");
-        }
-        tls.cipher_suites.push_back(known->second);
-      }
-      if (tls.cipher_suites.empty() && tls.min_version == TlsVersion::kTls12) {
-        Fail(*c, "lists no TLS 1.2 suite; TLS 1.2 clients could not connect");
-      }
-    }
+    if (const Field* c = m.Find("cipher_suites")) CipherSuites(*c, tls);
     if (const Field* c = m.Find("curve_preferences")) {
       for (const Field& item : Items(*c)) {
         const std::string name = NonEmptyString(item);

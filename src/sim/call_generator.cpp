@@ -171,39 +171,16 @@ milliseconds CallGenerator::InterArrival(const std::string& channel_id,
       std::max(floor_seconds, std::exponential_distribution<double>(1 / mean_seconds)(rng)));
 }
 
-SimCall CallGenerator::Generate(const std::string& workspace_id, const std::string& channel_id,
-                                std::uint64_t sequence, SystemTime created_at) const {
-  std::mt19937_64 rng(Mix(Mix(seed_, HashString(channel_id)), sequence * 2));
-  auto uniform = [&rng](double a, double b) {
-    return std::uniform_real_distribution<double>(a, b)(rng);
-  };
-  SimCall call;
-  call.workspace_id = workspace_id;
-  call.channel_id = channel_id;
-  const std::uint64_t a = rng(), b = rng();
-  char id[40];
-  std::snprintf(id, sizeof(id), "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
-                static_cast<unsigned>(a >> 16) & 0xFFFF, static_cast<unsigned>(a) & 0xFFF,
-                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3FFF)),
-                static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFull));
-  call.id = id;
-  call.direction = uniform(0, 1) < 0.5 ? "incoming" : "outgoing";
-  const double type_draw = uniform(0, 1);
-  call.type = type_draw < 0.7 ? "pstn" : type_draw < 0.85 ? "sip" : "webrtc";
-  const Destination& destination = PickWeighted(scenario_.destinations, rng);
-  call.country = destination.country;
-  const Carrier& carrier = PickCarrier(scenario_.carriers, destination, call.type, rng);
-  call.provider = carrier.provider;
-  // Calls of the Americas land on the US edge, the rest (and a tenth of all) in Europe.
-  call.edge_region = destination.country == "US" && uniform(0, 1) < 0.9 ? "us-east-1" : "eu-west-1";
-  // The remote party: a SIP URI or a WebRTC client for those call types; a number otherwise,
-  // sometimes withheld or invalid.
+// The remote party: a SIP URI or a WebRTC client for those call types; a number otherwise,
+// sometimes withheld or invalid.
+void CallGenerator::DrawRemoteParty(SimCall& call, const Destination& destination,
+                                    std::mt19937_64& rng) const {
   if (call.type == "sip") {
     call.remote_party = "sip:" + Digits(8, rng) + "@trunk.example.net";
   } else if (call.type == "webrtc") {
     call.remote_party = "client:" + call.id;
   } else {
-    const double party = uniform(0, 1);
+    const double party = std::uniform_real_distribution<double>(0, 1)(rng);
     const std::string number = MobileNumber(destination.country, rng);
     if (party < scenario_.withheld_share && call.direction == "incoming") {
       call.remote_party = "anonymous";
@@ -216,13 +193,13 @@ SimCall CallGenerator::Generate(const std::string& workspace_id, const std::stri
     }
   }
   if (call.expected_country.empty()) call.expected_country = "unknown";
-  // Log-normal PDD around the destination's median, slower or faster by carrier.
-  call.pdd_seconds = Round2(destination.pdd_median_seconds * carrier.pdd_factor *
-                            std::exp(0.35 * std::normal_distribution<double>(0, 1)(rng)) * 1000) /
-                     1000;
-  call.created_at = created_at;
-  call.ringing_at = created_at + Seconds(call.pdd_seconds);
+}
 
+// The final status and what goes with it: answer and talk time, hangup cause, media.
+void CallGenerator::DrawOutcome(SimCall& call, const Carrier& carrier, std::mt19937_64& rng) const {
+  auto uniform = [&rng](double a, double b) {
+    return std::uniform_real_distribution<double>(a, b)(rng);
+  };
   const Scenario& s = scenario_;
   const double total = s.answered + s.busy + s.no_answer + s.cancelled + s.failed;
   double outcome = uniform(0, total);
@@ -274,6 +251,42 @@ SimCall CallGenerator::Generate(const std::string& workspace_id, const std::stri
     call.hangup_sip_code = failure.second;
     call.hangup_source = "none";
   }
+}
+
+SimCall CallGenerator::Generate(const std::string& workspace_id, const std::string& channel_id,
+                                std::uint64_t sequence, SystemTime created_at) const {
+  std::mt19937_64 rng(Mix(Mix(seed_, HashString(channel_id)), sequence * 2));
+  auto uniform = [&rng](double a, double b) {
+    return std::uniform_real_distribution<double>(a, b)(rng);
+  };
+  SimCall call;
+  call.workspace_id = workspace_id;
+  call.channel_id = channel_id;
+  const std::uint64_t a = rng(), b = rng();
+  char id[40];
+  std::snprintf(id, sizeof(id), "%08x-%04x-4%03x-%04x-%012llx", static_cast<unsigned>(a >> 32),
+                static_cast<unsigned>(a >> 16) & 0xFFFF, static_cast<unsigned>(a) & 0xFFF,
+                static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3FFF)),
+                static_cast<unsigned long long>(b & 0xFFFFFFFFFFFFull));
+  call.id = id;
+  call.direction = uniform(0, 1) < 0.5 ? "incoming" : "outgoing";
+  const double type_draw = uniform(0, 1);
+  call.type = type_draw < 0.7 ? "pstn" : type_draw < 0.85 ? "sip" : "webrtc";
+  const Destination& destination = PickWeighted(scenario_.destinations, rng);
+  call.country = destination.country;
+  const Carrier& carrier = PickCarrier(scenario_.carriers, destination, call.type, rng);
+  call.provider = carrier.provider;
+  // Calls of the Americas land on the US edge, the rest (and a tenth of all) in Europe.
+  call.edge_region = destination.country == "US" && uniform(0, 1) < 0.9 ? "us-east-1" : "eu-west-1";
+  DrawRemoteParty(call, destination, rng);
+  // Log-normal PDD around the destination's median, slower or faster by carrier.
+  call.pdd_seconds = Round2(destination.pdd_median_seconds * carrier.pdd_factor *
+                            std::exp(0.35 * std::normal_distribution<double>(0, 1)(rng)) * 1000) /
+                     1000;
+  call.created_at = created_at;
+  call.ringing_at = created_at + Seconds(call.pdd_seconds);
+
+  DrawOutcome(call, carrier, rng);
   call.insights_ready_at = call.ended_at + Seconds(uniform(2, 6));
   return call;
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <random>
 #include <string>
 
 #include "bird/rfc3339.h"
@@ -69,6 +70,9 @@ class CallGenerator {
   const Scenario& scenario() const { return scenario_; }
 
  private:
+  void DrawRemoteParty(SimCall& call, const Destination& destination, std::mt19937_64& rng) const;
+  void DrawOutcome(SimCall& call, const Carrier& carrier, std::mt19937_64& rng) const;
+
   std::uint64_t seed_;
   Scenario scenario_;
 };

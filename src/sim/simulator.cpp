@@ -410,23 +410,39 @@ class Simulator::Impl {
   // channel's candidates are a range of its calls found by binary search (createdAt bounds and
   // the cursor); the ranges are merged newest first and the walk stops once the page is full
   // and one more match tells whether a next page exists.
-  Response List(const std::vector<const Channel*>& channels,
-                const std::multimap<std::string, std::string>& query, SystemTime now) {
+  // What a list request asks for; the list endpoints' query parameters.
+  struct ListRequest {
     int limit = 10;
+    std::set<std::string, std::less<>> statuses;
+    std::optional<SystemTime> start_at, end_at;
+    std::optional<std::pair<long long, std::string>> after;  // the cursor: createdAt ms, id
+  };
+  // [begin, end) of a channel's calls; the walk takes calls from the end.
+  struct Range {
+    const std::vector<SimCall>* calls;
+    std::size_t begin, end;
+  };
+
+  // Bird's 422 for a bad limit or page token, else nullopt.
+  static std::optional<Response> ParseListRequest(
+      const std::multimap<std::string, std::string>& query, ListRequest& request) {
     if (auto it = query.find("limit"); it != query.end()) {
       try {
-        limit = std::stoi(it->second);
+        request.limit = std::stoi(it->second);
       } catch (const std::exception&) {
-        limit = 0;
+        request.limit = 0;
       }
-      if (limit < 1 || limit > 1000) return Error(422, "InvalidParameters", "limit must be 1-1000");
+      if (request.limit < 1 || request.limit > 1000) {
+        return Error(422, "InvalidParameters", "limit must be 1-1000");
+      }
     }
-    std::set<std::string, std::less<>> statuses;
-    for (auto [it, end] = query.equal_range("status"); it != end; ++it) statuses.insert(it->second);
-    std::optional<SystemTime> start_at, end_at;
-    if (auto it = query.find("startAt"); it != query.end()) start_at = ParseRfc3339(it->second);
-    if (auto it = query.find("endAt"); it != query.end()) end_at = ParseRfc3339(it->second);
-    std::optional<std::pair<long long, std::string>> after;
+    for (auto [it, end] = query.equal_range("status"); it != end; ++it) {
+      request.statuses.insert(it->second);
+    }
+    if (auto it = query.find("startAt"); it != query.end()) {
+      request.start_at = ParseRfc3339(it->second);
+    }
+    if (auto it = query.find("endAt"); it != query.end()) request.end_at = ParseRfc3339(it->second);
     if (auto it = query.find("pageToken"); it != query.end() && !it->second.empty()) {
       const auto decoded = Unbase64(it->second);
       const auto token =
@@ -435,40 +451,53 @@ class Simulator::Impl {
           !token[1].is_string()) {
         return Error(422, "InvalidParameters", "invalid pageToken");
       }
-      after = std::make_pair(token[0].get<long long>(), token[1].get<std::string>());
+      request.after = std::make_pair(token[0].get<long long>(), token[1].get<std::string>());
     }
+    return std::nullopt;
+  }
 
-    // [begin, end) of each channel's calls; the walk takes calls from the end.
-    struct Range {
-      const std::vector<SimCall>* calls;
-      std::size_t begin, end;
+  // The calls of `calls` (sorted oldest first) within the request's createdAt bounds and before
+  // its cursor, by binary search.
+  static Range CandidateRange(const std::vector<SimCall>& calls, const ListRequest& request,
+                              SystemTime now) {
+    auto index = [&calls](std::vector<SimCall>::const_iterator it) {
+      return static_cast<std::size_t>(it - calls.begin());
     };
+    const long long newest_ms =
+        std::min(Millis(now), request.end_at ? Millis(*request.end_at) : Millis(now));
+    std::size_t begin = 0;
+    if (request.start_at) {
+      const long long oldest_ms = Millis(*request.start_at);
+      begin = index(std::partition_point(calls.begin(), calls.end(), [oldest_ms](const SimCall& c) {
+        return Millis(c.created_at) < oldest_ms;
+      }));
+    }
+    std::size_t end =
+        index(std::partition_point(calls.begin(), calls.end(), [newest_ms](const SimCall& c) {
+          return Millis(c.created_at) <= newest_ms;
+        }));
+    if (request.after) {
+      const Key cursor(request.after->first, request.after->second);
+      end = std::min(
+          end, index(std::partition_point(calls.begin(), calls.end(), [&cursor](const SimCall& c) {
+            return KeyOf(c) < cursor;
+          })));
+    }
+    return {&calls, begin, end};
+  }
+
+  Response List(const std::vector<const Channel*>& channels,
+                const std::multimap<std::string, std::string>& query, SystemTime now) {
+    ListRequest request;
+    if (auto error = ParseListRequest(query, request)) return *error;
+    const int limit = request.limit;
+    const auto& statuses = request.statuses;
+    const auto& start_at = request.start_at;
+    const auto& end_at = request.end_at;
     std::vector<Range> ranges;
-    const long long newest_ms = std::min(Millis(now), end_at ? Millis(*end_at) : Millis(now));
     for (const Channel* channel : channels) {
-      const std::vector<SimCall>& calls = channel->calls;
-      auto index = [&calls](std::vector<SimCall>::const_iterator it) {
-        return static_cast<std::size_t>(it - calls.begin());
-      };
-      std::size_t begin = 0;
-      if (start_at) {
-        const long long oldest_ms = Millis(*start_at);
-        begin =
-            index(std::partition_point(calls.begin(), calls.end(), [oldest_ms](const SimCall& c) {
-              return Millis(c.created_at) < oldest_ms;
-            }));
-      }
-      std::size_t end =
-          index(std::partition_point(calls.begin(), calls.end(), [newest_ms](const SimCall& c) {
-            return Millis(c.created_at) <= newest_ms;
-          }));
-      if (after) {
-        const Key cursor(after->first, after->second);
-        end = std::min(end, index(std::partition_point(
-                                calls.begin(), calls.end(),
-                                [&cursor](const SimCall& c) { return KeyOf(c) < cursor; })));
-      }
-      if (begin < end) ranges.push_back({&calls, begin, end});
+      const Range range = CandidateRange(channel->calls, request, now);
+      if (range.begin < range.end) ranges.push_back(range);
     }
     // The millisecond bounds above take in a little more than the exact instants allow.
     auto matches = [&](const SimCall& call) {
@@ -560,51 +589,61 @@ class Simulator::Impl {
       return Error(401, "Unauthorized", "the access key is missing or invalid");
     }
     const auto parts = SplitPath(path);
-    const bool workspace_path = parts.size() >= 2 && parts[0] == "workspaces" && !parts[1].empty();
-
     double slow_seconds = 0;
-    {
-      std::lock_guard lock(mutex_);
-      RequestStats* stats = workspace_path ? &CountRequest(parts[1], EndpointOf(parts)) : nullptr;
-      // workspaces/{ws}/channels/{ch}/calls[/{id}[/insights]] or workspaces/{ws}/channels/calls
-      if (stats == nullptr || parts.size() < 4 || parts[2] != "channels") {
-        return Error(404, "NotFound", "the requested resource does not exist");
-      }
-      if (OverRateLimit(parts[1])) {
-        ++stats->rate_limited;
-        return {
-            429,
-            "application/json",
-            nlohmann::json{{"code", "TooManyRequests"}, {"message", "rate limit exceeded"}}.dump(),
-            {{"Retry-After", "1"}}};
-      }
-      const Scenario& s = settings_.scenario;
-      const double draw = std::uniform_real_distribution<double>(0, 1)(faults_);
-      if (draw < s.rate_429) {
-        ++stats->rate_limited;
-        return {429,
-                "application/json",
-                nlohmann::json{{"code", "TooManyRequests"}, {"message", "slow down"}}.dump(),
-                {}};
-      }
-      if (draw < s.rate_429 + s.rate_5xx_html) {
-        return {502,
-                "text/html",
-                "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad "
-                "Gateway</h1></body></html>",
-                {}};
-      }
-      if (draw < s.rate_429 + s.rate_5xx_html + s.rate_slow) slow_seconds = s.slow_seconds;
-      if (draw >= s.rate_429 + s.rate_5xx_html + s.rate_slow &&
-          draw < s.rate_429 + s.rate_5xx_html + s.rate_slow + s.rate_malformed) {
-        return {200, "application/json", "{\"results\": [{\"id\": \"trunc", {}};
-      }
-    }
+    if (auto refused = Admit(parts, slow_seconds)) return *refused;
     if (slow_seconds > 0) {
       std::this_thread::sleep_for(
           std::chrono::milliseconds(static_cast<long long>(slow_seconds * 1000)));
     }
+    return Route(parts, query);
+  }
 
+  // Counts the request and plays the scenario's API faults: an answer instead of the real one
+  // (404 for no API path, 429, an HTML 502, a truncated body), or a delay in `slow_seconds`.
+  std::optional<Response> Admit(const std::vector<std::string>& parts, double& slow_seconds) {
+    const bool workspace_path = parts.size() >= 2 && parts[0] == "workspaces" && !parts[1].empty();
+    std::lock_guard lock(mutex_);
+    RequestStats* stats = workspace_path ? &CountRequest(parts[1], EndpointOf(parts)) : nullptr;
+    // workspaces/{ws}/channels/{ch}/calls[/{id}[/insights]] or workspaces/{ws}/channels/calls
+    if (stats == nullptr || parts.size() < 4 || parts[2] != "channels") {
+      return Error(404, "NotFound", "the requested resource does not exist");
+    }
+    if (OverRateLimit(parts[1])) {
+      ++stats->rate_limited;
+      return Response{
+          429,
+          "application/json",
+          nlohmann::json{{"code", "TooManyRequests"}, {"message", "rate limit exceeded"}}.dump(),
+          {{"Retry-After", "1"}}};
+    }
+    const Scenario& s = settings_.scenario;
+    const double draw = std::uniform_real_distribution<double>(0, 1)(faults_);
+    if (draw < s.rate_429) {
+      ++stats->rate_limited;
+      return Response{429,
+                      "application/json",
+                      nlohmann::json{{"code", "TooManyRequests"}, {"message", "slow down"}}.dump(),
+                      {}};
+    }
+    if (draw < s.rate_429 + s.rate_5xx_html) {
+      return Response{
+          502,
+          "text/html",
+          "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad "
+          "Gateway</h1></body></html>",
+          {}};
+    }
+    if (draw < s.rate_429 + s.rate_5xx_html + s.rate_slow) slow_seconds = s.slow_seconds;
+    if (draw >= s.rate_429 + s.rate_5xx_html + s.rate_slow &&
+        draw < s.rate_429 + s.rate_5xx_html + s.rate_slow + s.rate_malformed) {
+      return Response{200, "application/json", "{\"results\": [{\"id\": \"trunc", {}};
+    }
+    return std::nullopt;
+  }
+
+  // The real answer.
+  Response Route(const std::vector<std::string>& parts,
+                 const std::multimap<std::string, std::string>& query) {
     const std::string& ws = parts[1];
     std::lock_guard lock(mutex_);
     const SystemTime now = settings_.clock();

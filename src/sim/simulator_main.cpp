@@ -72,96 +72,112 @@ int BadValue(const std::string& name, const std::string& value, const std::strin
   return 2;
 }
 
-int Run(int argc, char** argv) {
-  using bird_exporter::sim::Simulator;
-  using bird_exporter::sim::SimulatorSettings;
-  SimulatorSettings settings;
-  settings.listen_address = "127.0.0.1:8089";
+struct SimFlags {
+  bird_exporter::sim::SimulatorSettings settings;
   std::string scenario = "healthy";
   std::optional<double> calls_per_second, long_call_share;
   std::optional<int> workspaces, channels_per_workspace;
+};
+
+// One flag and its value; nullopt when accepted, else the exit code (0 after --help).
+std::optional<int> ParseFlag(const std::string& name, const std::string& value, SimFlags& flags) {
   constexpr long long kMaxSeconds = 10LL * 365 * 24 * 3600;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const auto eq = arg.find('=');
-    const std::string name = arg.substr(0, eq);
-    const std::string value = eq == std::string::npos ? "" : arg.substr(eq + 1);
-    if (name == "--help" || name == "-h") {
-      std::cout << kUsage << "scenarios:\n";
-      for (const auto& n : bird_exporter::sim::ScenarioNames()) {
-        std::cout << "  " << n << "\n      " << bird_exporter::sim::ScenarioByName(n).description
-                  << "\n";
-      }
-      return 0;
-    } else if (name == "--web.listen-address") {
-      if (value.empty()) return BadValue(name, value, "expected HOST:PORT");
-      settings.listen_address = value;
-    } else if (name == "--scenario") {
-      scenario = value;
-    } else if (name == "--seed") {
-      const auto seed =
-          ParseInteger<std::uint64_t>(value, 0, std::numeric_limits<std::uint64_t>::max());
-      if (!seed) return BadValue(name, value, "expected a non-negative integer");
-      settings.seed = *seed;
-    } else if (name == "--access-key") {
-      if (value.empty()) return BadValue(name, value, "expected a non-empty key");
-      settings.access_key = value;
-    } else if (name == "--history") {
-      const auto seconds = ParseInteger<long long>(value, 0, kMaxSeconds);
-      if (!seconds) return BadValue(name, value, "expected whole seconds, 0 or more");
-      settings.history = std::chrono::seconds(*seconds);
-    } else if (name == "--generate-for") {
-      const auto seconds = ParseInteger<long long>(value, 0, kMaxSeconds);
-      if (!seconds) return BadValue(name, value, "expected whole seconds, 0 or more");
-      settings.generate_for = std::chrono::seconds(*seconds);
-    } else if (name == "--calls-per-second") {
-      calls_per_second = ParseNumber(value);
-      if (!calls_per_second || *calls_per_second <= 0 || *calls_per_second > kMaxCallsPerSecond) {
-        return BadValue(name, value, "expected a number above 0 and at most 100");
-      }
-    } else if (name == "--long-call-share") {
-      long_call_share = ParseNumber(value);
-      if (!long_call_share || *long_call_share < 0 || *long_call_share > 1) {
-        return BadValue(name, value, "expected a number from 0 to 1");
-      }
-    } else if (name == "--workspaces") {
-      workspaces = ParseInteger<int>(value, 1, kMaxWorkspaces);
-      if (!workspaces) return BadValue(name, value, "expected an integer from 1 to 1000");
-    } else if (name == "--channels-per-workspace") {
-      channels_per_workspace = ParseInteger<int>(value, 1, kMaxChannelsPerWorkspace);
-      if (!channels_per_workspace) {
-        return BadValue(name, value, "expected an integer from 1 to 1000");
-      }
-    } else if (name == "--max-gets-per-second") {
-      const auto limit = ParseInteger<int>(value, 1, 1000000);
-      if (!limit) return BadValue(name, value, "expected an integer from 1 to 1000000");
-      settings.max_gets_per_second = *limit;
-    } else {
-      std::cerr << "bird_api_simulator: unknown flag " << name << " (see --help)\n";
-      return 2;
+  auto& settings = flags.settings;
+  if (name == "--help" || name == "-h") {
+    std::cout << kUsage << "scenarios:\n";
+    for (const auto& n : bird_exporter::sim::ScenarioNames()) {
+      std::cout << "  " << n << "\n      " << bird_exporter::sim::ScenarioByName(n).description
+                << "\n";
     }
+    return 0;
+  } else if (name == "--web.listen-address") {
+    if (value.empty()) return BadValue(name, value, "expected HOST:PORT");
+    settings.listen_address = value;
+  } else if (name == "--scenario") {
+    flags.scenario = value;
+  } else if (name == "--seed") {
+    const auto seed =
+        ParseInteger<std::uint64_t>(value, 0, std::numeric_limits<std::uint64_t>::max());
+    if (!seed) return BadValue(name, value, "expected a non-negative integer");
+    settings.seed = *seed;
+  } else if (name == "--access-key") {
+    if (value.empty()) return BadValue(name, value, "expected a non-empty key");
+    settings.access_key = value;
+  } else if (name == "--history") {
+    const auto seconds = ParseInteger<long long>(value, 0, kMaxSeconds);
+    if (!seconds) return BadValue(name, value, "expected whole seconds, 0 or more");
+    settings.history = std::chrono::seconds(*seconds);
+  } else if (name == "--generate-for") {
+    const auto seconds = ParseInteger<long long>(value, 0, kMaxSeconds);
+    if (!seconds) return BadValue(name, value, "expected whole seconds, 0 or more");
+    settings.generate_for = std::chrono::seconds(*seconds);
+  } else if (name == "--calls-per-second") {
+    flags.calls_per_second = ParseNumber(value);
+    const auto& rate = flags.calls_per_second;
+    if (!rate || *rate <= 0 || *rate > kMaxCallsPerSecond) {
+      return BadValue(name, value, "expected a number above 0 and at most 100");
+    }
+  } else if (name == "--long-call-share") {
+    flags.long_call_share = ParseNumber(value);
+    const auto& share = flags.long_call_share;
+    if (!share || *share < 0 || *share > 1) {
+      return BadValue(name, value, "expected a number from 0 to 1");
+    }
+  } else if (name == "--workspaces") {
+    flags.workspaces = ParseInteger<int>(value, 1, kMaxWorkspaces);
+    if (!flags.workspaces) return BadValue(name, value, "expected an integer from 1 to 1000");
+  } else if (name == "--channels-per-workspace") {
+    flags.channels_per_workspace = ParseInteger<int>(value, 1, kMaxChannelsPerWorkspace);
+    if (!flags.channels_per_workspace) {
+      return BadValue(name, value, "expected an integer from 1 to 1000");
+    }
+  } else if (name == "--max-gets-per-second") {
+    const auto limit = ParseInteger<int>(value, 1, 1000000);
+    if (!limit) return BadValue(name, value, "expected an integer from 1 to 1000000");
+    settings.max_gets_per_second = *limit;
+  } else {
+    std::cerr << "bird_api_simulator: unknown flag " << name << " (see --help)\n";
+    return 2;
   }
+  return std::nullopt;
+}
+
+// The scenario and the topology the flags ask for; nullopt when they fit, else the exit code.
+std::optional<int> Resolve(SimFlags& flags) {
+  auto& settings = flags.settings;
   try {
-    settings.scenario = bird_exporter::sim::ScenarioByName(scenario);
+    settings.scenario = bird_exporter::sim::ScenarioByName(flags.scenario);
   } catch (const std::invalid_argument& e) {
     std::cerr << "bird_api_simulator: " << e.what() << "\n";
     return 2;
   }
-  if (calls_per_second) settings.scenario.calls_per_minute = *calls_per_second * 60;
-  if (long_call_share) settings.scenario.long_call_share = *long_call_share;
-  const bool generated = workspaces || channels_per_workspace;
-  if (generated) {
-    const int n = workspaces.value_or(2), m = channels_per_workspace.value_or(2);
-    if (n * m > kMaxChannels) {
-      std::cerr << "bird_api_simulator: --workspaces=" << n
-                << " with --channels-per-workspace=" << m << " makes " << n * m
-                << " channels, more than " << kMaxChannels << "\n";
-      return 2;
-    }
-    settings.workspaces = bird_exporter::sim::GeneratedWorkspaces(n, m);
-  } else {
+  if (flags.calls_per_second) settings.scenario.calls_per_minute = *flags.calls_per_second * 60;
+  if (flags.long_call_share) settings.scenario.long_call_share = *flags.long_call_share;
+  if (!flags.workspaces && !flags.channels_per_workspace) {
     settings.workspaces = bird_exporter::sim::DemoWorkspaces();
+    return std::nullopt;
   }
+  const int n = flags.workspaces.value_or(2), m = flags.channels_per_workspace.value_or(2);
+  if (n * m > kMaxChannels) {
+    std::cerr << "bird_api_simulator: --workspaces=" << n << " with --channels-per-workspace=" << m
+              << " makes " << n * m << " channels, more than " << kMaxChannels << "\n";
+    return 2;
+  }
+  settings.workspaces = bird_exporter::sim::GeneratedWorkspaces(n, m);
+  return std::nullopt;
+}
+
+int Run(int argc, char** argv) {
+  SimFlags flags;
+  flags.settings.listen_address = "127.0.0.1:8089";
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto eq = arg.find('=');
+    const std::string value = eq == std::string::npos ? "" : arg.substr(eq + 1);
+    if (const auto code = ParseFlag(arg.substr(0, eq), value, flags)) return *code;
+  }
+  if (const auto code = Resolve(flags)) return *code;
+  const bool generated = flags.workspaces || flags.channels_per_workspace;
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -169,15 +185,15 @@ int Run(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   if (generated) {
-    for (const auto& ws : settings.workspaces) {
+    for (const auto& ws : flags.settings.workspaces) {
       for (const auto& ch : ws.channel_ids) {
         std::cerr << "workspace=" << ws.id << " channel=" << ch << "\n";
       }
     }
   }
-  Simulator simulator(settings);
+  bird_exporter::sim::Simulator simulator(flags.settings);
   std::cerr << "bird_api_simulator listening port=" << simulator.Port()
-            << " scenario=" << settings.scenario.name << "\n";
+            << " scenario=" << flags.settings.scenario.name << "\n";
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   return 0;

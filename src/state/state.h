@@ -1,6 +1,6 @@
 // The durable record of what has been counted and what is being followed: the ids of counted
 // calls, the calls still open (or ended and waiting for insights), and per channel where the
-// next poll stops listing. Pure (de)serialisation; the file I/O lives in state_file.h.
+// next poll stops listing. Pure (de)serialisation; the database lives in store.h.
 #pragma once
 
 #include <cstddef>

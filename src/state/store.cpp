@@ -327,6 +327,44 @@ sqlite3* OpenConnection(const std::string& path, bool wal) {
   return db;
 }
 
+// The lock is a file of its own: the database file is replaced when it is migrated or moved
+// aside, and a lock on it would go with it. Returns its descriptor.
+int LockStateFile(const std::string& path) {
+  const std::string lock_path = path + ".lock";
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) throw StateError(Errno("cannot create the lock file " + lock_path));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(fd);
+    if (error == EWOULDBLOCK) {
+      throw StateRefusedError("another bird_call_exporter process uses the state file " + path +
+                              " (lock " + lock_path +
+                              "); two exporters on one state would count every call twice");
+    }
+    errno = error;
+    throw StateError(Errno("cannot lock " + lock_path));
+  }
+  return fd;
+}
+
+// An import of a JSON state is complete once it is marked as migrated.
+bool ImportComplete(const std::string& importing) {
+  bool complete = false;
+  try {
+    sqlite3* db = OpenConnection(importing, false);
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM meta WHERE key = 'migrated_from'", -1, &stmt,
+                           nullptr) == SQLITE_OK) {
+      complete = sqlite3_step(stmt) == SQLITE_ROW;
+    }
+    sqlite3_finalize(stmt);
+    CloseDatabase(db);
+  } catch (const StateError&) {
+    complete = false;
+  }
+  return complete;
+}
+
 }  // namespace
 
 // --- In memory --------------------------------------------------------------------------------
@@ -373,50 +411,17 @@ void SqliteStateStore::Close() {
 OpenedState SqliteStateStore::Open() {
   Close();
   CheckStateDirectory(path_);
-  if (lock_fd_ < 0) {
-    // The lock is a file of its own: the database file is replaced when it is migrated or
-    // moved aside, and a lock on it would go with it.
-    const std::string lock_path = path_ + ".lock";
-    const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) throw StateError(Errno("cannot create the lock file " + lock_path));
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      const int error = errno;
-      ::close(fd);
-      if (error == EWOULDBLOCK) {
-        throw StateRefusedError("another bird_call_exporter process uses the state file " + path_ +
-                                " (lock " + lock_path +
-                                "); two exporters on one state would count every call twice");
-      }
-      errno = error;
-      throw StateError(Errno("cannot lock " + lock_path));
-    }
-    lock_fd_ = fd;
-  }
-
+  if (lock_fd_ < 0) lock_fd_ = LockStateFile(path_);
   OpenedState opened;
   const std::string importing = path_ + ".importing";
   FileKind kind = KindOf(path_);
-  if (kind == FileKind::kMissing && KindOf(importing) == FileKind::kSqlite) {
-    // A migration stopped between its two renames: the import is complete once it is marked.
-    bool complete = false;
-    try {
-      sqlite3* db = OpenConnection(importing, false);
-      sqlite3_stmt* stmt = nullptr;
-      if (sqlite3_prepare_v2(db, "SELECT 1 FROM meta WHERE key = 'migrated_from'", -1, &stmt,
-                             nullptr) == SQLITE_OK) {
-        complete = sqlite3_step(stmt) == SQLITE_ROW;
-      }
-      sqlite3_finalize(stmt);
-      CloseDatabase(db);
-    } catch (const StateError&) {
-      complete = false;
-    }
-    if (complete) {
-      RenameOrThrow(importing, path_);
-      FsyncDirectoryOf(path_);
-      kind = FileKind::kSqlite;
-      opened.migrated = true;
-    }
+  if (kind == FileKind::kMissing && KindOf(importing) == FileKind::kSqlite &&
+      ImportComplete(importing)) {
+    // A migration stopped between its two renames, after the import was complete.
+    RenameOrThrow(importing, path_);
+    FsyncDirectoryOf(path_);
+    kind = FileKind::kSqlite;
+    opened.migrated = true;
   }
   auto move_aside = [&](const std::string& why) {
     Close();
@@ -591,91 +596,18 @@ void SqliteStateStore::Commit(const PollRecord& record) {
   std::lock_guard lock(mutex_);
   if (db_ == nullptr) throw StateError("the state database " + path_ + " is not open");
   const auto ids_before = channel_ids_;
-  Statements& st = StatementsOf(db_);
-  long long added = 0;
-  long long pruned = 0;
   try {
     Exec(db_, "BEGIN IMMEDIATE", "starting the poll's transaction");
-    for (const ChannelChange& change : record.channels) {
-      if (change.after == nullptr) {
-        auto it = channel_ids_.find(change.key);
-        if (it == channel_ids_.end()) {
-          Statement q = st.Get("SELECT id FROM channels WHERE workspace_id = ? AND channel_id = ?");
-          q.Bind(1, change.key.first).Bind(2, change.key.second);
-          if (!q.Step("finding a channel")) continue;
-          it = channel_ids_.emplace(change.key, q.Int(0)).first;
-        }
-        st.Get("DELETE FROM tracked WHERE channel = ?").Bind(1, it->second).Run("removing");
-        st.Get("DELETE FROM channels WHERE id = ?").Bind(1, it->second).Run("removing");
-        channel_ids_.erase(it);
-        continue;
-      }
-      const ChannelState& after = *change.after;
-      const ChannelState* before = change.before;
-      if (before == nullptr || before->window_start != after.window_start ||
-          before->since != after.since || before->gaps != after.gaps ||
-          channel_ids_.count(change.key) == 0) {
-        st.Get(
-              "INSERT INTO channels (workspace_id, channel_id, window_start_ms, since_ms, gaps) "
-              "VALUES (?, ?, ?, ?, ?) ON CONFLICT (workspace_id, channel_id) DO UPDATE SET "
-              "window_start_ms = excluded.window_start_ms, since_ms = excluded.since_ms, "
-              "gaps = excluded.gaps")
-            .Bind(1, change.key.first)
-            .Bind(2, change.key.second)
-            .Bind(3, Millis(after.window_start))
-            .Bind(4, Millis(after.since))
-            .Bind(5, SerializeGaps(after.gaps))
-            .Run("saving a channel");
-      }
-      const long long channel = ChannelRowId(change.key);
-      if (before != nullptr) {
-        for (const auto& [id, t] : before->tracked) {
-          if (after.tracked.count(id) > 0) continue;
-          st.Get("DELETE FROM tracked WHERE channel = ? AND call_id = ?")
-              .Bind(1, channel)
-              .Bind(2, id)
-              .Run("forgetting a followed call");
-        }
-      }
-      for (const auto& [id, t] : after.tracked) {
-        if (before != nullptr) {
-          auto old = before->tracked.find(id);
-          if (old != before->tracked.end() && old->second == t) continue;
-        }
-        st.Get("INSERT OR REPLACE INTO tracked (channel, call_id, record) VALUES (?, ?, ?)")
-            .Bind(1, channel)
-            .Bind(2, id)
-            .Bind(3, SerializeTracked(t))
-            .Run("saving a followed call");
-      }
-    }
-    for (const auto& c : record.counted) {
-      Statement q =
-          st.Get("INSERT OR IGNORE INTO counted (call_id, channel, created_ms) VALUES (?, ?, ?)");
-      q.Bind(1, c.call_id);
-      if (auto it = channel_ids_.find(c.channel); it != channel_ids_.end()) {
-        q.Bind(2, it->second);
-      } else {
-        q.BindNull(2);
-      }
-      q.Bind(3, Millis(c.created)).Run("recording a counted call");
-      added += sqlite3_changes(db_);
-    }
-    // Forgetting is batched: a backlog (after a long stop, a shorter max_call_age) is worked
-    // off over several polls instead of stalling one.
-    st.Get(
-          "DELETE FROM counted WHERE call_id IN (SELECT call_id FROM counted WHERE "
-          "created_ms < ? LIMIT ?)")
-        .Bind(1, Millis(record.prune_before))
-        .Bind(2, static_cast<long long>(kPruneBatch))
-        .Run("forgetting old calls");
-    pruned = sqlite3_changes(db_);
+    for (const ChannelChange& change : record.channels) WriteChannel(change);
+    const long long added = WriteCounted(record.counted);
+    const long long pruned = PruneCounted(record.prune_before);
     const long long total = static_cast<long long>(counted_calls_) + added - pruned;
     // A poll that changed nothing writes nothing.
     if (added != 0 || pruned != 0) {
-      st.Get(
-            "INSERT INTO meta (key, value) VALUES ('counted_calls', ?) ON CONFLICT (key) DO "
-            "UPDATE SET value = excluded.value")
+      StatementsOf(db_)
+          .Get(
+              "INSERT INTO meta (key, value) VALUES ('counted_calls', ?) ON CONFLICT (key) DO "
+              "UPDATE SET value = excluded.value")
           .Bind(1, total)
           .Run("recording the number of counted calls");
     }
@@ -686,6 +618,95 @@ void SqliteStateStore::Commit(const PollRecord& record) {
     channel_ids_ = ids_before;
     throw;
   }
+}
+
+// One channel's row and its followed calls, written as far as they changed; a removed channel
+// goes with its followed calls.
+void SqliteStateStore::WriteChannel(const ChannelChange& change) {
+  Statements& st = StatementsOf(db_);
+  if (change.after == nullptr) {
+    auto it = channel_ids_.find(change.key);
+    if (it == channel_ids_.end()) {
+      Statement q = st.Get("SELECT id FROM channels WHERE workspace_id = ? AND channel_id = ?");
+      q.Bind(1, change.key.first).Bind(2, change.key.second);
+      if (!q.Step("finding a channel")) return;
+      it = channel_ids_.emplace(change.key, q.Int(0)).first;
+    }
+    st.Get("DELETE FROM tracked WHERE channel = ?").Bind(1, it->second).Run("removing");
+    st.Get("DELETE FROM channels WHERE id = ?").Bind(1, it->second).Run("removing");
+    channel_ids_.erase(it);
+    return;
+  }
+  const ChannelState& after = *change.after;
+  const ChannelState* before = change.before;
+  if (before == nullptr || before->window_start != after.window_start ||
+      before->since != after.since || before->gaps != after.gaps ||
+      channel_ids_.count(change.key) == 0) {
+    st.Get(
+          "INSERT INTO channels (workspace_id, channel_id, window_start_ms, since_ms, gaps) "
+          "VALUES (?, ?, ?, ?, ?) ON CONFLICT (workspace_id, channel_id) DO UPDATE SET "
+          "window_start_ms = excluded.window_start_ms, since_ms = excluded.since_ms, "
+          "gaps = excluded.gaps")
+        .Bind(1, change.key.first)
+        .Bind(2, change.key.second)
+        .Bind(3, Millis(after.window_start))
+        .Bind(4, Millis(after.since))
+        .Bind(5, SerializeGaps(after.gaps))
+        .Run("saving a channel");
+  }
+  const long long channel = ChannelRowId(change.key);
+  if (before != nullptr) {
+    for (const auto& [id, t] : before->tracked) {
+      if (after.tracked.count(id) > 0) continue;
+      st.Get("DELETE FROM tracked WHERE channel = ? AND call_id = ?")
+          .Bind(1, channel)
+          .Bind(2, id)
+          .Run("forgetting a followed call");
+    }
+  }
+  for (const auto& [id, t] : after.tracked) {
+    if (before != nullptr) {
+      auto old = before->tracked.find(id);
+      if (old != before->tracked.end() && old->second == t) continue;
+    }
+    st.Get("INSERT OR REPLACE INTO tracked (channel, call_id, record) VALUES (?, ?, ?)")
+        .Bind(1, channel)
+        .Bind(2, id)
+        .Bind(3, SerializeTracked(t))
+        .Run("saving a followed call");
+  }
+}
+
+// Returns how many of `counted` were new.
+long long SqliteStateStore::WriteCounted(const std::vector<PollRecord::Counted>& counted) {
+  Statements& st = StatementsOf(db_);
+  long long added = 0;
+  for (const auto& c : counted) {
+    Statement q =
+        st.Get("INSERT OR IGNORE INTO counted (call_id, channel, created_ms) VALUES (?, ?, ?)");
+    q.Bind(1, c.call_id);
+    if (auto it = channel_ids_.find(c.channel); it != channel_ids_.end()) {
+      q.Bind(2, it->second);
+    } else {
+      q.BindNull(2);
+    }
+    q.Bind(3, Millis(c.created)).Run("recording a counted call");
+    added += sqlite3_changes(db_);
+  }
+  return added;
+}
+
+// Forgetting is batched: a backlog (after a long stop, a shorter max_call_age) is worked off
+// over several polls instead of stalling one. Returns how many were forgotten.
+long long SqliteStateStore::PruneCounted(SystemTime before) {
+  StatementsOf(db_)
+      .Get(
+          "DELETE FROM counted WHERE call_id IN (SELECT call_id FROM counted WHERE "
+          "created_ms < ? LIMIT ?)")
+      .Bind(1, Millis(before))
+      .Bind(2, static_cast<long long>(kPruneBatch))
+      .Run("forgetting old calls");
+  return sqlite3_changes(db_);
 }
 
 std::string SqliteStateStore::Inspect(const std::string& path) {

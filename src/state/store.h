@@ -112,6 +112,9 @@ class SqliteStateStore : public StateStore {
  private:
   void Close();
   void OpenDatabase();
+  void WriteChannel(const ChannelChange& change);
+  long long WriteCounted(const std::vector<PollRecord::Counted>& counted);
+  long long PruneCounted(SystemTime before);
   OpenedState LoadChannels();
   void Migrate(const State& state, OpenedState& opened);
   long long ChannelRowId(const ChannelKey& key);
