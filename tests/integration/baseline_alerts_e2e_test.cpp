@@ -18,6 +18,7 @@
 #include "sim/call_generator.h"
 #include "sim/simulator.h"
 #include "support/exporter_process.h"
+#include "support/process.h"
 #include "support/prometheus_server.h"
 
 namespace bird_exporter::testing {
@@ -146,19 +147,14 @@ void WriteHistory(const fs::path& path) {
 
 class BaselineAlertsE2ETest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir_template[] = "/tmp/bird_baseline_e2e_XXXXXX";
-    dir_ = mkdtemp(dir_template);
-  }
   void TearDown() override {
     prometheus_.reset();
     exporter_.reset();
     simulator_.reset();
-    fs::remove_all(dir_);
   }
 
   void StartAll(const sim::Scenario& scenario) {
-    WriteHistory(dir_ + "/history.om");
+    WriteHistory(dir_ / "history.om");
 
     sim::SimulatorSettings settings;
     settings.access_key = kKey;
@@ -168,7 +164,7 @@ class BaselineAlertsE2ETest : public ::testing::Test {
     settings.history = seconds(0);
     simulator_ = std::make_unique<sim::Simulator>(settings);
 
-    const std::string config = dir_ + "/exporter.yml";
+    const std::string config = dir_ / "exporter.yml";
     std::ofstream(config) << "bird:\n  base_url: " << simulator_->BaseUrl()
                           << "\n  access_key: ${BIRD_ACCESS_KEY}\n  request_timeout: 2s\n"
                           << "  max_requests_per_second: 50\n"
@@ -179,15 +175,15 @@ class BaselineAlertsE2ETest : public ::testing::Test {
     exporter_ = std::make_unique<ExporterProcess>(
         EXPORTER_BINARY,
         std::vector<std::string>{"--config.file=" + config, "--web.listen-address=127.0.0.1:0"},
-        std::map<std::string, std::string>{{"BIRD_ACCESS_KEY", kKey}}, dir_);
+        std::map<std::string, std::string>{{"BIRD_ACCESS_KEY", kKey}}, dir_.path());
     const int port = exporter_->WaitForPort();
     ASSERT_GT(port, 0) << exporter_->Log();
 
     PrometheusOptions options;
     options.targets = {"127.0.0.1:" + std::to_string(port)};
-    options.rule_files = FastRuleCopies(dir_ + "/rules", "5s");
-    options.history_openmetrics = dir_ + "/history.om";
-    prometheus_ = std::make_unique<PrometheusServer>(dir_, options);
+    options.rule_files = FastRuleCopies(dir_ / "rules", "5s");
+    options.history_openmetrics = dir_ / "history.om";
+    prometheus_ = std::make_unique<PrometheusServer>(dir_.path(), options);
   }
 
   // Label `label` of every active alert `name` in `state`.
@@ -240,7 +236,7 @@ class BaselineAlertsE2ETest : public ::testing::Test {
         seconds(150));
   }
 
-  std::string dir_;
+  TempDir dir_{"bird_baseline_e2e"};
   std::unique_ptr<sim::Simulator> simulator_;
   std::unique_ptr<ExporterProcess> exporter_;
   std::unique_ptr<PrometheusServer> prometheus_;

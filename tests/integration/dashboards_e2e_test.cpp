@@ -68,15 +68,10 @@ std::string Substitute(std::string expr) {
 
 class DashboardsE2ETest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir_template[] = "/tmp/bird_dash_e2e_XXXXXX";
-    dir_ = mkdtemp(dir_template);
-  }
   void TearDown() override {
     prometheus_.reset();
     exporter_.reset();
     simulator_.reset();
-    fs::remove_all(dir_);
   }
 
   void StartAll(bool degraded) {
@@ -88,7 +83,7 @@ class DashboardsE2ETest : public ::testing::Test {
     settings.history = seconds(0);
     simulator_ = std::make_unique<sim::Simulator>(settings);
 
-    const std::string config = dir_ + "/exporter.yml";
+    const std::string config = dir_ / "exporter.yml";
     std::ofstream out(config);
     out << "bird:\n  base_url: " << simulator_->BaseUrl()
         << "\n  access_key: ${BIRD_ACCESS_KEY}\n  request_timeout: 2s\n"
@@ -103,7 +98,7 @@ class DashboardsE2ETest : public ::testing::Test {
     exporter_ = std::make_unique<ExporterProcess>(
         EXPORTER_BINARY,
         std::vector<std::string>{"--config.file=" + config, "--web.listen-address=127.0.0.1:0"},
-        std::map<std::string, std::string>{{"BIRD_ACCESS_KEY", kKey}}, dir_);
+        std::map<std::string, std::string>{{"BIRD_ACCESS_KEY", kKey}}, dir_.path());
     const int exporter_port = exporter_->WaitForPort();
     ASSERT_GT(exporter_port, 0) << exporter_->Log();
 
@@ -111,8 +106,8 @@ class DashboardsE2ETest : public ::testing::Test {
     // real data must exercise here; the `for:` timing is covered by `promtool test rules`.
     PrometheusOptions options;
     options.targets = {"127.0.0.1:" + std::to_string(exporter_port)};
-    options.rule_files = FastRuleCopies(dir_ + "/rules", "5s");
-    prometheus_ = std::make_unique<PrometheusServer>(dir_, options);
+    options.rule_files = FastRuleCopies(dir_ / "rules", "5s");
+    prometheus_ = std::make_unique<PrometheusServer>(dir_.path(), options);
   }
 
   nlohmann::json Query(const std::string& promql) { return prometheus_->Query(promql); }
@@ -135,7 +130,7 @@ class DashboardsE2ETest : public ::testing::Test {
     return "";
   }
 
-  std::string dir_;
+  TempDir dir_{"bird_dash_e2e"};
   std::unique_ptr<sim::Simulator> simulator_;
   std::unique_ptr<ExporterProcess> exporter_;
   std::unique_ptr<PrometheusServer> prometheus_;

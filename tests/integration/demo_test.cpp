@@ -8,6 +8,7 @@
 
 #include "metrics/metric_definitions.h"
 #include "support/exporter_process.h"
+#include "support/process.h"
 
 namespace bird_exporter::testing {
 namespace {
@@ -16,12 +17,7 @@ using std::chrono::seconds;
 
 class DemoTest : public ::testing::TestWithParam<std::string> {
  protected:
-  void SetUp() override {
-    char dir_template[] = "/tmp/bird_demo_XXXXXX";
-    dir_ = mkdtemp(dir_template);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  TempDir dir_{"bird_demo"};
 };
 
 // Families with a series of their own in the exposition (histograms appear as _count).
@@ -39,7 +35,8 @@ TEST_P(DemoTest, ShowsEveryCallMetricFamilyWithinThirtySeconds) {
   const auto started = std::chrono::steady_clock::now();
   ExporterProcess demo(
       EXPORTER_BINARY,
-      {"--demo", "--demo.scenario=" + GetParam(), "--web.listen-address=127.0.0.1:0"}, {}, dir_);
+      {"--demo", "--demo.scenario=" + GetParam(), "--web.listen-address=127.0.0.1:0"}, {},
+      dir_.path());
   ASSERT_GT(demo.WaitForPort(), 0) << demo.Log();
   std::vector<std::string> missing;
   const bool complete = WaitFor(

@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -37,6 +38,7 @@ using testing::ReadFile;
 using testing::RunCommand;
 using testing::RunCommandStdout;
 using testing::ShellQuote;
+using testing::TempDir;
 
 const fs::path kRepoRoot = fs::path(TESTDATA_DIR "/../..").lexically_normal();
 const fs::path kUnit = kRepoRoot / "deploy/systemd/bird_call_exporter.service";
@@ -64,16 +66,13 @@ std::vector<std::string> UnitValues(const std::string& unit, const std::string& 
   return values;
 }
 
-std::string MakeTempDir(const char* prefix) {
-  std::string dir_template = std::string("/tmp/") + prefix + "_XXXXXX";
-  if (mkdtemp(dir_template.data()) == nullptr) return "";
-  return dir_template;
-}
-
-// A directory like the one systemd names in $CREDENTIALS_DIRECTORY, holding a made-up key.
-std::string MakeCredentialsDir() {
-  const std::string dir = MakeTempDir("bird_credentials");
-  if (!dir.empty()) std::ofstream(dir + "/bird_access_key") << "  deployment-test-key\n";
+// A directory like the one systemd names in $CREDENTIALS_DIRECTORY, holding a made-up key;
+// null when the key cannot be written. Removed when the test is done with it.
+std::unique_ptr<TempDir> MakeCredentialsDir() {
+  auto dir = std::make_unique<TempDir>("bird_credentials");
+  std::ofstream key(*dir / "bird_access_key");
+  key << "  deployment-test-key\n";
+  if (!key) return nullptr;
   return dir;
 }
 
@@ -89,13 +88,9 @@ std::string ConfigCheckCommand(const fs::path& binary, const fs::path& config,
 class DeploymentTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = MakeTempDir("bird_deployment");
-    ASSERT_FALSE(dir_.empty());
+    ASSERT_TRUE(fs::is_directory(dir_.path()));
     unit_ = ReadFile(kUnit);
     ASSERT_FALSE(unit_.empty()) << "cannot read " << kUnit;
-  }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
   }
 
   // A copy of the unit (same file name) whose ExecStart= and ExecStartPre= run the binary of
@@ -103,12 +98,12 @@ class DeploymentTest : public ::testing::Test {
   std::string UnitCopy() const {
     std::string unit = unit_;
     ReplaceAll(unit, kInstalledBinary, EXPORTER_BINARY);
-    const std::string path = dir_ + "/bird_call_exporter.service";
+    const std::string path = dir_ / "bird_call_exporter.service";
     std::ofstream(path) << unit;
     return path;
   }
 
-  std::string dir_;
+  TempDir dir_{"bird_deployment"};
   std::string unit_;
 };
 
@@ -172,11 +167,11 @@ TEST_F(DeploymentTest, DockerImageUsesTheSameConfigurationAndStatePaths) {
 }
 
 TEST_F(DeploymentTest, PackagedConfigurationPassesConfigCheckWithTheCredentialsDirectory) {
-  const std::string credentials = MakeCredentialsDir();
-  ASSERT_FALSE(credentials.empty());
+  const auto credentials_dir = MakeCredentialsDir();
+  ASSERT_NE(credentials_dir, nullptr);
+  const std::string& credentials = credentials_dir->path();
   const CommandResult result =
       RunCommand(ConfigCheckCommand(EXPORTER_BINARY, kPackagedConfig, credentials));
-  fs::remove_all(credentials);
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("access_key_file=" + credentials + "/bird_access_key"),
             std::string::npos)
@@ -233,14 +228,14 @@ TEST_F(DeploymentTest, ChangelogHeadsWithTheVersionOfTheBinary) {
 // Apart from where the key comes from, the packaged configuration is the example one: same
 // settings, same placeholder workspaces.
 TEST_F(DeploymentTest, PackagedConfigurationMatchesTheExampleConfiguration) {
-  const std::string credentials = MakeCredentialsDir();
-  ASSERT_FALSE(credentials.empty());
+  const auto credentials_dir = MakeCredentialsDir();
+  ASSERT_NE(credentials_dir, nullptr);
+  const std::string& credentials = credentials_dir->path();
   const CommandResult packaged =
       RunCommand(ConfigCheckCommand(EXPORTER_BINARY, kPackagedConfig, credentials));
   const CommandResult example =
       RunCommand("env BIRD_ACCESS_KEY=deployment-test-key " +
                  ConfigCheckCommand(EXPORTER_BINARY, kExampleConfig, credentials));
-  fs::remove_all(credentials);
   ASSERT_EQ(packaged.exit_code, 0) << packaged.output;
   ASSERT_EQ(example.exit_code, 0) << example.output;
   // Drop the first line (it names the file) and the access_key_file= setting.
@@ -269,21 +264,22 @@ class DeploymentPackageTest : public ::testing::Test {
     while (!output.empty() && output.back() == '\n') output.pop_back();
     const std::string deb = output.substr(output.rfind('\n') + 1);
     if (deb.size() < 4 || deb.compare(deb.size() - 4, 4, ".deb") != 0 || !fs::exists(deb)) return;
-    const std::string extracted = MakeTempDir("bird_deb");
-    if (extracted.empty()) return;
+    auto extracted_dir = std::make_unique<TempDir>("bird_deb");
+    const std::string extracted = extracted_dir->path();
     const CommandResult extract =
         RunCommand("dpkg-deb -x " + ShellQuote(deb) + " " + ShellQuote(extracted));
     if (extract.exit_code != 0) {
       *build_output_ += extract.output;
-      fs::remove_all(extracted);
       return;
     }
     deb_ = new std::string(deb);
     extracted_ = new std::string(extracted);
+    extracted_dir_ = extracted_dir.release();
   }
 
   static void TearDownTestSuite() {
-    if (extracted_ != nullptr) fs::remove_all(*extracted_);
+    delete extracted_dir_;  // removes it
+    extracted_dir_ = nullptr;
     delete extracted_;
     delete deb_;
     delete build_output_;
@@ -308,11 +304,13 @@ class DeploymentPackageTest : public ::testing::Test {
   static std::string* build_output_;
   static std::string* deb_;
   static std::string* extracted_;
+  static TempDir* extracted_dir_;
 };
 
 std::string* DeploymentPackageTest::build_output_ = nullptr;
 std::string* DeploymentPackageTest::deb_ = nullptr;
 std::string* DeploymentPackageTest::extracted_ = nullptr;
+TempDir* DeploymentPackageTest::extracted_dir_ = nullptr;
 
 std::vector<std::string> FileNames(const fs::path& dir, const std::string& extension) {
   std::vector<std::string> names;
@@ -504,11 +502,11 @@ TEST_F(DeploymentPackageTest, ExtractedBinaryPrintsItsVersion) {
 }
 
 TEST_F(DeploymentPackageTest, ExtractedConfigurationPassesConfigCheck) {
-  const std::string credentials = MakeCredentialsDir();
-  ASSERT_FALSE(credentials.empty());
+  const auto credentials_dir = MakeCredentialsDir();
+  ASSERT_NE(credentials_dir, nullptr);
+  const std::string& credentials = credentials_dir->path();
   const CommandResult result = RunCommand(ConfigCheckCommand(
       *extracted_ + "/usr/bin/bird_call_exporter", *extracted_ + kInstalledConfig, credentials));
-  fs::remove_all(credentials);
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_NE(result.output.find("configuration OK"), std::string::npos) << result.output;
 }

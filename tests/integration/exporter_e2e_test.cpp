@@ -20,6 +20,7 @@
 #include "state/state.h"
 #include "support/exporter_process.h"
 #include "support/fake_bird_api.h"
+#include "support/process.h"
 
 namespace bird_exporter::testing {
 namespace {
@@ -29,11 +30,9 @@ namespace {
 std::set<std::string> CountedIdsAt(const std::string& path) {
   std::set<std::string> ids;
   if (!std::filesystem::exists(path)) return ids;
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (text.str().rfind("{", 0) == 0) {
-    for (const auto& [id, created] : ParseState(text.str()).counted) ids.insert(id);
+  const std::string text = ReadFile(path);
+  if (text.rfind("{", 0) == 0) {
+    for (const auto& [id, created] : ParseState(text).counted) ids.insert(id);
     return ids;
   }
   sqlite3* db = nullptr;
@@ -127,18 +126,13 @@ class ExporterE2ETest : public ::testing::Test {
  protected:
   ExporterE2ETest() : fake_(kAccessKey) {}
 
-  void SetUp() override {
-    char dir_template[] = "/tmp/bird_e2e_XXXXXX";
-    dir_ = mkdtemp(dir_template);
-    fake_.SetMaxPageSize(5);
-  }
+  void SetUp() override { fake_.SetMaxPageSize(5); }
   void TearDown() override {
     for (auto& process : processes_) {
       const std::string log = process->Log();
       EXPECT_EQ(log.find(kAccessKey), std::string::npos) << "the access key leaked into the log";
     }
     processes_.clear();
-    std::filesystem::remove_all(dir_);
   }
 
   std::string WriteConfig(const std::string& bird_extra, const std::string& state_file = "",
@@ -162,7 +156,7 @@ class ExporterE2ETest : public ::testing::Test {
       yaml << "      - id: " << ch.channel_id << "\n";
       if (ch.channel_name != ch.channel_id) yaml << "        name: " << ch.channel_name << "\n";
     }
-    const std::string path = dir_ + "/config-" + std::to_string(++configs_) + ".yml";
+    const std::string path = dir_ / "config-" + std::to_string(++configs_) + ".yml";
     std::ofstream(path) << yaml.str();
     return path;
   }
@@ -173,7 +167,8 @@ class ExporterE2ETest : public ::testing::Test {
                                      "--web.listen-address=127.0.0.1:0", "--log.level=debug"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     processes_.push_back(std::make_unique<ExporterProcess>(
-        EXPORTER_BINARY, args, std::map<std::string, std::string>{{"BIRD_ACCESS_KEY", key}}, dir_));
+        EXPORTER_BINARY, args, std::map<std::string, std::string>{{"BIRD_ACCESS_KEY", key}},
+        dir_.path()));
     ExporterProcess& process = *processes_.back();
     EXPECT_GT(process.WaitForPort(), 0) << process.Log();
     return process;
@@ -269,7 +264,7 @@ class ExporterE2ETest : public ::testing::Test {
   }
 
   FakeBirdApi fake_;
-  std::string dir_;
+  TempDir dir_{"bird_e2e"};
   int configs_ = 0;
   int call_counter_ = 0;
   std::vector<std::unique_ptr<ExporterProcess>> processes_;
@@ -550,7 +545,7 @@ TEST_F(ExporterE2ETest, AWrongKeyKeepsTheDaemonUpAndShowsInMetrics) {
 TEST_F(ExporterE2ETest, AGracefulRestartNeitherDoubleCountsNorLosesCalls) {
   Truth truth;
   AddStandardMix(truth);
-  const std::string state = dir_ + "/state.json";
+  const std::string state = dir_ / "state.json";
   const std::string config = WriteConfig("", state);
   {
     ExporterProcess& first = Start(config);
@@ -577,7 +572,7 @@ TEST_F(ExporterE2ETest, KillNineAtAnyMomentNeverDoubleCountsNorLosesCalls) {
   for (const auto& call : fake_.Calls()) all_ids.insert(call.id);
   fake_.SetSlowDelay(milliseconds(30));
   fake_.InjectFaults("call_insights", Fault::kSlow, 1000);  // stretch the cycles out
-  const std::string state = dir_ + "/state.json";
+  const std::string state = dir_ / "state.json";
   const std::string config = WriteConfig("  max_concurrent_requests: 2\n", state);
 
   std::mt19937 random(12345);
@@ -607,7 +602,7 @@ TEST_F(ExporterE2ETest, KillNineDuringTheMigrationOfALargeJsonStateNeverDoubleCo
   for (const auto& call : fake_.Calls()) ids.push_back(call.id);
   // A state file of an earlier release: half of the calls counted already, and 400,000 other
   // ids of the last hour to make the import take a while.
-  const std::string state = dir_ + "/state.json";
+  const std::string state = dir_ / "state.json";
   {
     const auto now_ms = std::chrono::duration_cast<milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
@@ -656,7 +651,7 @@ TEST_F(ExporterE2ETest, KillNineDuringTheMigrationOfALargeJsonStateNeverDoubleCo
 TEST_F(ExporterE2ETest, AStateDirectoryMissingAtStartIsWaitedForNotACrashLoop) {
   Truth truth;
   AddStandardMix(truth);
-  const std::string config = WriteConfig("", dir_ + "/later/state.db");
+  const std::string config = WriteConfig("", dir_ / "later/state.db");
   ExporterProcess& exporter = Start(config);
   ASSERT_TRUE(
       WaitFor([&] { return exporter.Log().find("cannot open the state") != std::string::npos; },
@@ -665,18 +660,18 @@ TEST_F(ExporterE2ETest, AStateDirectoryMissingAtStartIsWaitedForNotACrashLoop) {
   EXPECT_NE(HttpGet(exporter.Url("/-/ready")).body.find("state database"), std::string::npos);
   EXPECT_TRUE(fake_.Requests().empty()) << "Bird is not asked while nothing can be recorded";
   EXPECT_GE(SumSamples(exporter.Scrape(), "bird_exporter_state_errors_total"), 1);
-  std::filesystem::create_directory(dir_ + "/later");
+  std::filesystem::create_directory(dir_ / "later");
   ExpectStableTotal(exporter, truth.total());
   EXPECT_EQ(HttpGet(exporter.Url("/-/ready")).status, 200);
 }
 
 TEST_F(ExporterE2ETest, ASecondExporterOnTheSameStateRefusesToStart) {
-  const std::string config = WriteConfig("", dir_ + "/state.db");
+  const std::string config = WriteConfig("", dir_ / "state.db");
   ExporterProcess& first = Start(config);
   ASSERT_TRUE(WaitFor([&] { return HttpGet(first.Url("/-/ready")).status == 200; }, seconds(20)));
   ExporterProcess second(EXPORTER_BINARY,
                          {"--config.file=" + config, "--web.listen-address=127.0.0.1:0"},
-                         {{"BIRD_ACCESS_KEY", kAccessKey}}, dir_);
+                         {{"BIRD_ACCESS_KEY", kAccessKey}}, dir_.path());
   EXPECT_EQ(second.Stop(0, seconds(10)), 1);
   EXPECT_NE(second.Log().find("another bird_call_exporter process uses the state file"),
             std::string::npos)
@@ -686,7 +681,7 @@ TEST_F(ExporterE2ETest, ASecondExporterOnTheSameStateRefusesToStart) {
 
 TEST_F(ExporterE2ETest, ADiskFullRollsThePollBackAndTheCallsAreCountedOnceAfter) {
   // A small file system of its own for the state (tests run as root, as in CI).
-  const std::string small = dir_ + "/small";
+  const std::string small = dir_ / "small";
   std::filesystem::create_directory(small);
   ASSERT_EQ(::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=4m,mode=0700"), 0)
       << "mounting a tmpfs needs root: " << std::strerror(errno);
@@ -817,7 +812,7 @@ TEST_F(ExporterE2ETest, LongCallsEndingAroundFaultsAndAKillAreCountedExactlyOnce
     fake_.UpsertCall(call);
     open.push_back(call);
   }
-  const std::string state = dir_ + "/state.json";
+  const std::string state = dir_ / "state.json";
   const std::string config = WriteConfig("  max_concurrent_requests: 4\n", state);
   auto* exporter = &Start(config);
   ExpectStableTotal(*exporter, truth.total());
@@ -942,38 +937,35 @@ TEST_F(ExporterE2ETest, ServesLandingHealthReadinessAndValidExposition) {
   EXPECT_GT(SumSamples(s, "process_open_fds"), 0);
   EXPECT_EQ(scrape.body.find(kAccessKey), std::string::npos);
 
-  const std::string path = dir_ + "/scrape.prom";
+  const std::string path = dir_ / "scrape.prom";
   std::ofstream(path) << scrape.body;
-  const std::string command = std::string(PROMTOOL_BINARY) + " check metrics < " + path + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string output;
-  char buffer[512];
-  while (fgets(buffer, sizeof(buffer), pipe) != nullptr) output += buffer;
-  EXPECT_EQ(pclose(pipe), 0) << output;
-  EXPECT_EQ(output, "") << "promtool check metrics reported problems";
+  const CommandResult promtool =
+      RunCommand(std::string(PROMTOOL_BINARY) + " check metrics < " + ShellQuote(path));
+  EXPECT_EQ(promtool.exit_code, 0) << promtool.output;
+  EXPECT_EQ(promtool.output, "") << "promtool check metrics reported problems";
 }
 
 TEST_F(ExporterE2ETest, ConfigCheckAndVersionExitCodes) {
   const std::string good = WriteConfig("");
   ExporterProcess check(EXPORTER_BINARY, {"--config.file=" + good, "--config.check"},
-                        {{"BIRD_ACCESS_KEY", kAccessKey}}, dir_);
+                        {{"BIRD_ACCESS_KEY", kAccessKey}}, dir_.path());
   EXPECT_EQ(check.Stop(0, seconds(10)), 0);
   EXPECT_NE(check.Log().find("<redacted>"), std::string::npos);
   EXPECT_EQ(check.Log().find(kAccessKey), std::string::npos);
 
-  const std::string bad = dir_ + "/bad.yml";
+  const std::string bad = dir_ / "bad.yml";
   std::ofstream(bad) << "bird:\n  access_key: x\n  request_timeout: soon\nworkspaces: []\n";
-  ExporterProcess bad_check(EXPORTER_BINARY, {"--config.file=" + bad, "--config.check"}, {}, dir_);
+  ExporterProcess bad_check(EXPORTER_BINARY, {"--config.file=" + bad, "--config.check"}, {},
+                            dir_.path());
   EXPECT_EQ(bad_check.Stop(0, seconds(10)), 1);
   EXPECT_NE(bad_check.Log().find("bird.request_timeout (line 3)"), std::string::npos)
       << bad_check.Log();
 
-  ExporterProcess version(EXPORTER_BINARY, {"--version"}, {}, dir_);
+  ExporterProcess version(EXPORTER_BINARY, {"--version"}, {}, dir_.path());
   EXPECT_EQ(version.Stop(0, seconds(10)), 0);
   EXPECT_NE(version.Log().find("bird_call_exporter version "), std::string::npos);
 
-  ExporterProcess unknown(EXPORTER_BINARY, {"--no.such-flag"}, {}, dir_);
+  ExporterProcess unknown(EXPORTER_BINARY, {"--no.such-flag"}, {}, dir_.path());
   EXPECT_EQ(unknown.Stop(0, seconds(10)), 2);
 }
 

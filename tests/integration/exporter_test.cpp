@@ -3,7 +3,6 @@
 // while reloads race each other and the shutdown.
 #include "daemon/exporter.h"
 
-#include <curl/curl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -14,11 +13,12 @@
 
 #include "support/exporter_process.h"
 #include "support/fake_bird_api.h"
+#include "support/http_client.h"
+#include "support/process.h"
 
 namespace bird_exporter::testing {
 namespace {
 
-using std::chrono::minutes;
 using std::chrono::seconds;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -26,58 +26,27 @@ using ::testing::IsEmpty;
 
 constexpr const char* kKey = "exporter-object-key-Pq7";
 
-size_t Discard(char*, size_t size, size_t count, void*) { return size * count; }
-
 long Post(const std::string& url) {
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Discard);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
-  long status = 0;
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  return status;
+  HttpRequest request;
+  request.method = "POST";
+  request.url = url;
+  request.body = "";
+  request.timeout = std::chrono::seconds(10);
+  return HttpSend(request).status;
 }
 
 class ExporterTest : public ::testing::Test {
  protected:
   ExporterTest() : fake_(kKey) {}
-  void SetUp() override {
-    char dir_template[] = "/tmp/bird_exporter_object_XXXXXX";
-    dir_ = mkdtemp(dir_template);
-    config_ = dir_ + "/config.yml";
-  }
-  void TearDown() override {
-    exporter_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { exporter_.reset(); }
 
   void WriteConfig(const std::vector<std::pair<std::string, std::string>>& channels,
                    const std::string& extra = "") {
-    std::ofstream out(config_);
-    out << "bird:\n  base_url: " << fake_.BaseUrl() << "\n  access_key: " << kKey
-        << "\n  request_timeout: 1s\npoll:\n  interval: 200ms\n"
-        << extra << "workspaces:\n  - id: ws-a\n    name: production\n    channels:\n";
-    for (const auto& [id, name] : channels) {
-      out << "      - id: " << id << "\n        name: " << name << "\n";
-    }
+    WriteChannelsConfig(config_, fake_.BaseUrl(), std::string("access_key: ") + kKey, channels,
+                        extra);
   }
-
   void AddEndedCalls(const std::string& channel, int count) {
-    for (int i = 0; i < count; ++i) {
-      FakeCall call;
-      call.workspace_id = "ws-a";
-      call.channel_id = channel;
-      call.id = channel + "-call-" + std::to_string(i);
-      call.status = "busy";
-      call.created_at = Clock::now() - minutes(2) + seconds(i);
-      call.ended_at = call.created_at + seconds(5);
-      call.hangup_cause_code = 17;
-      call.hangup_sip_code = "486";
-      call.insights_ready = true;
-      fake_.UpsertCall(call);
-    }
+    testing::AddEndedCalls(fake_, channel, count);
   }
 
   ExporterOptions Options(bool enable_lifecycle = false) {
@@ -103,7 +72,8 @@ class ExporterTest : public ::testing::Test {
   }
 
   FakeBirdApi fake_;
-  std::string dir_, config_;
+  TempDir dir_{"bird_exporter_object"};
+  const std::string config_ = dir_ / "config.yml";
   std::unique_ptr<Exporter> exporter_;
 };
 
@@ -114,7 +84,7 @@ TEST_F(ExporterTest, ReloadAppliesWhatChangedAndDefersWhatNeedsARestart) {
   Start();
   ASSERT_TRUE(WaitFor([&] { return Calls("support") == 4; }, seconds(20)));
 
-  WriteConfig({{"ch-2", "sales"}}, "  max_call_age: 2h\nstate_file: " + dir_ +
+  WriteConfig({{"ch-2", "sales"}}, "  max_call_age: 2h\nstate_file: " + dir_.path() +
                                        "/state.db\nmetrics:\n  dimensions:\n    outcome: []\n");
   const ReloadResult result = exporter_->Reload();
   EXPECT_TRUE(result.ok()) << result.error;
@@ -126,7 +96,7 @@ TEST_F(ExporterTest, ReloadAppliesWhatChangedAndDefersWhatNeedsARestart) {
   ASSERT_TRUE(WaitFor([&] { return Calls("sales") == 3; }, seconds(20)));
   EXPECT_EQ(Calls("support"), 0);
   // The deferred keys kept their running values: no state file, the default outcome labels.
-  EXPECT_FALSE(std::filesystem::exists(dir_ + "/state.db"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "state.db"));
   bool country_label = false;
   for (const auto& [series, value] : ParseExposition(HttpGet(Url("/metrics")).body)) {
     if (series.rfind("bird_calls_total{", 0) == 0 && series.find("country=") != std::string::npos) {

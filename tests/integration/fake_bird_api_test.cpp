@@ -2,7 +2,6 @@
 // can trust what it serves.
 #include "support/fake_bird_api.h"
 
-#include <curl/curl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -18,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/http_client.h"
+
 namespace bird_exporter::testing {
 namespace {
 
@@ -31,91 +32,26 @@ constexpr char kKey[] = "test-access-key";
 constexpr char kWorkspace[] = "2f1b6c1e-0a4e-4c8e-9d51-6f1e0a0b0001";
 constexpr char kChannel[] = "7d3c2b1a-5e4f-4a3b-8c2d-1e0f9a8b0002";
 
-class CurlGlobal {
+// The requests of an exporter's Bird client: one handle, whose connection consecutive requests
+// reuse (keep-alive), "Accept: application/json", a user agent, 20 s at most.
+class BirdClient {
  public:
-  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
-  ~CurlGlobal() { curl_global_cleanup(); }
-};
-
-void EnsureCurlGlobal() { static CurlGlobal global; }
-
-struct HttpResponse {
-  long status = 0;
-  std::string body;
-  std::string content_type;
-  std::map<std::string, std::string> headers;  // lower-cased names
-  long new_connections = 0;
-};
-
-struct CurlDeleter {
-  void operator()(CURL* handle) const { curl_easy_cleanup(handle); }
-};
-struct SlistDeleter {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-
-// One easy handle; consecutive requests reuse its connection (keep-alive).
-class HttpClient {
- public:
-  HttpClient() {
-    EnsureCurlGlobal();
-    handle_.reset(curl_easy_init());
-  }
-
   HttpResponse Get(const std::string& url, const std::string& authorization,
                    const std::string& method = "GET") {
-    HttpResponse response;
-    CURL* h = handle_.get();
-    curl_easy_reset(h);
-    std::unique_ptr<curl_slist, SlistDeleter> headers;
-    if (!authorization.empty()) {
-      const std::string line = "Authorization: " + authorization;
-      headers.reset(curl_slist_append(headers.release(), line.c_str()));
-    }
-    headers.reset(curl_slist_append(headers.release(), "Accept: application/json"));
-    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "fake-bird-api-test/1.0");
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 20000L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    if (method != "GET") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &HttpClient::WriteBody);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &response.body);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &HttpClient::WriteHeader);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &response.headers);
-    const CURLcode code = curl_easy_perform(h);
-    EXPECT_EQ(code, CURLE_OK) << curl_easy_strerror(code) << " for " << url;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
-    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &response.new_connections);
-    const char* content_type = nullptr;
-    curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &content_type);
-    if (content_type != nullptr) response.content_type = content_type;
+    HttpRequest request;
+    request.method = method;
+    request.url = url;
+    if (!authorization.empty()) request.headers.push_back("Authorization: " + authorization);
+    request.headers.push_back("Accept: application/json");
+    request.user_agent = "fake-bird-api-test/1.0";
+    request.timeout = std::chrono::milliseconds(20000);
+    HttpResponse response = client_.Send(request);
+    EXPECT_TRUE(response.ok()) << response.error << " for " << url;
     return response;
   }
 
  private:
-  static size_t WriteBody(char* data, size_t size, size_t count, void* user) {
-    static_cast<std::string*>(user)->append(data, size * count);
-    return size * count;
-  }
-
-  static size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
-    const std::string line(data, size * count);
-    const auto colon = line.find(':');
-    if (colon != std::string::npos) {
-      std::string name = line.substr(0, colon);
-      std::transform(name.begin(), name.end(), name.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      std::string value = line.substr(colon + 1);
-      const auto first = value.find_first_not_of(" \t");
-      const auto last = value.find_last_not_of(" \t\r\n");
-      value = first == std::string::npos ? "" : value.substr(first, last - first + 1);
-      (*static_cast<std::map<std::string, std::string>*>(user))[name] = value;
-    }
-    return size * count;
-  }
-
-  std::unique_ptr<CURL, CurlDeleter> handle_;
+  HttpClient client_;
 };
 
 std::string UrlEncode(const std::string& text) {
@@ -190,7 +126,7 @@ class FakeBirdApiTest : public ::testing::Test {
   }
 
   FakeBirdApi api_{kKey};
-  HttpClient client_;
+  BirdClient client_;
   std::string auth_ = std::string("AccessKey ") + kKey;
 };
 
@@ -621,7 +557,7 @@ TEST_F(FakeBirdApiTest, TracksTheMostRequestsInFlight) {
   std::vector<long> statuses(kParallel, 0);
   for (int i = 0; i < kParallel; ++i) {
     threads.emplace_back([&, i] {
-      HttpClient client;
+      BirdClient client;
       statuses[i] = client.Get(CallsUrl(), auth_).status;
     });
   }

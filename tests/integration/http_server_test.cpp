@@ -3,7 +3,6 @@
 // never read, 200 concurrent scrapers and half-closing clients, while a legitimate scraper must
 // keep getting its answers. Also gzip negotiation, and --web.max-requests with a real server
 // whose exposition is larger than the socket buffers.
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
@@ -11,7 +10,6 @@
 #include <zlib.h>
 
 #include <atomic>
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -20,6 +18,8 @@
 
 #include "server/server.h"
 #include "support/exporter_process.h"
+#include "support/http_client.h"
+#include "support/process.h"
 #include "support/raw_client.h"
 #include "support/test_pki.h"
 
@@ -29,39 +29,14 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-size_t AppendTo(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
-}
-
-struct Answer {
-  long status = 0;  // 0: no answer (timeout, reset)
-  std::string headers;
-  std::string body;
-};
-
-// One GET with libcurl, 5 s at most; `ca_file` for https.
-Answer Get(const std::string& url, const std::string& ca_file,
-           const std::vector<std::string>& headers = {}) {
-  Answer answer;
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendTo);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, AppendTo);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &answer.headers);
-  if (!ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file.c_str());
-  curl_slist* list = nullptr;
-  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
-  if (list != nullptr) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-  if (curl_easy_perform(curl) == CURLE_OK) {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &answer.status);
-  }
-  curl_slist_free_all(list);
-  curl_easy_cleanup(curl);
-  return answer;
+// One GET, 5 s at most; `ca_file` for https. Answers carry the raw response headers.
+HttpResponse Get(const std::string& url, const std::string& ca_file,
+                 const std::vector<std::string>& headers = {}) {
+  HttpRequest request;
+  request.url = url;
+  request.ca_file = ca_file;
+  request.headers = headers;
+  return HttpSend(request);
 }
 
 std::string Gunzip(const std::string& data) {
@@ -90,29 +65,28 @@ class HostileClientsTest : public ::testing::TestWithParam<bool> {
  protected:
   static void SetUpTestSuite() {
     RaiseOpenFileLimit();
-    char dir_template[] = "/tmp/bird_http_server_it_XXXXXX";
-    dir_ = new std::string(mkdtemp(dir_template));
-    const std::string error = MakeTestPki(*dir_);
+    dir_ = new TempDir("bird_http_server_it");
+    const std::string error = MakeTestPki(dir_->path());
     ASSERT_TRUE(error.empty()) << error;
-    std::ofstream(*dir_ + "/web.yml")
+    std::ofstream(*dir_ / "web.yml")
         << "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
   }
   static void TearDownTestSuite() {
-    std::filesystem::remove_all(*dir_);
     delete dir_;
+    dir_ = nullptr;
   }
 
   void SetUp() override {
     std::vector<std::string> args{"--demo", "--web.listen-address=127.0.0.1:0"};
-    if (Tls()) args.push_back("--web.config.file=" + *dir_ + "/web.yml");
-    exporter_ = std::make_unique<ExporterProcess>(EXPORTER_BINARY, args,
-                                                  std::map<std::string, std::string>{}, *dir_);
+    if (Tls()) args.push_back("--web.config.file=" + *dir_ / "web.yml");
+    exporter_ = std::make_unique<ExporterProcess>(
+        EXPORTER_BINARY, args, std::map<std::string, std::string>{}, dir_->path());
     port_ = exporter_->WaitForPort(seconds(15));
     ASSERT_GT(port_, 0) << exporter_->Log();
   }
 
   bool Tls() const { return GetParam(); }
-  std::string Ca() const { return Tls() ? *dir_ + "/ca.crt" : ""; }
+  std::string Ca() const { return Tls() ? *dir_ / "ca.crt" : ""; }
   std::string Url(const std::string& path) const {
     return std::string(Tls() ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_) + path;
   }
@@ -123,17 +97,17 @@ class HostileClientsTest : public ::testing::TestWithParam<bool> {
   // Legitimate scrapes, one after another: every one answered 200 with the metrics.
   void ExpectScrapesAnswered(int count) {
     for (int i = 0; i < count; ++i) {
-      const Answer answer = Get(Url("/metrics"), Ca());
+      const HttpResponse answer = Get(Url("/metrics"), Ca());
       ASSERT_EQ(answer.status, 200) << "scrape " << i << "\n" << exporter_->Log();
       ASSERT_NE(answer.body.find("bird_exporter_build_info"), std::string::npos);
     }
   }
 
-  static std::string* dir_;
+  static TempDir* dir_;
   std::unique_ptr<ExporterProcess> exporter_;
   int port_ = 0;
 };
-std::string* HostileClientsTest::dir_ = nullptr;
+TempDir* HostileClientsTest::dir_ = nullptr;
 
 TEST_P(HostileClientsTest, AThousandIdleConnectionsDoNotStallScrapes) {
   std::vector<std::unique_ptr<RawClient>> idle;
@@ -180,7 +154,7 @@ TEST_P(HostileClientsTest, TwoHundredConcurrentScrapesAreAllAnswered) {
   std::vector<std::thread> scrapers;
   for (int i = 0; i < 200; ++i) {
     scrapers.emplace_back([&] {
-      const Answer answer = Get(Url("/metrics"), Ca());
+      const HttpResponse answer = Get(Url("/metrics"), Ca());
       if (answer.status == 200 &&
           answer.body.find("bird_exporter_build_info") != std::string::npos) {
         ++answered;
@@ -204,24 +178,25 @@ TEST_P(HostileClientsTest, AClientThatHalfClosesAfterItsRequestStillGetsTheAnswe
 }
 
 TEST_P(HostileClientsTest, NegotiatesGzipFromAcceptEncoding) {
-  const Answer gzip = Get(Url("/metrics"), Ca(), {"Accept-Encoding: gzip"});
+  const HttpResponse gzip = Get(Url("/metrics"), Ca(), {"Accept-Encoding: gzip"});
   ASSERT_EQ(gzip.status, 200);
-  EXPECT_TRUE(HasHeader(gzip.headers, "Content-Encoding: gzip")) << gzip.headers;
-  EXPECT_TRUE(HasHeader(gzip.headers, "Vary: Accept, Accept-Encoding")) << gzip.headers;
+  EXPECT_TRUE(HasHeader(gzip.raw_headers, "Content-Encoding: gzip")) << gzip.raw_headers;
+  EXPECT_TRUE(HasHeader(gzip.raw_headers, "Vary: Accept, Accept-Encoding")) << gzip.raw_headers;
   EXPECT_NE(Gunzip(gzip.body).find("bird_exporter_build_info"), std::string::npos);
 
   for (const char* header : {"Accept-Encoding: gzip;q=0", "Accept-Encoding: identity",
                              "Accept-Encoding: br", "Accept-Encoding: gzip;q=0.5, identity"}) {
-    const Answer plain = Get(Url("/metrics"), Ca(), {header});
+    const HttpResponse plain = Get(Url("/metrics"), Ca(), {header});
     ASSERT_EQ(plain.status, 200) << header;
-    EXPECT_EQ(plain.headers.find("Content-Encoding"), std::string::npos) << header;
+    EXPECT_EQ(plain.raw_headers.find("Content-Encoding"), std::string::npos) << header;
     EXPECT_NE(plain.body.find("bird_exporter_build_info"), std::string::npos) << header;
   }
-  const Answer starred = Get(Url("/metrics"), Ca(), {"Accept-Encoding: identity;q=0.1, *"});
-  EXPECT_TRUE(HasHeader(starred.headers, "Content-Encoding: gzip")) << starred.headers;
-  const Answer none = Get(Url("/metrics"), Ca());
-  EXPECT_EQ(none.headers.find("Content-Encoding"), std::string::npos);
-  EXPECT_TRUE(HasHeader(none.headers, "Content-Type: text/plain; version=0.0.4; charset=utf-8"));
+  const HttpResponse starred = Get(Url("/metrics"), Ca(), {"Accept-Encoding: identity;q=0.1, *"});
+  EXPECT_TRUE(HasHeader(starred.raw_headers, "Content-Encoding: gzip")) << starred.raw_headers;
+  const HttpResponse none = Get(Url("/metrics"), Ca());
+  EXPECT_EQ(none.raw_headers.find("Content-Encoding"), std::string::npos);
+  EXPECT_TRUE(
+      HasHeader(none.raw_headers, "Content-Type: text/plain; version=0.0.4; charset=utf-8"));
 }
 
 TEST_P(HostileClientsTest, NegotiatesOpenMetricsWithExemplarsFromAccept) {
@@ -229,34 +204,36 @@ TEST_P(HostileClientsTest, NegotiatesOpenMetricsWithExemplarsFromAccept) {
       "Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
       "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
   // The first such scrape may still get the text format: OpenMetrics is rendered from then on.
-  Answer om;
+  HttpResponse om;
   ASSERT_TRUE(WaitFor(
       [&] {
         om = Get(Url("/metrics"), Ca(), {prometheus_accept});
         return om.body.find(" # {call_id=\"") != std::string::npos;
       },
       seconds(30)))
-      << om.headers << om.body.substr(0, 500);
-  EXPECT_TRUE(HasHeader(om.headers,
+      << om.raw_headers << om.body.substr(0, 500);
+  EXPECT_TRUE(HasHeader(om.raw_headers,
                         "Content-Type: application/openmetrics-text; version=1.0.0; "
                         "charset=utf-8"))
-      << om.headers;
+      << om.raw_headers;
   EXPECT_EQ(om.body.substr(om.body.size() - 6), "# EOF\n");
   EXPECT_NE(om.body.find("# TYPE bird_calls counter\n"), std::string::npos);
   EXPECT_NE(om.body.find("bird_call_mos_bucket{"), std::string::npos);
-  const Answer om_gzip = Get(Url("/metrics"), Ca(), {prometheus_accept, "Accept-Encoding: gzip"});
-  EXPECT_TRUE(HasHeader(om_gzip.headers, "Content-Encoding: gzip"));
+  const HttpResponse om_gzip =
+      Get(Url("/metrics"), Ca(), {prometheus_accept, "Accept-Encoding: gzip"});
+  EXPECT_TRUE(HasHeader(om_gzip.raw_headers, "Content-Encoding: gzip"));
   EXPECT_NE(Gunzip(om_gzip.body).find("# EOF\n"), std::string::npos);
   // A scraper that prefers the text format still gets it, without exemplars.
-  const Answer text =
+  const HttpResponse text =
       Get(Url("/metrics"), Ca(), {"Accept: text/plain;version=0.0.4;q=1,*/*;q=0.1"});
-  EXPECT_TRUE(HasHeader(text.headers, "Content-Type: text/plain; version=0.0.4; charset=utf-8"));
+  EXPECT_TRUE(
+      HasHeader(text.raw_headers, "Content-Type: text/plain; version=0.0.4; charset=utf-8"));
   EXPECT_EQ(text.body.find("# EOF"), std::string::npos);
   EXPECT_EQ(text.body.find("call_id"), std::string::npos);
 }
 
 TEST_P(HostileClientsTest, TheLandingPageShowsEachChannelsLastPollAndCounts) {
-  Answer page;
+  HttpResponse page;
   ASSERT_TRUE(WaitFor(
       [&] {
         page = Get(Url("/"), Ca());
@@ -269,7 +246,7 @@ TEST_P(HostileClientsTest, TheLandingPageShowsEachChannelsLastPollAndCounts) {
         << channel;
   }
   EXPECT_NE(page.body.find(" UTC ("), std::string::npos) << page.body;
-  EXPECT_TRUE(HasHeader(page.headers, "Content-Type: text/html; charset=utf-8"));
+  EXPECT_TRUE(HasHeader(page.raw_headers, "Content-Type: text/html; charset=utf-8"));
 }
 
 INSTANTIATE_TEST_SUITE_P(PlainAndTls, HostileClientsTest, ::testing::Bool(),
@@ -302,14 +279,13 @@ class LargeExposition : public prometheus::Collectable {
 class MaxRequestsTest : public ::testing::TestWithParam<bool> {
  protected:
   static void SetUpTestSuite() {
-    char dir_template[] = "/tmp/bird_max_requests_XXXXXX";
-    dir_ = new std::string(mkdtemp(dir_template));
-    const std::string error = MakeTestPki(*dir_);
+    dir_ = new TempDir("bird_max_requests");
+    const std::string error = MakeTestPki(dir_->path());
     ASSERT_TRUE(error.empty()) << error;
   }
   static void TearDownTestSuite() {
-    std::filesystem::remove_all(*dir_);
     delete dir_;
+    dir_ = nullptr;
   }
   // A server allowing two concurrent scrapes, over TLS when the parameter says so.
   static ServerSettings Settings(std::chrono::milliseconds slot_hold) {
@@ -319,19 +295,19 @@ class MaxRequestsTest : public ::testing::TestWithParam<bool> {
     settings.scrape_slot_hold = slot_hold;
     if (GetParam()) {
       settings.web_config.tls_enabled = true;
-      settings.web_config.tls.cert_file = *dir_ + "/server.crt";
-      settings.web_config.tls.key_file = *dir_ + "/server.key";
+      settings.web_config.tls.cert_file = *dir_ / "server.crt";
+      settings.web_config.tls.key_file = *dir_ / "server.key";
     }
     return settings;
   }
-  static std::string Ca() { return GetParam() ? *dir_ + "/ca.crt" : ""; }
+  static std::string Ca() { return GetParam() ? *dir_ / "ca.crt" : ""; }
   static std::string Base(int port) {
     return std::string(GetParam() ? "https" : "http") + "://127.0.0.1:" + std::to_string(port);
   }
 
-  static std::string* dir_;
+  static TempDir* dir_;
 };
-std::string* MaxRequestsTest::dir_ = nullptr;
+TempDir* MaxRequestsTest::dir_ = nullptr;
 
 // In process, so that the exposition can be made larger than the socket buffers: a scrape whose
 // client does not read then stays in flight for as long as the test wants.
@@ -360,10 +336,10 @@ TEST_P(MaxRequestsTest, ScrapesBeyondTheLimitGet503UntilOneEnds) {
         },
         seconds(10)));
   }
-  const Answer refused = Get(url, ca);
+  const HttpResponse refused = Get(url, ca);
   EXPECT_EQ(refused.status, 503);
   EXPECT_NE(refused.body.find("--web.max-requests"), std::string::npos) << refused.body;
-  EXPECT_TRUE(HasHeader(refused.headers, "Retry-After: 1")) << refused.headers;
+  EXPECT_TRUE(HasHeader(refused.raw_headers, "Retry-After: 1")) << refused.raw_headers;
   EXPECT_EQ(Get(base + "/-/healthy", ca).status, 200);
 
   stuck.pop_back();  // one client goes away: its scrape ends

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "support/process.h"
+#include "support/yaml.h"
 
 namespace bird_exporter {
 namespace {
@@ -34,6 +35,7 @@ using testing::ReadFile;
 using testing::RunCommand;
 using testing::RunCommandStdout;
 using testing::ShellQuote;
+using testing::Strings;
 
 const fs::path kRepoRoot = fs::path(TESTDATA_DIR "/../..").lexically_normal();
 const fs::path kKubernetesDir = kRepoRoot / "deploy" / "kubernetes";
@@ -102,13 +104,6 @@ struct Rendered {
 
 class KubernetesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir_template[] = "/tmp/bird_kubernetes_XXXXXX";
-    ASSERT_NE(mkdtemp(dir_template), nullptr);
-    dir_ = dir_template;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // `kubectl kustomize dir`, parsed. Fails the test when kustomize or the YAML fails.
   void Render(const fs::path& dir, Rendered* rendered) {
     rendered->file = dir_ / (dir.filename().string() + ".rendered.yaml");
@@ -166,19 +161,13 @@ class KubernetesTest : public ::testing::Test {
     return path;
   }
 
-  fs::path dir_;
+  testing::TempDir tmp_{"bird_kubernetes"};
+  const fs::path dir_{tmp_.path()};
   fs::path validator_;
 };
 
 // The pod spec of a workload (the Deployment or the StatefulSet).
 YAML::Node PodSpecOf(const YAML::Node& workload) { return workload["spec"]["template"]["spec"]; }
-
-std::vector<std::string> Strings(const YAML::Node& sequence) {
-  std::vector<std::string> values;
-  if (!sequence.IsSequence()) return values;
-  for (const YAML::Node& item : sequence) values.push_back(item.as<std::string>());
-  return values;
-}
 
 // The groups of every rule file, file by file in sorted order (as generate-prometheusrule.sh).
 std::vector<YAML::Node> RuleFileGroups() {

@@ -1,7 +1,6 @@
 // promtool accepts the Prometheus configuration of the demo stack (deploy/prometheus/), and
 // every rule file in deploy/prometheus/rules/ with it.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -20,6 +19,7 @@ using testing::ReadFile;
 using testing::RunCommand;
 using testing::RunCommandStdout;
 using testing::ShellQuote;
+using testing::TempDir;
 
 const fs::path kPrometheusDir =
     fs::path(TESTDATA_DIR "/../../deploy/prometheus").lexically_normal();
@@ -27,13 +27,6 @@ constexpr const char* kContainerRules = "/etc/prometheus/rules/*.yml";
 
 class PrometheusConfigTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir_template[] = "/tmp/bird_promconfig_XXXXXX";
-    ASSERT_NE(mkdtemp(dir_template), nullptr);
-    dir_ = dir_template;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // A copy of deploy/prometheus/prometheus.yml whose rule_files load `rules_dir`/*.yml instead
   // of the directory the compose stack mounts, so promtool checks the rule files there too.
   std::string CopyWithRulesFrom(const fs::path& rules_dir) {
@@ -47,12 +40,12 @@ class PrometheusConfigTest : public ::testing::Test {
     if (at != std::string::npos) {
       config.replace(at, std::string(kContainerRules).size(), (rules_dir / "*.yml").string());
     }
-    const std::string path = dir_ + "/prometheus.yml";
+    const std::string path = dir_ / "prometheus.yml";
     std::ofstream(path) << config;
     return path;
   }
 
-  std::string dir_;
+  TempDir dir_{"bird_promconfig"};
 };
 
 TEST_F(PrometheusConfigTest, PromtoolAcceptsTheDemoStackConfiguration) {
@@ -72,7 +65,7 @@ TEST_F(PrometheusConfigTest, PromtoolAcceptsTheConfigurationWithTheRepositoryRul
 TEST_F(PrometheusConfigTest, PromtoolRejectsABrokenRuleFileInTheRulesDirectory) {
   // Guards the check above: a bad rule in the loaded directory must fail it. Uses a scratch
   // directory, so the repository is not touched.
-  const fs::path rules = fs::path(dir_) / "rules";
+  const fs::path rules = fs::path(dir_.path()) / "rules";
   fs::create_directory(rules);
   std::ofstream(rules / "broken.yml")
       << "groups:\n  - name: broken\n    rules:\n      - record: not a metric name\n"

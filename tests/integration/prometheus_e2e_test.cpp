@@ -11,6 +11,7 @@
 #include "bird/client.h"
 #include "sim/simulator.h"
 #include "support/exporter_process.h"
+#include "support/process.h"
 #include "support/prometheus_server.h"
 
 namespace bird_exporter::testing {
@@ -34,15 +35,10 @@ sim::Scenario TestScenario(const std::string& name) {
 
 class PrometheusE2ETest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir_template[] = "/tmp/bird_prom_e2e_XXXXXX";
-    dir_ = mkdtemp(dir_template);
-  }
   void TearDown() override {
     exporter_.reset();
     prometheus_.reset();
     simulator_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   void StartAll(const std::string& scenario_name, bool exemplar_storage = false) {
@@ -55,7 +51,7 @@ class PrometheusE2ETest : public ::testing::Test {
     settings.generate_for = seconds(8);
     simulator_ = std::make_unique<sim::Simulator>(settings);
 
-    const std::string config = dir_ + "/exporter.yml";
+    const std::string config = dir_ / "exporter.yml";
     std::ofstream out(config);
     out << "bird:\n  base_url: " << simulator_->BaseUrl()
         << "\n  access_key: ${BIRD_ACCESS_KEY}\n  request_timeout: 2s\n  max_retries: 4\n"
@@ -69,14 +65,14 @@ class PrometheusE2ETest : public ::testing::Test {
     exporter_ = std::make_unique<ExporterProcess>(
         EXPORTER_BINARY,
         std::vector<std::string>{"--config.file=" + config, "--web.listen-address=127.0.0.1:0"},
-        std::map<std::string, std::string>{{"BIRD_ACCESS_KEY", kKey}}, dir_);
+        std::map<std::string, std::string>{{"BIRD_ACCESS_KEY", kKey}}, dir_.path());
     const int exporter_port = exporter_->WaitForPort();
     ASSERT_GT(exporter_port, 0) << exporter_->Log();
 
     PrometheusOptions options;
     options.targets = {"127.0.0.1:" + std::to_string(exporter_port)};
     options.exemplar_storage = exemplar_storage;
-    prometheus_ = std::make_unique<PrometheusServer>(dir_, options);
+    prometheus_ = std::make_unique<PrometheusServer>(dir_.path(), options);
   }
 
   // The result vector of an instant query, or null when Prometheus is not answering.
@@ -145,7 +141,7 @@ class PrometheusE2ETest : public ::testing::Test {
               Scalar("sum(bird_call_pdd_seconds_count{country!=\"\", provider!=\"\"})"));
   }
 
-  std::string dir_;
+  TempDir dir_{"bird_prom_e2e"};
   std::unique_ptr<sim::Simulator> simulator_;
   std::unique_ptr<ExporterProcess> exporter_;
   std::unique_ptr<PrometheusServer> prometheus_;

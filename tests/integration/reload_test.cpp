@@ -1,16 +1,16 @@
 // Configuration reload against the fake Bird API: channels added start polling, removed ones
 // stop and their series disappear, the counted-call state is kept, a bad file is refused, and
 // the access key can be rotated through access_key_file without a restart.
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
 
 #include "support/exporter_process.h"
 #include "support/fake_bird_api.h"
+#include "support/http_client.h"
+#include "support/process.h"
 
 namespace bird_exporter::testing {
 namespace {
@@ -21,35 +21,26 @@ using std::chrono::seconds;
 constexpr const char* kOldKey = "reload-old-key-Qw3";
 constexpr const char* kNewKey = "reload-new-key-Zr8";
 
-size_t Append(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
-}
-
-// A request with any method; returns the status and fills `body`.
+// A request with any method (POST with an empty body), 10 s at most; returns the status and
+// fills `body`.
 long Request(const std::string& method, const std::string& url, std::string& body) {
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method == "POST") curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
-  long status = 0;
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  return status;
+  HttpRequest request;
+  request.method = method;
+  request.url = url;
+  if (method == "POST") request.body = "";
+  request.timeout = std::chrono::milliseconds(10000);
+  const HttpResponse response = HttpSend(request);
+  body += response.body;
+  return response.status;
 }
 
 class ReloadTest : public ::testing::Test {
  protected:
   ReloadTest() : fake_(kOldKey) {}
   void SetUp() override {
-    char dir_template[] = "/tmp/bird_reload_XXXXXX";
-    dir_ = mkdtemp(dir_template);
-    key_file_ = dir_ + "/access_key";
+    key_file_ = dir_ / "access_key";
     std::ofstream(key_file_) << kOldKey << "\n";
-    config_ = dir_ + "/config.yml";
+    config_ = dir_ / "config.yml";
   }
   void TearDown() override {
     if (exporter_) {
@@ -58,41 +49,21 @@ class ReloadTest : public ::testing::Test {
       EXPECT_EQ(log.find(kNewKey), std::string::npos) << "the new key leaked into the log";
     }
     exporter_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   void WriteConfig(const std::vector<std::pair<std::string, std::string>>& channels,
                    const std::string& extra = "") {
-    std::ofstream out(config_);
-    out << "bird:\n  base_url: " << fake_.BaseUrl() << "\n  access_key_file: " << key_file_
-        << "\n  request_timeout: 1s\npoll:\n  interval: 200ms\n"
-        << extra << "workspaces:\n  - id: ws-a\n    name: production\n    channels:\n";
-    for (const auto& [id, name] : channels) {
-      out << "      - id: " << id << "\n        name: " << name << "\n";
-    }
+    WriteChannelsConfig(config_, fake_.BaseUrl(), "access_key_file: " + key_file_, channels, extra);
   }
-
   void AddEndedCalls(const std::string& channel, int count) {
-    for (int i = 0; i < count; ++i) {
-      FakeCall call;
-      call.workspace_id = "ws-a";
-      call.channel_id = channel;
-      call.id = channel + "-call-" + std::to_string(i);
-      call.status = "busy";
-      call.created_at = Clock::now() - minutes(2) + seconds(i);
-      call.ended_at = call.created_at + seconds(5);
-      call.hangup_cause_code = 17;
-      call.hangup_sip_code = "486";
-      call.insights_ready = true;
-      fake_.UpsertCall(call);
-    }
+    testing::AddEndedCalls(fake_, channel, count);
   }
 
   void Start(bool enable_lifecycle = false) {
     std::vector<std::string> args{"--config.file=" + config_, "--web.listen-address=127.0.0.1:0"};
     if (enable_lifecycle) args.push_back("--web.enable-lifecycle");
-    exporter_ = std::make_unique<ExporterProcess>(EXPORTER_BINARY, args,
-                                                  std::map<std::string, std::string>{}, dir_);
+    exporter_ = std::make_unique<ExporterProcess>(
+        EXPORTER_BINARY, args, std::map<std::string, std::string>{}, dir_.path());
     ASSERT_GT(exporter_->WaitForPort(), 0) << exporter_->Log();
   }
 
@@ -109,7 +80,8 @@ class ReloadTest : public ::testing::Test {
   double Scalar(const std::string& name) { return SumSamples(exporter_->Scrape(), name); }
 
   FakeBirdApi fake_;
-  std::string dir_, key_file_, config_;
+  TempDir dir_{"bird_reload"};
+  std::string key_file_, config_;
   std::unique_ptr<ExporterProcess> exporter_;
 };
 

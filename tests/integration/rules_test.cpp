@@ -138,14 +138,8 @@ std::vector<YAML::Node> RulesOf(const fs::path& rule_file, const char* kind) {
 
 class RulesFilesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir_template[] = "/tmp/bird_rules_XXXXXX";
-    ASSERT_NE(mkdtemp(dir_template), nullptr);
-    dir_ = dir_template;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  fs::path dir_;
+  testing::TempDir tmp_{"bird_rules"};
+  const fs::path dir_{tmp_.path()};
 };
 
 TEST_F(RulesFilesTest, RecordingRulesAndAlertsExist) {

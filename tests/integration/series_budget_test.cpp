@@ -13,6 +13,7 @@
 
 #include "sim/simulator.h"
 #include "support/exporter_process.h"
+#include "support/process.h"
 
 namespace bird_exporter::testing {
 namespace {
@@ -47,8 +48,6 @@ std::string FamilyOf(const std::string& series) {
 class SeriesBudgetTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir_template[] = "/tmp/bird_series_XXXXXX";
-    dir_ = mkdtemp(dir_template);
     sim::SimulatorSettings settings;
     settings.access_key = kKey;
     settings.seed = 42;
@@ -70,14 +69,13 @@ class SeriesBudgetTest : public ::testing::Test {
   void TearDown() override {
     exporter_.reset();
     simulator_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   // Counts every call with `metrics` as the configuration's metrics section; returns the series
   // of each channel (every series with a channel label).
   std::map<std::string, std::size_t> SeriesPerChannel(const std::string& metrics,
                                                       bool only_old_families = false) {
-    const std::string config = dir_ + "/exporter.yml";
+    const std::string config = dir_ / "exporter.yml";
     std::ofstream out(config);
     out << "bird:\n  base_url: " << simulator_->BaseUrl()
         << "\n  access_key: ${BIRD_ACCESS_KEY}\n  max_requests_per_second: 50\n"
@@ -91,7 +89,7 @@ class SeriesBudgetTest : public ::testing::Test {
     exporter_ = std::make_unique<ExporterProcess>(
         EXPORTER_BINARY,
         std::vector<std::string>{"--config.file=" + config, "--web.listen-address=127.0.0.1:0"},
-        std::map<std::string, std::string>{{"BIRD_ACCESS_KEY", kKey}}, dir_);
+        std::map<std::string, std::string>{{"BIRD_ACCESS_KEY", kKey}}, dir_.path());
     EXPECT_GT(exporter_->WaitForPort(), 0) << exporter_->Log();
     const double calls = simulator_->Truth()["generated"].get<double>();
     Samples samples;
@@ -128,7 +126,7 @@ class SeriesBudgetTest : public ::testing::Test {
     return per_channel;
   }
 
-  std::string dir_;
+  TempDir dir_{"bird_series"};
   std::unique_ptr<sim::Simulator> simulator_;
   std::unique_ptr<ExporterProcess> exporter_;
 };

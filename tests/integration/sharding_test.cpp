@@ -10,6 +10,7 @@
 
 #include "sim/simulator.h"
 #include "support/exporter_process.h"
+#include "support/process.h"
 
 namespace bird_exporter::testing {
 namespace {
@@ -30,8 +31,7 @@ std::set<std::string> PolledChannels(const Samples& samples) {
 }
 
 TEST(ShardingTest, TwoShardsPollDisjointChannelsAndTogetherCountEveryCall) {
-  char dir_template[] = "/tmp/bird_shard_XXXXXX";
-  const std::string dir = mkdtemp(dir_template);
+  const TempDir dir("bird_shard");
 
   sim::SimulatorSettings settings;
   settings.access_key = kKey;
@@ -45,7 +45,7 @@ TEST(ShardingTest, TwoShardsPollDisjointChannelsAndTogetherCountEveryCall) {
   settings.generate_for = seconds(3);
   sim::Simulator simulator(settings);
 
-  const std::string config = dir + "/exporter.yml";
+  const std::string config = dir / "exporter.yml";
   {
     std::ofstream out(config);
     out << "bird:\n  base_url: " << simulator.BaseUrl()
@@ -61,7 +61,7 @@ TEST(ShardingTest, TwoShardsPollDisjointChannelsAndTogetherCountEveryCall) {
         EXPORTER_BINARY,
         std::vector<std::string>{"--config.file=" + config, "--web.listen-address=127.0.0.1:0",
                                  "--shard.index=" + std::to_string(index), "--shard.count=2"},
-        std::map<std::string, std::string>{{"BIRD_ACCESS_KEY", kKey}}, dir));
+        std::map<std::string, std::string>{{"BIRD_ACCESS_KEY", kKey}}, dir.path()));
     ASSERT_GT(shards.back()->WaitForPort(), 0) << shards.back()->Log();
   }
 
@@ -99,7 +99,6 @@ TEST(ShardingTest, TwoShardsPollDisjointChannelsAndTogetherCountEveryCall) {
   }
   EXPECT_NE(shards[0]->Log().find("index=0 count=2 channels="), std::string::npos);
   shards.clear();
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 // --web.config.file end to end: the real binary in --demo mode behind TLS (certificates made
 // here with the openssl CLI), client certificates and basic auth, checked with the curl CLI.
-#include <crypt.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -17,21 +16,15 @@
 #include <thread>
 #include <vector>
 
+#include "support/encoding.h"
 #include "support/exporter_process.h"
+#include "support/process.h"
 #include "support/test_pki.h"
 
 namespace bird_exporter::testing {
 namespace {
 
 using std::chrono::seconds;
-
-std::string Bcrypt(const std::string& password) {
-  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (crypt_gensalt_rn("$2b$", 10, nullptr, 0, salt, sizeof salt) == nullptr) return "";
-  auto data = std::make_unique<crypt_data>();
-  const char* hash = crypt_r(password.c_str(), salt, data.get());
-  return hash == nullptr ? "" : hash;
-}
 
 struct CurlResult {
   int exit_code = -1;  // curl's: 0 ok, 35 handshake failed, 56 receive failed, 60 bad certificate
@@ -44,21 +37,19 @@ struct CurlResult {
 class WebConfigTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char dir_template[] = "/tmp/bird_web_config_it_XXXXXX";
-    dir_ = new std::string(mkdtemp(dir_template));
-    const std::string d = *dir_;
-    const std::string error = MakeTestPki(d);
+    dir_ = new TempDir("bird_web_config_it");
+    const std::string error = MakeTestPki(dir_->path());
     ASSERT_TRUE(error.empty()) << error;
     hash_ = new std::string(Bcrypt("secret"));
     ASSERT_EQ(hash_->substr(0, 7), "$2b$10$");
   }
   static void TearDownTestSuite() {
-    std::filesystem::remove_all(*dir_);
     delete dir_;
+    dir_ = nullptr;
     delete hash_;
   }
 
-  static std::string Path(const std::string& name) { return *dir_ + "/" + name; }
+  static std::string Path(const std::string& name) { return *dir_ / name; }
 
   std::string WriteWebConfig(const std::string& yaml) {
     const std::string path = Path("web-" + std::to_string(++files_) + ".yml");
@@ -72,7 +63,7 @@ class WebConfigTest : public ::testing::Test {
         EXPORTER_BINARY,
         std::vector<std::string>{"--demo", "--web.listen-address=127.0.0.1:0",
                                  "--web.config.file=" + WriteWebConfig(yaml)},
-        std::map<std::string, std::string>{}, *dir_);
+        std::map<std::string, std::string>{}, dir_->path());
     return exporter_->WaitForPort(seconds(15));
   }
 
@@ -91,12 +82,8 @@ class WebConfigTest : public ::testing::Test {
       result.status = std::stoi(match[1]);
     }
     result.error = run.output;
-    std::ifstream body_in(body), headers_in(headers);
-    std::stringstream body_text, headers_text;
-    body_text << body_in.rdbuf();
-    headers_text << headers_in.rdbuf();
-    result.body = body_text.str();
-    result.headers = headers_text.str();
+    result.body = ReadFile(body);
+    result.headers = ReadFile(headers);
     return result;
   }
 
@@ -108,12 +95,12 @@ class WebConfigTest : public ::testing::Test {
     return "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
   }
 
-  static std::string* dir_;
+  static TempDir* dir_;
   static std::string* hash_;
   int files_ = 0;
   std::unique_ptr<ExporterProcess> exporter_;
 };
-std::string* WebConfigTest::dir_ = nullptr;
+TempDir* WebConfigTest::dir_ = nullptr;
 std::string* WebConfigTest::hash_ = nullptr;
 
 TEST_F(WebConfigTest, HttpsIsTrustedOnlyWithTheCa) {
@@ -262,7 +249,7 @@ TEST_F(WebConfigTest, MinVersionTls13RefusesTls12Clients) {
   ExporterProcess default_version(EXPORTER_BINARY,
                                   {"--demo", "--web.listen-address=127.0.0.1:0",
                                    "--web.config.file=" + WriteWebConfig(TlsConfig())},
-                                  {}, *dir_);
+                                  {}, dir_->path());
   const int port12 = default_version.WaitForPort(seconds(15));
   ASSERT_GT(port12, 0) << default_version.Log();
   EXPECT_EQ(Curl(Https(port12, "/-/healthy"), CaOption() + " --tls-max 1.2").status, 200);

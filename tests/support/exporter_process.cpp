@@ -1,26 +1,18 @@
 #include "support/exporter_process.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <regex>
 #include <sstream>
 #include <thread>
 
+#include "support/process.h"
+
 namespace bird_exporter::testing {
-namespace {
-
-size_t Append(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
-}
-
-}  // namespace
 
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -29,22 +21,6 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return condition();
-}
-
-HttpResult HttpGet(const std::string& url) {
-  HttpResult result;
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) return result;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  if (curl_easy_perform(curl) == CURLE_OK) {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
-  }
-  curl_easy_cleanup(curl);
-  return result;
 }
 
 Samples ParseExposition(const std::string& text) {
@@ -151,11 +127,6 @@ bool ExporterProcess::Running() {
   return true;
 }
 
-std::string ExporterProcess::Log() const {
-  std::ifstream in(log_path_);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+std::string ExporterProcess::Log() const { return ReadFile(log_path_); }
 
 }  // namespace bird_exporter::testing

@@ -11,16 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "support/http_client.h"  // HttpGet, HttpResult: exporter tests use them through here
+
 namespace bird_exporter::testing {
 
 // Polls `condition` every 20 ms until it holds or `timeout` passes.
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
-
-struct HttpResult {
-  long status = 0;  // 0: no answer
-  std::string body;
-};
-HttpResult HttpGet(const std::string& url);
 
 // Parsed text exposition: "name{a=\"x\",b=\"y\"}" -> value, labels as served (sorted by name).
 using Samples = std::map<std::string, double>;

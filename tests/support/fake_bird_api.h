@@ -106,4 +106,16 @@ class FakeBirdApi {
   std::unique_ptr<Impl> impl_;
 };
 
+// `count` busy calls of `channel` in workspace ws-a, ids "<channel>-call-<i>", ended about two
+// minutes ago with their insights ready.
+void AddEndedCalls(FakeBirdApi& fake, const std::string& channel, int count);
+
+// Writes a configuration that polls `base_url` every 200 ms: workspace ws-a ("production") with
+// `channels` (id, name). `key_line` sets the key ("access_key: ..." or "access_key_file: ...");
+// `extra` goes at the end of the poll section (it may open further top-level sections).
+void WriteChannelsConfig(const std::string& path, const std::string& base_url,
+                         const std::string& key_line,
+                         const std::vector<std::pair<std::string, std::string>>& channels,
+                         const std::string& extra = "");
+
 }  // namespace bird_exporter::testing

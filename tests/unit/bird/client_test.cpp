@@ -19,10 +19,13 @@
 #include <utility>
 #include <vector>
 
+#include "support/fixtures.h"
 #include "version.h"
 
 namespace bird_exporter {
 namespace {
+
+using testing::ReadFixture;
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -36,13 +39,6 @@ using ::testing::StartsWith;
 
 constexpr const char* kAccessKey = "sk-live-9f8e7d6c5b4a";
 constexpr const char* kBaseUrl = "https://api.bird.test";
-
-std::string ReadFixture(const std::string& name) {
-  const std::string path = std::string(TESTDATA_DIR) + "/bird/" + name;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open fixture " + path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 HttpResponse Response(int status, std::string body,
                       std::map<std::string, std::string> headers = {}) {

@@ -14,25 +14,17 @@
 #include <string>
 #include <vector>
 
+#include "support/fixtures.h"
+
 namespace bird_exporter {
 namespace {
+
+using testing::AtMillis;
+using testing::ReadFixture;
 
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
-
-std::string ReadFixture(const std::string& name) {
-  const std::string path = std::string(TESTDATA_DIR) + "/bird/" + name;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open fixture " + path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// Instants in the fixtures, as milliseconds since the epoch.
-SystemTime AtMillis(std::int64_t ms) {
-  return SystemTime(
-      std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
-}
 
 // A one-record list page whose record has the given extra members (a JSON object's inside).
 std::string PageWithRecord(const std::string& members) {

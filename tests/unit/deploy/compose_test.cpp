@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "support/process.h"
+#include "support/yaml.h"
 
 namespace bird_exporter {
 namespace {
@@ -26,18 +27,12 @@ using testing::ReadFile;
 using testing::RunCommand;
 using testing::RunCommandStdout;
 using testing::ShellQuote;
+using testing::Strings;
 
 const fs::path kRepoRoot = fs::path(TESTDATA_DIR "/../..").lexically_normal();
 const fs::path kDeployDir = kRepoRoot / "deploy";
 const fs::path kComposeFile = kDeployDir / "docker-compose.yml";
 const fs::path kDockerfile = kDeployDir / "docker" / "Dockerfile";
-
-std::vector<std::string> Strings(const YAML::Node& sequence) {
-  std::vector<std::string> out;
-  if (!sequence.IsSequence()) return out;
-  for (const auto& item : sequence) out.push_back(item.as<std::string>());
-  return out;
-}
 
 bool Contains(const std::vector<std::string>& values, const std::string& value) {
   return std::find(values.begin(), values.end(), value) != values.end();

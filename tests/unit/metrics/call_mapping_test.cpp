@@ -16,27 +16,19 @@
 #include <string>
 
 #include "bird/model.h"
+#include "support/fixtures.h"
 
 namespace bird_exporter {
 namespace {
 
+using testing::AtMillis;
+using testing::ReadFixture;
+
 using ::testing::ElementsAre;
 using ::testing::Optional;
 
-std::string ReadFixture(const std::string& name) {
-  const std::string path = std::string(TESTDATA_DIR) + "/bird/" + name;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open fixture " + path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 CallInsights InsightsFixture(const std::string& name) {
   return ParseCallInsights(ReadFixture(name));
-}
-
-SystemTime AtMillis(std::int64_t ms) {
-  return SystemTime(
-      std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
 }
 
 // A completed call as a list record, without quality insights.

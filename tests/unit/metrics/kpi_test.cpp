@@ -12,20 +12,16 @@
 #include "bird/model.h"
 #include "metrics/call_mapping.h"
 #include "metrics/emodel.h"
+#include "support/fixtures.h"
 
 namespace bird_exporter {
 namespace {
 
+using testing::ReadFixture;
+
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using ::testing::Optional;
-
-std::string ReadFixture(const std::string& name) {
-  const std::string path = std::string(TESTDATA_DIR) + "/bird/" + name;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open fixture " + path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 SystemTime At(double seconds) {
   return SystemTime(std::chrono::duration_cast<SystemTime::duration>(

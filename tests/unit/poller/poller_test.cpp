@@ -13,6 +13,8 @@
 #include <mutex>
 #include <set>
 
+#include "support/process.h"
+
 namespace bird_exporter {
 namespace {
 
@@ -794,14 +796,8 @@ TEST_F(PollerTest, ACallDatedInTheFutureIsCountedClampedAndPrunedLikeAnyOther) {
 
 class PollerStateTest : public PollerTest {
  protected:
-  void SetUp() override {
-    char dir_template[] = "/tmp/bird_poller_test_XXXXXX";
-    dir_ = mkdtemp(dir_template);
-    path_ = dir_ + "/state.json";
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
-  std::string path_;
+  testing::TempDir dir_{"bird_poller_test"};
+  std::string path_ = dir_ / "state.json";
 };
 
 TEST_F(PollerStateTest, ARestartNeverCountsACallTwiceAndCatchesUpOnDowntime) {
@@ -909,7 +905,7 @@ TEST_F(PollerStateTest, AStateThatCannotBeOpenedHoldsPollingBackUntilItCan) {
   Call call = MakeCall("s", kStart - minutes(1), CallStatus::kCompleted);
   bird_.ReadyInsights(call);
   bird_.Add("ch1", call);
-  SqliteStateStore file(dir_ + "/missing-dir/state.db");
+  SqliteStateStore file(dir_ / "missing-dir/state.db");
   auto poller = MakePoller(&file);
   EXPECT_FALSE(poller->StateOpen());
   EXPECT_FALSE(poller->Ready());
@@ -918,7 +914,7 @@ TEST_F(PollerStateTest, AStateThatCannotBeOpenedHoldsPollingBackUntilItCan) {
   EXPECT_EQ(bird_.list_requests, 0) << "Bird is not asked while nothing could be recorded";
   EXPECT_EQ(Calls(), 0);
   EXPECT_GE(SumOf(registry_, "bird_exporter_state_errors_total"), 1);
-  std::filesystem::create_directory(dir_ + "/missing-dir");
+  std::filesystem::create_directory(dir_ / "missing-dir");
   now_ += seconds(30);
   Poll(*poller);
   EXPECT_TRUE(poller->StateOpen());

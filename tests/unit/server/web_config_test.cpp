@@ -1,6 +1,5 @@
 #include "server/web_config.h"
 
-#include <crypt.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -16,9 +15,14 @@
 #include <string>
 #include <vector>
 
+#include "support/encoding.h"
+#include "support/process.h"
+
 namespace bird_exporter {
 namespace {
 
+using testing::Base64;
+using testing::Bcrypt;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -307,16 +311,13 @@ TEST(ParseWebConfig, FileCheckFailureNamesTheKey) {
 class LoadWebConfigFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir_template[] = "/tmp/bird_web_config_XXXXXX";
-    dir_ = mkdtemp(dir_template);
     Write("server.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
     Write("server.key", "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n");
     Write("ca.crt", "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n");
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::string Write(const std::string& name, const std::string& contents) {
-    const std::string path = dir_ + "/" + name;
+    const std::string path = dir_ / name;
     std::ofstream(path) << contents;
     return path;
   }
@@ -329,7 +330,7 @@ class LoadWebConfigFileTest : public ::testing::Test {
     return "(no error)";
   }
 
-  std::string dir_;
+  testing::TempDir dir_{"bird_web_config"};
 };
 
 TEST_F(LoadWebConfigFileTest, LoadsValidFileWithPathsRelativeToIt) {
@@ -338,48 +339,48 @@ TEST_F(LoadWebConfigFileTest, LoadsValidFileWithPathsRelativeToIt) {
                            "  client_auth_type: RequireAndVerifyClientCert\n"
                            "  client_ca_file: ca.crt\nbasic_auth_users:\n  prometheus: " +
                            std::string(kHash) + "\n"));
-  EXPECT_EQ(config.tls.cert_file, dir_ + "/server.crt");
-  EXPECT_EQ(config.tls.key_file, dir_ + "/server.key");
-  EXPECT_EQ(config.tls.client_ca_file, dir_ + "/ca.crt");
+  EXPECT_EQ(config.tls.cert_file, dir_ / "server.crt");
+  EXPECT_EQ(config.tls.key_file, dir_ / "server.key");
+  EXPECT_EQ(config.tls.client_ca_file, dir_ / "ca.crt");
   EXPECT_TRUE(config.BasicAuthEnabled());
 }
 
 TEST_F(LoadWebConfigFileTest, MissingWebConfigFile) {
   try {
-    LoadWebConfigFile(dir_ + "/absent.yml");
+    LoadWebConfigFile(dir_ / "absent.yml");
     FAIL() << "no error";
   } catch (const WebConfigError& e) {
     EXPECT_EQ(std::string(e.what()),
-              "web config: cannot read " + dir_ + "/absent.yml: No such file or directory");
+              "web config: cannot read " + dir_.path() + "/absent.yml: No such file or directory");
   }
 }
 
 TEST_F(LoadWebConfigFileTest, MissingCertificateFile) {
-  std::filesystem::remove(dir_ + "/server.crt");
+  std::filesystem::remove(dir_ / "server.crt");
   EXPECT_EQ(LoadError(kTls), "web config: tls_server_config.cert_file (line 2): cannot read " +
-                                 dir_ + "/server.crt: No such file or directory");
+                                 dir_.path() + "/server.crt: No such file or directory");
 }
 
 TEST_F(LoadWebConfigFileTest, DirectoryInsteadOfKey) {
-  std::filesystem::create_directory(dir_ + "/keys");
+  std::filesystem::create_directory(dir_ / "keys");
   EXPECT_EQ(LoadError("tls_server_config:\n  cert_file: server.crt\n  key_file: keys\n"),
-            "web config: tls_server_config.key_file (line 3): cannot read " + dir_ +
+            "web config: tls_server_config.key_file (line 3): cannot read " + dir_.path() +
                 "/keys: Is a directory");
 }
 
 TEST_F(LoadWebConfigFileTest, CertificateAndKeySwapped) {
   EXPECT_EQ(LoadError("tls_server_config:\n  cert_file: server.key\n  key_file: server.crt\n"),
-            "web config: tls_server_config.cert_file (line 2): " + dir_ +
+            "web config: tls_server_config.cert_file (line 2): " + dir_.path() +
                 "/server.key holds no PEM certificate");
   EXPECT_EQ(LoadError("tls_server_config:\n  cert_file: server.crt\n  key_file: server.crt\n"),
-            "web config: tls_server_config.key_file (line 3): " + dir_ +
+            "web config: tls_server_config.key_file (line 3): " + dir_.path() +
                 "/server.crt holds no PEM private key");
 }
 
 TEST_F(LoadWebConfigFileTest, EncryptedKey) {
   Write("server.key",
         "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIF\n-----END ENCRYPTED PRIVATE KEY-----\n");
-  EXPECT_EQ(LoadError(kTls), "web config: tls_server_config.key_file (line 3): " + dir_ +
+  EXPECT_EQ(LoadError(kTls), "web config: tls_server_config.key_file (line 3): " + dir_.path() +
                                  "/server.key holds an encrypted private key; use an "
                                  "unencrypted one");
 }
@@ -387,37 +388,12 @@ TEST_F(LoadWebConfigFileTest, EncryptedKey) {
 TEST_F(LoadWebConfigFileTest, MissingClientCa) {
   EXPECT_EQ(LoadError(kTls + "  client_auth_type: VerifyClientCertIfGiven\n"
                              "  client_ca_file: clients.crt\n"),
-            "web config: tls_server_config.client_ca_file (line 5): cannot read " + dir_ +
+            "web config: tls_server_config.client_ca_file (line 5): cannot read " + dir_.path() +
                 "/clients.crt: No such file or directory");
 }
 
 // ---------------------------------------------------------------------------------------------
 // Basic auth against real bcrypt hashes made here with crypt_r.
-
-std::string Bcrypt(const std::string& password, const char* prefix = "$2b$",
-                   unsigned long cost = 10) {
-  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-  if (crypt_gensalt_rn(prefix, cost, nullptr, 0, salt, sizeof salt) == nullptr) return "";
-  auto data = std::make_unique<crypt_data>();
-  const char* hash = crypt_r(password.c_str(), salt, data.get());
-  return hash == nullptr ? "" : hash;
-}
-
-std::string Base64(const std::string& text) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); i += 3) {
-    unsigned value = static_cast<unsigned char>(text[i]) << 16;
-    if (i + 1 < text.size()) value |= static_cast<unsigned char>(text[i + 1]) << 8;
-    if (i + 2 < text.size()) value |= static_cast<unsigned char>(text[i + 2]);
-    out += kAlphabet[(value >> 18) & 63];
-    out += kAlphabet[(value >> 12) & 63];
-    out += i + 1 < text.size() ? kAlphabet[(value >> 6) & 63] : '=';
-    out += i + 2 < text.size() ? kAlphabet[value & 63] : '=';
-  }
-  return out;
-}
 
 std::string Basic(const std::string& user, const std::string& password) {
   return "Basic " + Base64(user + ":" + password);

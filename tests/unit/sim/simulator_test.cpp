@@ -1,6 +1,5 @@
 #include "sim/simulator.h"
 
-#include <curl/curl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -24,7 +23,9 @@
 #include "bird/rfc3339.h"
 #include "sim/call_generator.h"
 #include "sim/scenario.h"
+#include "support/encoding.h"
 #include "support/exporter_process.h"
+#include "support/http_client.h"
 
 namespace bird_exporter::sim {
 namespace {
@@ -33,6 +34,7 @@ using Clock = std::chrono::system_clock;
 using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using testing::Base64;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
@@ -51,59 +53,16 @@ const std::string& Ch(int i) { return Workspaces()[i / 2].channel_ids[i % 2]; }
 // ---------------------------------------------------------------------------------------------
 // HTTP with an Authorization header.
 
-struct Reply {
-  long status = 0;  // 0: no answer
-  std::string body;
-  std::map<std::string, std::string> headers;  // names lower-cased
-
+// The answer, with its headers by lower-cased name (Header("content-type")).
+struct Reply : testing::HttpResponse {
   json Json() const { return json::parse(body, nullptr, false); }
-  std::string Header(const std::string& name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "" : it->second;
-  }
 };
 
-size_t AppendBody(char* data, size_t size, size_t count, void* user) {
-  static_cast<Reply*>(user)->body.append(data, size * count);
-  return size * count;
-}
-
-size_t AppendHeader(char* data, size_t size, size_t count, void* user) {
-  const std::string line(data, size * count);
-  const auto colon = line.find(':');
-  if (colon != std::string::npos) {
-    std::string name = line.substr(0, colon);
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    std::string value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(' '));
-    value.erase(value.find_last_not_of("\r\n ") + 1);
-    static_cast<Reply*>(user)->headers[name] = value;
-  }
-  return size * count;
-}
-
 Reply Fetch(const std::string& url, const std::optional<std::string>& authorization) {
-  Reply reply;
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) return reply;
-  curl_slist* headers = nullptr;
-  if (authorization)
-    headers = curl_slist_append(headers, ("Authorization: " + *authorization).c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, AppendHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &reply);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  if (curl_easy_perform(curl) == CURLE_OK) {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
-  }
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  return reply;
+  testing::HttpRequest request;
+  request.url = url;
+  if (authorization) request.headers.push_back("Authorization: " + *authorization);
+  return Reply{testing::HttpSend(request)};
 }
 
 std::string Escape(const std::string& s) {
@@ -454,23 +413,6 @@ TEST_F(SimulatorApiTest, WorkspaceCallLogPagesLikeAChannelList) {
 
 // ---------------------------------------------------------------------------------------------
 // Paging over many channels, compared with a full sort and scan.
-
-// Bird's token: base64 of the JSON array [createdAt ms, "id"].
-std::string Base64(const std::string& in) {
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i < in.size(); i += 3) {
-    const std::size_t n = std::min<std::size_t>(3, in.size() - i);
-    std::uint32_t chunk = 0;
-    for (std::size_t j = 0; j < 3; ++j) {
-      chunk = (chunk << 8) | (j < n ? static_cast<unsigned char>(in[i + j]) : 0u);
-    }
-    for (std::size_t j = 0; j < 4; ++j) {
-      out.push_back(j <= n ? kAlphabet[(chunk >> (18 - 6 * j)) & 0x3F] : '=');
-    }
-  }
-  return out;
-}
 
 using Key = std::pair<long long, std::string>;  // createdAt ms, id
 

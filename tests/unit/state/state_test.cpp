@@ -16,18 +16,17 @@
 #include <vector>
 
 #include "state/store.h"
+#include "support/fixtures.h"
+#include "support/process.h"
 
 namespace bird_exporter {
 namespace {
 
+using testing::AtMillis;
+
 using ::testing::HasSubstr;
 using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
-
-SystemTime AtMillis(std::int64_t ms) {
-  return SystemTime(
-      std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
-}
 
 State SampleState() {
   State state;
@@ -259,17 +258,6 @@ TEST(StateTest, PrunesExactlyTheCallsCreatedBeforeTheCutoff) {
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "bird_exporter_state_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
   std::string PathOf(const std::string& name) const { return (dir_ / name).string(); }
 
   // The calls and channels of `state` as one poll would record them.
@@ -292,7 +280,8 @@ class SqliteStoreTest : public ::testing::Test {
     return state;
   }
 
-  std::filesystem::path dir_;
+  testing::TempDir tmp_{"bird_exporter_state"};
+  const std::filesystem::path dir_{tmp_.path()};
 };
 
 TEST_F(SqliteStoreTest, CreatesTheSchemaInANewDatabase) {
@@ -510,20 +499,10 @@ namespace {
 
 class StateDirectoryTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "bird_exporter_state_dir_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
   // The message of the refusal, "" when the store opened.
   std::string OpenWithMode(mode_t mode) {
-    EXPECT_EQ(::chmod(dir_.c_str(), mode), 0);
-    SqliteStateStore store(dir_ + "/state.db");
+    EXPECT_EQ(::chmod(dir_.path().c_str(), mode), 0);
+    SqliteStateStore store(dir_ / "state.db");
     try {
       store.Open();
       return "";
@@ -531,7 +510,7 @@ class StateDirectoryTest : public ::testing::Test {
       return e.what();
     }
   }
-  std::string dir_;
+  testing::TempDir dir_{"bird_exporter_state_dir"};
 };
 
 TEST_F(StateDirectoryTest, RefusesADirectoryEveryUserCanWriteInto) {
@@ -544,10 +523,10 @@ TEST_F(StateDirectoryTest, RefusesADirectoryEveryUserCanWriteInto) {
 
 TEST_F(StateDirectoryTest, AcceptsAGroupWritableDirectoryOnlyOfItsOwnGroup) {
   // Its own group, as with a Kubernetes fsGroup volume (mode 2775).
-  ASSERT_EQ(::chown(dir_.c_str(), ::geteuid(), ::getegid()), 0);
+  ASSERT_EQ(::chown(dir_.path().c_str(), ::geteuid(), ::getegid()), 0);
   EXPECT_EQ(OpenWithMode(02775), "");
   if (::geteuid() != 0) GTEST_SKIP() << "changing the group to a foreign one needs root";
-  ASSERT_EQ(::chown(dir_.c_str(), 0, 54321), 0);
+  ASSERT_EQ(::chown(dir_.path().c_str(), 0, 54321), 0);
   EXPECT_THAT(OpenWithMode(0770), ::testing::HasSubstr("is writable by group 54321"));
 }
 
