@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cstdint>
@@ -149,6 +150,22 @@ SimulatorSettings Settings(Scenario scenario,
   return settings;
 }
 
+// The simulated wall clock of a simulator (SimulatorSettings::clock): it stands still until the
+// test moves it, so nothing waits for time to pass.
+class ManualClock {
+ public:
+  ManualClock() : now_(*ParseRfc3339("2026-05-01T12:00:00Z")) {}
+  SystemTime Now() const { return now_.load(); }
+  void Advance(milliseconds by) { now_ = now_.load() + by; }
+  SimulatorSettings Drive(SimulatorSettings settings) {
+    settings.clock = [this] { return now_.load(); };
+    return settings;
+  }
+
+ private:
+  std::atomic<SystemTime> now_;
+};
+
 class SimulatorTest : public ::testing::Test {
  protected:
   // Starts a simulator that the helpers below talk to; it lives until the end of the test.
@@ -186,6 +203,7 @@ class SimulatorTest : public ::testing::Test {
   }
 
   Simulator* simulator_ = nullptr;
+  ManualClock clock_;  // for the simulators started with clock_.Drive(settings)
 
  private:
   std::vector<std::unique_ptr<Simulator>> owned_;
@@ -347,15 +365,16 @@ TEST_F(SimulatorApiTest, LastPageThatIsExactlyFullCarriesNoToken) {
 }
 
 TEST_F(SimulatorTest, PagingSkipsCallsThatStartMeanwhile) {
-  Start(Settings(ShortCalls(), seconds(30)));
+  Start(clock_.Drive(Settings(ShortCalls(), seconds(30))));
   const json first = Page(CallsPath(0) + "?limit=20");
   const std::vector<std::string> first_ids = Ids(first["results"]);
   ASSERT_EQ(first_ids.size(), 20u);
   const auto newest = std::make_pair(Time(first["results"][0], "createdAt"), first_ids[0]);
-  ASSERT_TRUE(testing::WaitFor(
-      [&] { return Ids(Page(CallsPath(0) + "?limit=1")["results"])[0] != first_ids[0]; },
-      seconds(5)))
-      << "no new call started";
+  const auto new_call_started = [&] {
+    return Ids(Page(CallsPath(0) + "?limit=1")["results"])[0] != first_ids[0];
+  };
+  for (int second = 0; second < 30 && !new_call_started(); ++second) clock_.Advance(seconds(1));
+  ASSERT_TRUE(new_call_started()) << "no new call started";
 
   std::vector<std::string> paged = first_ids;
   std::string token = first["nextPageToken"];
@@ -508,23 +527,27 @@ class SimulatorPagingTest : public SimulatorTest {
     SimulatorSettings settings = Settings(QuickBusyCalls(), milliseconds(0));
     settings.workspaces = Generated();
     settings.history = seconds(12);
-    shared_ = std::make_unique<Simulator>(settings);
+    shared_clock_ = std::make_unique<ManualClock>();
+    shared_ = std::make_unique<Simulator>(shared_clock_->Drive(settings));
   }
-  static void TearDownTestSuite() { shared_.reset(); }
+  static void TearDownTestSuite() {
+    shared_.reset();
+    shared_clock_.reset();
+  }
   void SetUp() override { simulator_ = shared_.get(); }
 
   // Statuses stop changing once the newest calls, started with the simulator, are over.
   bool EveryCallEnded() {
-    return testing::WaitFor(
-        [&] {
-          for (int ws = 0; ws < 2; ++ws) {
-            const Reply reply =
-                Get(GenLogPath(ws) + "?limit=1&status=starting&status=ringing&status=ongoing");
-            if (reply.status != 200 || !reply.Json()["results"].empty()) return false;
-          }
-          return true;
-        },
-        seconds(5));
+    const auto ended = [&] {
+      for (int ws = 0; ws < 2; ++ws) {
+        const Reply reply =
+            Get(GenLogPath(ws) + "?limit=1&status=starting&status=ringing&status=ongoing");
+        if (reply.status != 200 || !reply.Json()["results"].empty()) return false;
+      }
+      return true;
+    };
+    for (int second = 0; second < 5 && !ended(); ++second) shared_clock_->Advance(seconds(1));
+    return ended();
   }
 
   // Every call of the channels, from each channel's single full page, checked against the
@@ -564,9 +587,11 @@ class SimulatorPagingTest : public SimulatorTest {
 
  private:
   static std::unique_ptr<Simulator> shared_;
+  static std::unique_ptr<ManualClock> shared_clock_;
 };
 
 std::unique_ptr<Simulator> SimulatorPagingTest::shared_;
+std::unique_ptr<ManualClock> SimulatorPagingTest::shared_clock_;
 
 TEST_F(SimulatorPagingTest, EveryCallAppearsExactlyOnceAcrossPagesNewestFirst) {
   const std::vector<json> calls = Calls(0, {0, 1, 2});
@@ -731,16 +756,16 @@ TEST_F(SimulatorApiTest, AnswersNotFoundForUnknownCallsChannelsAndPaths) {
 // Insights (bird-api.md §3).
 
 TEST_F(SimulatorTest, InsightsAreNotFoundUntilTheyAreReady) {
-  Start(Settings(ShortCalls(), milliseconds(0)));
-  const SystemTime listed_before = Clock::now();
+  Start(clock_.Drive(Settings(ShortCalls(), milliseconds(0))));
+  const SystemTime listed_before = clock_.Now();
   const json all = ListAll(CallsPath(0));
   std::vector<json> pending;
   int ready = 0;
   for (const auto& call : all) {
     SCOPED_TRACE(call.dump());
-    const SystemTime before = Clock::now();
+    const SystemTime before = clock_.Now();
     const Reply reply = Insights(0, call["id"]);
-    const SystemTime after = Clock::now();
+    const SystemTime after = clock_.Now();
     ASSERT_TRUE(reply.status == 200 || reply.status == 404) << reply.status;
     if (!call.contains("endedAt")) {
       // Not over when listed, so its insights are at least 2 s away.
@@ -769,20 +794,20 @@ TEST_F(SimulatorTest, InsightsAreNotFoundUntilTheyAreReady) {
   // The first pending call whose insights turn up: at most 6 s after its end.
   std::optional<json> insights;
   json listed;
-  ASSERT_TRUE(testing::WaitFor(
-      [&] {
-        for (const auto& call : pending) {
-          const Reply reply = Insights(0, call["id"]);
-          if (reply.status == 200) {
-            insights = reply.Json();
-            listed = call;
-            return true;
-          }
-        }
-        return false;
-      },
-      seconds(8)));
-  EXPECT_LE(Clock::now(), Time(listed, "endedAt") + seconds(7));
+  const auto found = [&] {
+    for (const auto& call : pending) {
+      const Reply reply = Insights(0, call["id"]);
+      if (reply.status == 200) {
+        insights = reply.Json();
+        listed = call;
+        return true;
+      }
+    }
+    return false;
+  };
+  for (int step = 0; step < 80 && !found(); ++step) clock_.Advance(milliseconds(100));
+  ASSERT_TRUE(insights.has_value());
+  EXPECT_LE(clock_.Now(), Time(listed, "endedAt") + seconds(6) + milliseconds(100));
   EXPECT_EQ((*insights)["id"], listed["id"]);
   EXPECT_EQ((*insights)["status"], listed["status"]);
   EXPECT_EQ((*insights)["endedAt"], listed["endedAt"]);
@@ -1012,8 +1037,8 @@ TEST_F(SimulatorTest, TruthCountsOnlyListedTerminalCallsWithReadyInsights) {
 }
 
 TEST_F(SimulatorTest, TruthTurnsQuietOnceGenerationStoppedAndEveryInsightIsReady) {
-  const auto started = std::chrono::steady_clock::now();
-  Start(Settings(QuickCalls(), seconds(1)));
+  const SystemTime started = clock_.Now();
+  Start(clock_.Drive(Settings(QuickCalls(), seconds(1))));
   EXPECT_EQ(simulator_->Truth()["quiet"], false);
 
   // What workspace 0 shows now: only its calls that are already over will count.
@@ -1023,8 +1048,11 @@ TEST_F(SimulatorTest, TruthTurnsQuietOnceGenerationStoppedAndEveryInsightIsReady
   }
   ASSERT_FALSE(listed_terminal.empty());
 
-  ASSERT_TRUE(testing::WaitFor([&] { return simulator_->Truth()["quiet"] == true; }, seconds(15)));
-  EXPECT_GE(std::chrono::steady_clock::now() - started, seconds(1));
+  for (int step = 0; step < 150 && simulator_->Truth()["quiet"] != true; ++step) {
+    clock_.Advance(milliseconds(100));
+  }
+  ASSERT_EQ(simulator_->Truth()["quiet"], true);
+  EXPECT_GE(clock_.Now() - started, seconds(1));
   json truth = simulator_->Truth();
   EXPECT_EQ(truth["calls"], static_cast<int>(listed_terminal.size()));
   EXPECT_EQ(AsCounts(truth["by_status"]), CountBy(listed_terminal, "status"));
