@@ -106,15 +106,21 @@ ServerSettings ServerSettingsOf(const Flags& flags, WebConfig web_config, std::s
   return settings;
 }
 
-// Runs the exporter until SIGTERM or SIGINT; SIGHUP reloads.
-int Serve(const Flags& flags, ExporterOptions options, const std::string& landing_note) {
-  const auto web_config = LoadStartupWebConfig(flags.web_config_file);
-  if (!web_config) return 1;
-  // Signals are taken synchronously by this thread; every thread started below inherits the mask.
+// SIGTERM, SIGINT and SIGHUP, blocked in the calling thread: they are taken synchronously by
+// sigwait, and every thread started afterwards inherits the mask (none may take them first).
+sigset_t BlockSignals() {
   sigset_t signals;
   sigemptyset(&signals);
   for (int signal_number : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, signal_number);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+// Runs the exporter until SIGTERM or SIGINT; SIGHUP reloads.
+int Serve(const Flags& flags, ExporterOptions options, const std::string& landing_note) {
+  const auto web_config = LoadStartupWebConfig(flags.web_config_file);
+  if (!web_config) return 1;
+  const sigset_t signals = BlockSignals();
   RaiseOpenFileLimit(flags.max_connections);
 
   options.web_config_file = flags.web_config_file;
@@ -150,6 +156,8 @@ int RunDemo(const Flags& flags, const ShardSettings& shard, const DemoFactory& d
     std::cerr << "bird_call_exporter: --demo is not available in this build\n";
     return 2;
   }
+  // Before the simulator's threads start, so that they never take a signal meant for the loop.
+  BlockSignals();
   DemoSource source;
   try {
     source = demo(flags.demo_scenario);

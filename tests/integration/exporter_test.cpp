@@ -91,7 +91,7 @@ TEST_F(ExporterTest, ReloadAppliesWhatChangedAndDefersWhatNeedsARestart) {
   EXPECT_THAT(result.changed, ElementsAre("poll", "workspaces"));
   EXPECT_THAT(result.deferred, ElementsAre("state_file", "metrics.dimensions"));
   EXPECT_FALSE(result.web_config_reloaded);
-  // Shown at once: the reload renders the exposition before it returns.
+  // A success (AReloadIsOnTheNextScrape checks that the next scrape shows it at once).
   EXPECT_EQ(Scalar("bird_exporter_config_last_reload_successful"), 1);
   ASSERT_TRUE(WaitFor([&] { return Calls("sales") == 3; }, seconds(20)));
   EXPECT_EQ(Calls("support"), 0);
@@ -113,6 +113,27 @@ TEST_F(ExporterTest, ReloadOfTheSameFileChangesNothing) {
   EXPECT_TRUE(result.ok()) << result.error;
   EXPECT_THAT(result.changed, IsEmpty());
   EXPECT_THAT(result.deferred, IsEmpty());
+}
+
+// The next scrape shows a reload's outcome: it renders the exposition before it returns (with
+// one poll an hour, nothing else would render it for the next 5 seconds).
+TEST_F(ExporterTest, AReloadIsOnTheNextScrape) {
+  AddEndedCalls("ch-1", 2);
+  WriteChannelsConfig(config_, fake_.BaseUrl(), std::string("access_key: ") + kKey,
+                      {{"ch-1", "support"}});
+  std::string text = ReadFile(config_);
+  text.replace(text.find("interval: 200ms"), 15, "interval: 1h");
+  std::ofstream(config_) << text;
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Calls("support") == 2; }, seconds(20)));
+  const std::string stamp = "bird_exporter_config_last_reload_success_timestamp_seconds";
+  const double started = Scalar(stamp);
+  ASSERT_GT(started, 1.7e9);
+  ASSERT_TRUE(exporter_->Reload().ok());
+  EXPECT_GT(Scalar(stamp), started);
+  std::ofstream(config_) << "bird:\n  colour: blue\n";
+  ASSERT_FALSE(exporter_->Reload().ok());
+  EXPECT_EQ(Scalar("bird_exporter_config_last_reload_successful"), 0);
 }
 
 TEST_F(ExporterTest, ARefusedReloadNamesTheKeyAndKeepsTheRunningConfiguration) {
