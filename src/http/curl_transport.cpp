@@ -137,6 +137,9 @@ HttpResponse CurlTransport::Get(const HttpRequest& request) {
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");  // gzip/deflate when offered
   curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+  // A handle runs one request at a time against one API host: one kept-alive connection is all
+  // its cache needs, so the idle sockets are at most the handles (the requests ever in flight).
+  curl_easy_setopt(curl, CURLOPT_MAXCONNECTS, 1L);
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);

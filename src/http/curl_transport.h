@@ -1,5 +1,7 @@
 // libcurl implementation of HttpTransport. Keeps a pool of easy handles so connections are
-// reused (keep-alive) across requests and threads. curl_global_init is main()'s job.
+// reused (keep-alive) across requests and threads; each handle keeps at most one connection
+// open, so the pool never holds more sockets than requests were ever in flight at once.
+// curl_global_init is main()'s job.
 #pragma once
 
 #include <cstddef>
