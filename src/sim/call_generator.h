@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -21,6 +22,8 @@ struct SimMedia {
   double jitter_min_var = 0, jitter_max_var = 0, loss_rate = 0, burst_rate = 0;
   double mean_interval_ms = 0, flaws = 0;
 };
+
+struct ScriptedCall;
 
 struct SimCall {
   std::string workspace_id, channel_id, id;
@@ -44,6 +47,8 @@ struct SimCall {
   bool one_way_audio = false;
   bool inbound_missing = false;   // of a one-way-audio call: inbound (else outbound) media missing
   std::optional<SimMedia> media;  // answered calls only
+  // A call a test scripted: served exactly as written, and no part of the truth.
+  std::shared_ptr<const ScriptedCall> scripted;
 
   // Bird status at time t: starting, ringing, ongoing, then the final status.
   std::string StatusAt(SystemTime t) const;

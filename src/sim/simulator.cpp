@@ -1,22 +1,26 @@
 #include "sim/simulator.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <queue>
 #include <random>
 #include <set>
 #include <stdexcept>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
 #include "server/http_listener.h"
+#include "sim/scripted.h"
 
 namespace bird_exporter::sim {
 namespace {
@@ -136,7 +140,43 @@ Endpoint EndpointOf(const std::vector<std::string>& parts) {
   return Endpoint::kOther;
 }
 
+const char* EndpointName(const std::vector<std::string>& parts) {
+  if (parts.empty() || parts[0] != "workspaces") return "other";
+  switch (EndpointOf(parts)) {
+    case Endpoint::kListCalls:
+      return "list_calls";
+    case Endpoint::kGetCall:
+      return "get_call";
+    case Endpoint::kCallInsights:
+      return "call_insights";
+    case Endpoint::kOther:
+      break;
+  }
+  return "other";
+}
+
+// A whole number of 1-1000 digits' worth, nothing else ("5x" and " 5" are no limit).
+std::optional<int> ParseLimit(const std::string& text) {
+  int value = 0;
+  if (text.empty() || text.size() > 9) return std::nullopt;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
 }  // namespace
+
+SimulatorSettings ScriptedSettings(std::string access_key, std::vector<SimWorkspace> workspaces) {
+  SimulatorSettings settings;
+  settings.access_key = std::move(access_key);
+  settings.scenario = ScenarioByName("healthy");
+  settings.workspaces = std::move(workspaces);
+  settings.history = std::chrono::milliseconds(0);
+  settings.generate_for = std::chrono::milliseconds(0);
+  settings.max_gets_per_second = 0;
+  settings.record_requests = true;
+  return settings;
+}
 
 std::vector<SimWorkspace> DemoWorkspaces() {
   return {{"2d7c3f1e-5a4b-4c8d-9e0f-1a2b3c4d5e6f",
@@ -180,14 +220,10 @@ class Simulator::Impl {
       workspace_channels_[channel.workspace_id].push_back(&channel);
     }
     UpdateEarliestDue();
-    server_ =
-        std::make_unique<HttpListener>(settings_.listen_address, [this](const ServedRequest& r) {
-          if (r.method != "GET")
-            return ServedResponse{405, "application/json", {{"Allow", "GET"}}, ""};
-          Response response = Handle(r);
-          return ServedResponse{response.status, response.content_type, response.headers,
-                                std::move(response.body)};
-        });
+    access_key_ = settings_.access_key;
+    max_page_size_ = std::max(1, settings_.max_page_size);
+    server_ = std::make_unique<HttpListener>(settings_.listen_address,
+                                             [this](const ServedRequest& r) { return Serve(r); });
   }
 
   // Stops serving before the rest of the simulator goes.
@@ -207,15 +243,17 @@ class Simulator::Impl {
     int calls = 0, mos = 0, no_media = 0, pdd = 0, durations = 0, abandoned = 0;
     long long generated = 0;
     for (const auto& [channel_id, channel] : channels_) {
-      generated += static_cast<long long>(channel.calls.size());
-      generated_by_channel[channel_id] = channel.calls.size();
+      const auto count = std::count_if(channel.calls.begin(), channel.calls.end(),
+                                       [](const SimCall& call) { return !call.scripted; });
+      generated += static_cast<long long>(count);
+      generated_by_channel[channel_id] = count;
     }
     const bool quiet = settings_.generate_for.has_value() &&
                        now >= started_ + *settings_.generate_for &&
                        (!latest_insights_ready_ || now >= *latest_insights_ready_);
     for (const std::string& id : served_terminal_) {
       const SimCall* call = FindCall(id);
-      if (call == nullptr || !call->InsightsReadyAt(now)) continue;
+      if (call == nullptr || call->scripted || !call->InsightsReadyAt(now)) continue;
       ++calls;
       by_status[call->final_status] = by_status.value(call->final_status, 0) + 1;
       by_channel[call->channel_id] = by_channel.value(call->channel_id, 0) + 1;
@@ -264,6 +302,82 @@ class Simulator::Impl {
             {"quiet", quiet},
             {"requests", requests},
             {"scenario", settings_.scenario.name}};
+  }
+
+  void UpsertCall(const ScriptedCall& scripted) {
+    std::lock_guard lock(mutex_);
+    if (auto it = call_index_.find(scripted.id); it != call_index_.end()) {
+      Remove(it->second);
+    }
+    SimCall call;
+    call.workspace_id = scripted.workspace_id;
+    call.channel_id = scripted.channel_id;
+    call.id = scripted.id;
+    call.final_status = scripted.status;
+    call.created_at = scripted.created_at;
+    call.scripted = std::make_shared<const ScriptedCall>(scripted);
+    Append(EnsureChannel(scripted.workspace_id, scripted.channel_id), std::move(call));
+  }
+
+  std::optional<ScriptedCall> GetCall(const std::string& id) const {
+    std::lock_guard lock(mutex_);
+    const SimCall* call = FindCall(id);
+    if (call == nullptr || !call->scripted) return std::nullopt;
+    return *call->scripted;
+  }
+
+  std::vector<ScriptedCall> Calls() const {
+    std::lock_guard lock(mutex_);
+    std::vector<ScriptedCall> out;
+    for (const auto& [id, channel] : channels_) {
+      for (const SimCall& call : channel.calls) {
+        if (call.scripted) out.push_back(*call.scripted);
+      }
+    }
+    return out;
+  }
+
+  void InjectFaults(const std::string& endpoint, Fault fault, int count) {
+    std::lock_guard lock(mutex_);
+    auto& queue = injected_[endpoint];
+    for (int i = 0; i < count; ++i) queue.push_back(fault);
+  }
+
+  int PendingFaults() const {
+    std::lock_guard lock(mutex_);
+    std::size_t total = 0;
+    for (const auto& [endpoint, queue] : injected_) total += queue.size();
+    return static_cast<int>(total);
+  }
+
+  void SetSlowDelay(std::chrono::milliseconds delay) {
+    std::lock_guard lock(mutex_);
+    slow_delay_ = delay;
+  }
+
+  void SetAccessKey(std::string access_key) {
+    std::lock_guard lock(mutex_);
+    access_key_ = std::move(access_key);
+  }
+
+  void SetMaxPageSize(int max_page_size) {
+    std::lock_guard lock(mutex_);
+    max_page_size_ = std::max(1, max_page_size);
+  }
+
+  std::vector<RecordedRequest> Requests() const {
+    std::lock_guard lock(mutex_);
+    return recorded_;
+  }
+
+  void ClearRequests() {
+    std::lock_guard lock(mutex_);
+    recorded_.clear();
+  }
+
+  int MaxConcurrentRequests() const {
+    std::lock_guard lock(mutex_);
+    return max_in_flight_;
   }
 
  private:
@@ -317,7 +431,9 @@ class Simulator::Impl {
   // Adds a call in keyset order (at the end, unless it shares its millisecond with calls of a
   // greater id) and indexes it by id.
   void Append(Channel& channel, SimCall call) {
-    if (!latest_insights_ready_ || call.insights_ready_at > *latest_insights_ready_) {
+    if (call.scripted) {
+      // No part of the generated traffic's wind-down.
+    } else if (!latest_insights_ready_ || call.insights_ready_at > *latest_insights_ready_) {
       latest_insights_ready_ = call.insights_ready_at;
     }
     std::vector<SimCall>& calls = channel.calls;
@@ -329,6 +445,29 @@ class Simulator::Impl {
     }
   }
 
+  // Takes a call out of its channel, keeping the index of the calls after it.
+  void Remove(CallRef ref) {
+    std::vector<SimCall>& calls = ref.channel->calls;
+    call_index_.erase(calls[ref.index].id);
+    calls.erase(calls.begin() + static_cast<std::ptrdiff_t>(ref.index));
+    for (std::size_t i = ref.index; i < calls.size(); ++i) call_index_[calls[i].id].index = i;
+  }
+
+  // The channel, created without traffic of its own when it does not exist yet.
+  Channel& EnsureChannel(const std::string& workspace_id, const std::string& channel_id) {
+    auto [it, created] = channels_.try_emplace(channel_id);
+    Channel& channel = it->second;
+    if (created) {
+      channel.id = channel_id;
+      channel.workspace_id = workspace_id;
+      channel.next_created = started_;
+      channel.next_due = SystemTime::max();
+      workspace_channels_[workspace_id].push_back(&channel);
+      requests_[workspace_id];
+    }
+    return channel;
+  }
+
   nlohmann::json Party(const std::string& number, const std::string& country) const {
     nlohmann::json party = {{"type", "pstn"}, {"number", number}};
     if (country != "unknown") {
@@ -336,6 +475,10 @@ class Simulator::Impl {
       party["pstnNumberType"] = "mobile";
     }
     return {{"number", party}};
+  }
+
+  static std::string StatusOf(const SimCall& call, SystemTime now) {
+    return call.scripted ? call.scripted->status : call.StatusAt(now);
   }
 
   nlohmann::json Render(const SimCall& call, SystemTime now, bool insights) const {
@@ -427,13 +570,9 @@ class Simulator::Impl {
   static std::optional<Response> ParseListRequest(
       const std::multimap<std::string, std::string>& query, ListRequest& request) {
     if (auto it = query.find("limit"); it != query.end()) {
-      try {
-        request.limit = std::stoi(it->second);
-      } catch (const std::exception&) {
-        request.limit = 0;
-      }
+      request.limit = ParseLimit(it->second).value_or(0);
       if (request.limit < 1 || request.limit > 1000) {
-        return Error(422, "InvalidParameters", "limit must be 1-1000");
+        return Error(422, "InvalidParameters", "limit must be between 1 and 1000");
       }
     }
     for (auto [it, end] = query.equal_range("status"); it != end; ++it) {
@@ -457,14 +596,14 @@ class Simulator::Impl {
   }
 
   // The calls of `calls` (sorted oldest first) within the request's createdAt bounds and before
-  // its cursor, by binary search.
-  static Range CandidateRange(const std::vector<SimCall>& calls, const ListRequest& request,
-                              SystemTime now) {
+  // its cursor, by binary search. Generated calls exist up to the present only (the walk skips
+  // any later one, should the clock go back); a scripted call is served whatever its date.
+  static Range CandidateRange(const std::vector<SimCall>& calls, const ListRequest& request) {
     auto index = [&calls](std::vector<SimCall>::const_iterator it) {
       return static_cast<std::size_t>(it - calls.begin());
     };
     const long long newest_ms =
-        std::min(Millis(now), request.end_at ? Millis(*request.end_at) : Millis(now));
+        request.end_at ? Millis(*request.end_at) : std::numeric_limits<long long>::max();
     std::size_t begin = 0;
     if (request.start_at) {
       const long long oldest_ms = Millis(*request.start_at);
@@ -490,21 +629,21 @@ class Simulator::Impl {
                 const std::multimap<std::string, std::string>& query, SystemTime now) {
     ListRequest request;
     if (auto error = ParseListRequest(query, request)) return *error;
-    const int limit = request.limit;
+    const int limit = std::min(request.limit, max_page_size_);
     const auto& statuses = request.statuses;
     const auto& start_at = request.start_at;
     const auto& end_at = request.end_at;
     std::vector<Range> ranges;
     for (const Channel* channel : channels) {
-      const Range range = CandidateRange(channel->calls, request, now);
+      const Range range = CandidateRange(channel->calls, request);
       if (range.begin < range.end) ranges.push_back(range);
     }
     // The millisecond bounds above take in a little more than the exact instants allow.
     auto matches = [&](const SimCall& call) {
-      if (call.created_at > now) return false;
+      if (!call.scripted && call.created_at > now) return false;
       if (start_at && call.created_at < *start_at) return false;
       if (end_at && call.created_at > *end_at) return false;
-      return statuses.empty() || statuses.count(call.StatusAt(now)) > 0;
+      return statuses.empty() || statuses.count(StatusOf(call, now)) > 0;
     };
     auto newest_of = [&ranges](std::size_t r) -> const SimCall& {
       return (*ranges[r].calls)[ranges[r].end - 1];
@@ -531,6 +670,10 @@ class Simulator::Impl {
 
     nlohmann::json results = nlohmann::json::array();
     for (const SimCall* call : page) {
+      if (call->scripted) {
+        results.push_back(ScriptedRecord(*call->scripted));
+        continue;
+      }
       results.push_back(Render(*call, now, false));
       if (call->EndedAt(now)) served_terminal_.insert(call->id);
     }
@@ -540,7 +683,11 @@ class Simulator::Impl {
       body["nextPageToken"] =
           Base64(nlohmann::json::array({Millis(last->created_at), last->id}).dump());
     }
-    return {200, "application/json", body.dump(), {}};
+    std::string text = body.dump();
+    for (const SimCall* call : page) {
+      if (call->scripted) text = WithRaw(std::move(text), *call->scripted);
+    }
+    return {200, "application/json", std::move(text), {}};
   }
 
   const SimCall* FindCall(const std::string& call_id) const {
@@ -581,64 +728,137 @@ class Simulator::Impl {
     return stats;
   }
 
+  // Records the request (when asked to) around the answer.
+  ServedResponse Serve(const ServedRequest& request) {
+    const bool recorded = settings_.record_requests && request.path.rfind("/_sim/", 0) != 0;
+    RecordedRequest record;
+    record.received_at = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(mutex_);
+      max_in_flight_ = std::max(max_in_flight_, ++in_flight_);
+    }
+    Response response = request.method == "GET"
+                            ? Handle(request)
+                            : Error(405, "MethodNotAllowed", "only GET is supported");
+    if (request.method != "GET") response.headers.emplace_back("Allow", "GET");
+    {
+      std::lock_guard lock(mutex_);
+      --in_flight_;
+      if (recorded) {
+        record.method = request.method;
+        record.path = request.path;
+        record.query = request.query;
+        record.authorization = request.Header("authorization");
+        record.accept = request.Header("accept");
+        record.user_agent = request.Header("user-agent");
+        record.endpoint = EndpointName(SplitPath(request.path.empty() ? "/" : request.path));
+        record.status = response.status;
+        record.answered_at = std::chrono::steady_clock::now();
+        recorded_.push_back(std::move(record));
+      }
+    }
+    return ServedResponse{response.status, response.content_type, response.headers,
+                          std::move(response.body)};
+  }
+
+  // What admission decided besides a refusal: wait first, or cut the real answer in half.
+  struct Admission {
+    std::optional<Response> answer;  // instead of the real one
+    std::chrono::milliseconds delay{0};
+    bool truncate = false;
+  };
+
   Response Handle(const ServedRequest& request) {
     const std::string& path = request.path.empty() ? std::string("/") : request.path;
     const auto query = QueryMap(request.query);
     if (path == "/_sim/truth") return {200, "application/json", Truth().dump(), {}};
-    if (request.Header("authorization") != "AccessKey " + settings_.access_key) {
+    if (!Authorized(request.Header("authorization"))) {
       return Error(401, "Unauthorized", "the access key is missing or invalid");
     }
     const auto parts = SplitPath(path);
-    double slow_seconds = 0;
-    if (auto refused = Admit(parts, slow_seconds)) return *refused;
-    if (slow_seconds > 0) {
-      std::this_thread::sleep_for(
-          std::chrono::milliseconds(static_cast<long long>(slow_seconds * 1000)));
-    }
-    return Route(parts, query);
+    Admission admission = Admit(parts);
+    if (admission.answer) return *admission.answer;
+    if (admission.delay.count() > 0) std::this_thread::sleep_for(admission.delay);
+    Response response = Route(parts, query);
+    if (admission.truncate) response.body.resize(response.body.size() / 2);
+    return response;
   }
 
-  // Counts the request and plays the scenario's API faults: an answer instead of the real one
-  // (404 for no API path, 429, an HTML 502, a truncated body), or a delay in `slow_seconds`.
-  std::optional<Response> Admit(const std::vector<std::string>& parts, double& slow_seconds) {
+  bool Authorized(const std::string& authorization) const {
+    std::lock_guard lock(mutex_);
+    return authorization == "AccessKey " + access_key_;
+  }
+
+  // Counts the request and plays the faults: one a test injected, else the scenario's (an
+  // answer instead of the real one: 404 for no API path, 429, an HTML 502, a truncated body;
+  // or a delay).
+  Admission Admit(const std::vector<std::string>& parts) {
     const bool workspace_path = parts.size() >= 2 && parts[0] == "workspaces" && !parts[1].empty();
     std::lock_guard lock(mutex_);
     RequestStats* stats = workspace_path ? &CountRequest(parts[1], EndpointOf(parts)) : nullptr;
     // workspaces/{ws}/channels/{ch}/calls[/{id}[/insights]] or workspaces/{ws}/channels/calls
     if (stats == nullptr || parts.size() < 4 || parts[2] != "channels") {
-      return Error(404, "NotFound", "the requested resource does not exist");
+      return {Error(404, "NotFound", "the requested resource does not exist")};
     }
-    if (OverRateLimit(parts[1])) {
+    if (settings_.max_gets_per_second > 0 && OverRateLimit(parts[1])) {
       ++stats->rate_limited;
-      return Response{
+      return {Response{
           429,
           "application/json",
           nlohmann::json{{"code", "TooManyRequests"}, {"message", "rate limit exceeded"}}.dump(),
-          {{"Retry-After", "1"}}};
+          {{"Retry-After", "1"}}}};
     }
+    const std::string endpoint = EndpointName(parts);
+    if (auto fault = TakeInjectedFault(endpoint)) return Injected(*fault, endpoint, *stats);
+    return ScenarioFault(*stats);
+  }
+
+  std::optional<Fault> TakeInjectedFault(const std::string& endpoint) {
+    for (const std::string& key : {endpoint, std::string()}) {
+      const auto it = injected_.find(key);
+      if (it == injected_.end() || it->second.empty()) continue;
+      const Fault fault = it->second.front();
+      it->second.pop_front();
+      return fault;
+    }
+    return std::nullopt;
+  }
+
+  Admission Injected(Fault fault, const std::string& endpoint, RequestStats& stats) {
+    if (fault == Fault::kSlow) return {std::nullopt, slow_delay_};
+    if (fault == Fault::kTruncatedBody) return {std::nullopt, {}, true};
+    FaultAnswer answer = AnswerOf(fault, endpoint);
+    if (answer.status == 429) ++stats.rate_limited;
+    return {Response{answer.status, answer.content_type, std::move(answer.body),
+                     std::move(answer.headers)}};
+  }
+
+  Admission ScenarioFault(RequestStats& stats) {
     const Scenario& s = settings_.scenario;
     const double draw = std::uniform_real_distribution<double>(0, 1)(faults_);
     if (draw < s.rate_429) {
-      ++stats->rate_limited;
-      return Response{429,
-                      "application/json",
-                      nlohmann::json{{"code", "TooManyRequests"}, {"message", "slow down"}}.dump(),
-                      {}};
+      ++stats.rate_limited;
+      return {Response{429,
+                       "application/json",
+                       nlohmann::json{{"code", "TooManyRequests"}, {"message", "slow down"}}.dump(),
+                       {}}};
     }
     if (draw < s.rate_429 + s.rate_5xx_html) {
-      return Response{
+      return {Response{
           502,
           "text/html",
           "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad "
           "Gateway</h1></body></html>",
-          {}};
+          {}}};
     }
-    if (draw < s.rate_429 + s.rate_5xx_html + s.rate_slow) slow_seconds = s.slow_seconds;
-    if (draw >= s.rate_429 + s.rate_5xx_html + s.rate_slow &&
-        draw < s.rate_429 + s.rate_5xx_html + s.rate_slow + s.rate_malformed) {
-      return Response{200, "application/json", "{\"results\": [{\"id\": \"trunc", {}};
+    if (draw < s.rate_429 + s.rate_5xx_html + s.rate_slow) {
+      return {std::nullopt,
+              std::chrono::milliseconds(static_cast<long long>(s.slow_seconds * 1000))};
     }
-    return std::nullopt;
+    if (draw < s.rate_429 + s.rate_5xx_html + s.rate_slow + s.rate_malformed) {
+      return {Response{200, "application/json", "{\"results\": [{\"id\": \"trunc", {}}};
+    }
+    return {};
   }
 
   // The real answer.
@@ -668,27 +888,45 @@ class Simulator::Impl {
     }
     if (parts.size() == 5) return List({&channel->second}, query, now);
     const SimCall* call = FindCall(ch, parts[5]);
-    if (call == nullptr || call->created_at > now) {
+    if (call == nullptr || (!call->scripted && call->created_at > now)) {
       return Error(404, "NotFound", "the requested resource does not exist: call not found");
     }
-    if (parts.size() == 6) {
-      if (call->EndedAt(now)) served_terminal_.insert(call->id);
-      return {200, "application/json", Render(*call, now, false).dump(), {}};
-    }
-    if (parts.size() == 7 && parts[6] == "insights") {
-      if (!call->EndedAt(now) || !call->InsightsReadyAt(now)) {
-        return Error(404, "NotFound", "the requested resource does not exist: insights not found");
-      }
-      served_terminal_.insert(call->id);
-      return {200, "application/json", Render(*call, now, true).dump(), {}};
-    }
+    if (parts.size() == 6) return CallRecord(*call, now);
+    if (parts.size() == 7 && parts[6] == "insights") return Insights(*call, now);
     return Error(404, "NotFound", "the requested resource does not exist");
+  }
+
+  Response CallRecord(const SimCall& call, SystemTime now) {
+    if (call.scripted) {
+      return {200,
+              "application/json",
+              WithRaw(ScriptedRecord(*call.scripted).dump(), *call.scripted),
+              {}};
+    }
+    if (call.EndedAt(now)) served_terminal_.insert(call.id);
+    return {200, "application/json", Render(call, now, false).dump(), {}};
+  }
+
+  Response Insights(const SimCall& call, SystemTime now) {
+    const bool ready = call.scripted ? call.scripted->insights_ready
+                                     : call.EndedAt(now) && call.InsightsReadyAt(now);
+    if (!ready) {
+      return Error(404, "NotFound", "the requested resource does not exist: insights not found");
+    }
+    if (call.scripted) {
+      return {200,
+              "application/json",
+              WithRaw(ScriptedInsights(*call.scripted).dump(), *call.scripted),
+              {}};
+    }
+    served_terminal_.insert(call.id);
+    return {200, "application/json", Render(call, now, true).dump(), {}};
   }
 
   SimulatorSettings settings_;
   CallGenerator generator_;
   SystemTime started_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::map<std::string, Channel> channels_;
   std::map<std::string, std::vector<const Channel*>> workspace_channels_;
   std::unordered_map<std::string, CallRef> call_index_;
@@ -698,6 +936,12 @@ class Simulator::Impl {
   std::map<std::string, RequestStats> requests_;
   std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> request_times_;
   std::mt19937_64 faults_;
+  std::string access_key_;  // settings_.access_key until rotated
+  int max_page_size_ = 1000;
+  std::map<std::string, std::deque<Fault>> injected_;  // by endpoint; "" for any
+  std::chrono::milliseconds slow_delay_{2000};
+  std::vector<RecordedRequest> recorded_;
+  int in_flight_ = 0, max_in_flight_ = 0;
   std::unique_ptr<HttpListener> server_;  // last: destroyed first
 };
 
@@ -711,5 +955,31 @@ std::string Simulator::BaseUrl() const { return "http://127.0.0.1:" + std::to_st
 int Simulator::Port() const { return impl_->Port(); }
 
 nlohmann::json Simulator::Truth() const { return impl_->Truth(); }
+
+void Simulator::UpsertCall(const ScriptedCall& call) { impl_->UpsertCall(call); }
+
+std::optional<ScriptedCall> Simulator::GetCall(const std::string& id) const {
+  return impl_->GetCall(id);
+}
+
+std::vector<ScriptedCall> Simulator::Calls() const { return impl_->Calls(); }
+
+void Simulator::InjectFaults(const std::string& endpoint, Fault fault, int count) {
+  impl_->InjectFaults(endpoint, fault, count);
+}
+
+int Simulator::PendingFaults() const { return impl_->PendingFaults(); }
+
+void Simulator::SetSlowDelay(std::chrono::milliseconds delay) { impl_->SetSlowDelay(delay); }
+
+void Simulator::SetAccessKey(std::string access_key) { impl_->SetAccessKey(std::move(access_key)); }
+
+void Simulator::SetMaxPageSize(int max_page_size) { impl_->SetMaxPageSize(max_page_size); }
+
+std::vector<RecordedRequest> Simulator::Requests() const { return impl_->Requests(); }
+
+void Simulator::ClearRequests() { impl_->ClearRequests(); }
+
+int Simulator::MaxConcurrentRequests() const { return impl_->MaxConcurrentRequests(); }
 
 }  // namespace bird_exporter::sim

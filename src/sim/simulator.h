@@ -1,6 +1,8 @@
 // A simulator of the Bird calls API over real HTTP: calls appear, ring, talk and end in real
 // time from a seed and a scenario, with Bird's envelope, auth, rate limit and quirks. It knows
-// its ground truth (GET /_sim/truth). For demos and end-to-end tests, never for production.
+// its ground truth (GET /_sim/truth). Tests also script calls into it (served exactly as
+// written), inject faults into its next answers and read the record of every request. For
+// demos and tests, never for production.
 #pragma once
 
 #include <chrono>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "sim/call_generator.h"
+#include "sim/scripted.h"
 
 namespace bird_exporter::sim {
 
@@ -33,11 +36,19 @@ struct SimulatorSettings {
   std::chrono::milliseconds history{std::chrono::minutes(5)};
   // After this long no new call starts, so traffic winds down to a quiet, final truth.
   std::optional<std::chrono::milliseconds> generate_for;
-  int max_gets_per_second = 50;  // per workspace, like Bird; beyond it: 429
+  int max_gets_per_second = 50;  // per workspace, like Bird; beyond it: 429 (0: no limit)
+  int max_page_size = 1000;      // the largest `limit` honoured; smaller values force paging
+  bool record_requests = false;  // keep every request for Requests() (tests; grows)
   // The simulated wall clock: when calls are created, end and have insights, and the `now` of
   // every answer. Tests fix it; the 429 budget above stays on real (steady) time.
   std::function<SystemTime()> clock = [] { return std::chrono::system_clock::now(); };
 };
+
+// A simulator that generates no call and has no rate limit, for tests that script every call:
+// `workspaces` are the channels that exist before any call is scripted into them (scripting a
+// call into another channel creates it). Requests are recorded.
+SimulatorSettings ScriptedSettings(std::string access_key,
+                                   std::vector<SimWorkspace> workspaces = {});
 
 // Default demo topology: two workspaces with two voice channels each, stable uuids.
 std::vector<SimWorkspace> DemoWorkspaces();
@@ -76,6 +87,27 @@ class Simulator {
   //   max_in_any_second  the most requests (the total's) received within any sliding second
   // Requests answered 401 and requests to /_sim/ are not counted.
   nlohmann::json Truth() const;
+
+  // Scripted calls (none is part of the truth): adds the call, or replaces the scripted call
+  // with the same id; its channel is created if it does not exist.
+  void UpsertCall(const ScriptedCall& call);
+  std::optional<ScriptedCall> GetCall(const std::string& id) const;
+  std::vector<ScriptedCall> Calls() const;  // every scripted call
+
+  // The next `count` requests to `endpoint` ("list_calls", "get_call", "call_insights", or ""
+  // for any) that pass auth get `fault` instead of (for kSlow: after a delay, for
+  // kTruncatedBody: half of) the real answer; endpoint faults are taken before "" ones.
+  void InjectFaults(const std::string& endpoint, Fault fault, int count);
+  int PendingFaults() const;
+  void SetSlowDelay(std::chrono::milliseconds delay);  // 2 s unless set
+
+  void SetAccessKey(std::string access_key);  // key rotation and wrong-key tests
+  void SetMaxPageSize(int max_page_size);
+
+  // Every request but /_sim/ ones, when settings.record_requests.
+  std::vector<RecordedRequest> Requests() const;
+  void ClearRequests();
+  int MaxConcurrentRequests() const;  // the most requests in flight at once
 
  private:
   class Impl;

@@ -1,5 +1,5 @@
-// End-to-end: the real bird_call_exporter binary polls the fake Bird API over real HTTP, and
-// its /metrics totals are compared with exactly what the fake served.
+// End-to-end: the real bird_call_exporter binary polls calls scripted into the simulator over
+// real HTTP, and its /metrics totals are compared with exactly what the simulator served.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -17,9 +17,9 @@
 #include <set>
 #include <sstream>
 
+#include "sim/simulator.h"
 #include "state/state.h"
 #include "support/exporter_process.h"
-#include "support/fake_bird_api.h"
 #include "support/process.h"
 
 namespace bird_exporter::testing {
@@ -49,6 +49,7 @@ std::set<std::string> CountedIdsAt(const std::string& path) {
   return ids;
 }
 
+using Clock = std::chrono::system_clock;
 using std::chrono::milliseconds;
 using std::chrono::minutes;
 using std::chrono::seconds;
@@ -66,7 +67,8 @@ const std::vector<ChannelSpec> kChannels = {
 };
 
 // Insights shaped like Bird's documented example, with a chosen MOS and inbound media count.
-nlohmann::json MediaInsights(const FakeCall& call, double mos, double quality, int in_media) {
+nlohmann::json MediaInsights(const sim::ScriptedCall& call, double mos, double quality,
+                             int in_media) {
   nlohmann::json body = {
       {"id", call.id},
       {"channelId", call.channel_id},
@@ -108,7 +110,7 @@ nlohmann::json MediaInsights(const FakeCall& call, double mos, double quality, i
   return body;
 }
 
-// What the fake served, in the exporter's terms; filled while building the scenario.
+// What the simulator served, in the exporter's terms; filled while building the scenario.
 struct Truth {
   std::map<std::string, int> by_status;
   int answered_with_media = 0;
@@ -124,9 +126,11 @@ struct Truth {
 
 class ExporterE2ETest : public ::testing::Test {
  protected:
-  ExporterE2ETest() : fake_(kAccessKey) {}
+  ExporterE2ETest()
+      : bird_(sim::ScriptedSettings(kAccessKey,
+                                    {{"ws-a", {"ch-a1", "ch-a2"}}, {"ws-b", {"ch-b1"}}})) {}
 
-  void SetUp() override { fake_.SetMaxPageSize(5); }
+  void SetUp() override { bird_.SetMaxPageSize(5); }
   void TearDown() override {
     for (auto& process : processes_) {
       const std::string log = process->Log();
@@ -138,7 +142,7 @@ class ExporterE2ETest : public ::testing::Test {
   std::string WriteConfig(const std::string& bird_extra, const std::string& state_file = "",
                           const std::string& poll_extra = "") {
     std::ostringstream yaml;
-    yaml << "bird:\n  base_url: " << fake_.BaseUrl() << "\n  access_key: ${BIRD_ACCESS_KEY}\n"
+    yaml << "bird:\n  base_url: " << bird_.BaseUrl() << "\n  access_key: ${BIRD_ACCESS_KEY}\n"
          << "  request_timeout: 1s\n  page_size: 5\n"
          << bird_extra << "poll:\n  interval: 200ms\n  initial_lookback: 10m\n"
          << "  insights_grace_period: 3s\n  max_call_age: 1h\n"
@@ -174,8 +178,9 @@ class ExporterE2ETest : public ::testing::Test {
     return process;
   }
 
-  FakeCall NewCall(const ChannelSpec& ch, const std::string& status, Clock::time_point created) {
-    FakeCall call;
+  sim::ScriptedCall NewCall(const ChannelSpec& ch, const std::string& status,
+                            Clock::time_point created) {
+    sim::ScriptedCall call;
     call.workspace_id = ch.workspace_id;
     call.channel_id = ch.channel_id;
     char id[64];
@@ -188,9 +193,10 @@ class ExporterE2ETest : public ::testing::Test {
   }
 
   // An ended call; answered ones carry media insights. Records what the exporter must count.
-  FakeCall EndedCall(const ChannelSpec& ch, const std::string& status, Clock::time_point created,
-                     Truth& truth, int in_media = 900, double mos = 4.5, bool ready = true) {
-    FakeCall call = NewCall(ch, status, created);
+  sim::ScriptedCall EndedCall(const ChannelSpec& ch, const std::string& status,
+                              Clock::time_point created, Truth& truth, int in_media = 900,
+                              double mos = 4.5, bool ready = true) {
+    sim::ScriptedCall call = NewCall(ch, status, created);
     call.ended_at = created + seconds(40);
     call.insights_ready = ready;
     call.list_mos = 4.1;
@@ -237,13 +243,13 @@ class ExporterE2ETest : public ::testing::Test {
       int minute = 0;
       auto created = [&] { return now - minutes(8) + seconds(17 * ++minute); };
       for (int i = 0; i < 7; ++i) {
-        fake_.UpsertCall(EndedCall(ch, "completed", created(), truth, 900, 3.2 + 0.2 * i));
+        bird_.UpsertCall(EndedCall(ch, "completed", created(), truth, 900, 3.2 + 0.2 * i));
       }
-      fake_.UpsertCall(EndedCall(ch, "completed", created(), truth, 0));
-      for (int i = 0; i < 3; ++i) fake_.UpsertCall(EndedCall(ch, "busy", created(), truth));
-      for (int i = 0; i < 2; ++i) fake_.UpsertCall(EndedCall(ch, "no-answer", created(), truth));
-      fake_.UpsertCall(EndedCall(ch, "cancelled", created(), truth));
-      fake_.UpsertCall(EndedCall(ch, "failed", created(), truth));
+      bird_.UpsertCall(EndedCall(ch, "completed", created(), truth, 0));
+      for (int i = 0; i < 3; ++i) bird_.UpsertCall(EndedCall(ch, "busy", created(), truth));
+      for (int i = 0; i < 2; ++i) bird_.UpsertCall(EndedCall(ch, "no-answer", created(), truth));
+      bird_.UpsertCall(EndedCall(ch, "cancelled", created(), truth));
+      bird_.UpsertCall(EndedCall(ch, "failed", created(), truth));
     }
   }
 
@@ -256,14 +262,14 @@ class ExporterE2ETest : public ::testing::Test {
         << "bird_calls_total=" << SumSamples(exporter.Scrape(), "bird_calls_total")
         << " expected=" << expected << "\n"
         << exporter.Log().substr(0, 4000);
-    const auto list_requests = [&] { return fake_.Requests().size(); };
+    const auto list_requests = [&] { return bird_.Requests().size(); };
     const std::size_t before = list_requests();
     ASSERT_TRUE(
         WaitFor([&] { return list_requests() >= before + 3 * kChannels.size(); }, seconds(20)));
     EXPECT_EQ(SumSamples(exporter.Scrape(), "bird_calls_total"), expected);
   }
 
-  FakeBirdApi fake_;
+  sim::Simulator bird_;
   TempDir dir_{"bird_e2e"};
   int configs_ = 0;
   int call_counter_ = 0;
@@ -276,17 +282,18 @@ TEST_F(ExporterE2ETest, CountsExactlyWhatBirdServedAcrossChannelsPagesAndPolls) 
   // A long call in progress, older than most calls of its channel, and two ended calls whose
   // insights are not ready yet. The long call is followed by id: its end is found within a
   // tenth of its age (27 s here).
-  FakeCall long_call = NewCall(kChannels[0], "ongoing", Clock::now() - seconds(270));
-  fake_.UpsertCall(long_call);
+  sim::ScriptedCall long_call = NewCall(kChannels[0], "ongoing", Clock::now() - seconds(270));
+  bird_.UpsertCall(long_call);
   Truth late_truth;
-  FakeCall late1 = EndedCall(kChannels[2], "completed", Clock::now() - minutes(1), late_truth, 900,
-                             4.4, /*ready=*/false);
+  sim::ScriptedCall late1 = EndedCall(kChannels[2], "completed", Clock::now() - minutes(1),
+                                      late_truth, 900, 4.4, /*ready=*/false);
   late1.ended_at = Clock::now() + minutes(10);  // far from its grace period
-  FakeCall late2 = EndedCall(kChannels[2], "busy", Clock::now() - minutes(1), late_truth, 0, 0,
-                             /*ready=*/false);
+  sim::ScriptedCall late2 =
+      EndedCall(kChannels[2], "busy", Clock::now() - minutes(1), late_truth, 0, 0,
+                /*ready=*/false);
   late2.ended_at = Clock::now() + minutes(10);
-  fake_.UpsertCall(late1);
-  fake_.UpsertCall(late2);
+  bird_.UpsertCall(late1);
+  bird_.UpsertCall(late2);
 
   ExporterProcess& exporter = Start(WriteConfig("  max_concurrent_requests: 4\n"));
   ExpectStableTotal(exporter, truth.total());
@@ -299,13 +306,14 @@ TEST_F(ExporterE2ETest, CountsExactlyWhatBirdServedAcrossChannelsPagesAndPolls) 
   // The insights become ready; the long call ends.
   late1.insights_ready = true;
   late2.insights_ready = true;
-  fake_.UpsertCall(late1);
-  fake_.UpsertCall(late2);
+  bird_.UpsertCall(late1);
+  bird_.UpsertCall(late2);
   Truth long_truth;
-  FakeCall ended_long = EndedCall(kChannels[0], "completed", long_call.created_at, long_truth);
+  sim::ScriptedCall ended_long =
+      EndedCall(kChannels[0], "completed", long_call.created_at, long_truth);
   ended_long.id = long_call.id;
   ended_long.insights = MediaInsights(ended_long, 4.5, 100, 900);
-  fake_.UpsertCall(ended_long);
+  bird_.UpsertCall(ended_long);
 
   const int expected = truth.total() + late_truth.total() + long_truth.total();
   ExpectStableTotal(exporter, expected);
@@ -343,9 +351,10 @@ TEST_F(ExporterE2ETest, CountsExactlyWhatBirdServedAcrossChannelsPagesAndPolls) 
 
 TEST_F(ExporterE2ETest, CountsFromTheListWhenInsightsNeverArrive) {
   Truth truth;
-  FakeCall call = EndedCall(kChannels[1], "completed", Clock::now() - minutes(2), truth, 900, 4.5,
-                            /*ready=*/false);
-  fake_.UpsertCall(call);
+  sim::ScriptedCall call =
+      EndedCall(kChannels[1], "completed", Clock::now() - minutes(2), truth, 900, 4.5,
+                /*ready=*/false);
+  bird_.UpsertCall(call);
   ExporterProcess& exporter = Start(WriteConfig(""));
   ExpectStableTotal(exporter, 1, seconds(30));
   const Samples s = exporter.Scrape();
@@ -361,20 +370,20 @@ TEST_F(ExporterE2ETest, CountsFromTheListWhenInsightsNeverArrive) {
 TEST_F(ExporterE2ETest, TotalsStayExactWhileTheApiMisbehaves) {
   Truth truth;
   AddStandardMix(truth);
-  fake_.SetSlowDelay(milliseconds(1500));  // longer than request_timeout: a client timeout
+  bird_.SetSlowDelay(milliseconds(1500));  // longer than request_timeout: a client timeout
   for (const std::string endpoint : {"list_calls", "call_insights"}) {
-    fake_.InjectFaults(endpoint, Fault::kTooManyRequests, 2);
-    fake_.InjectFaults(endpoint, Fault::kTooManyRequestsRetryAfter, 1);
-    fake_.InjectFaults(endpoint, Fault::kServerErrorHtml, 2);
-    fake_.InjectFaults(endpoint, Fault::kServiceUnavailable, 1);
-    fake_.InjectFaults(endpoint, Fault::kTruncatedBody, 2);
-    fake_.InjectFaults(endpoint, Fault::kMalformedBody, 2);
-    fake_.InjectFaults(endpoint, Fault::kHtmlOk, 1);
-    fake_.InjectFaults(endpoint, Fault::kSlow, 1);
+    bird_.InjectFaults(endpoint, sim::Fault::kTooManyRequests, 2);
+    bird_.InjectFaults(endpoint, sim::Fault::kTooManyRequestsRetryAfter, 1);
+    bird_.InjectFaults(endpoint, sim::Fault::kServerErrorHtml, 2);
+    bird_.InjectFaults(endpoint, sim::Fault::kServiceUnavailable, 1);
+    bird_.InjectFaults(endpoint, sim::Fault::kTruncatedBody, 2);
+    bird_.InjectFaults(endpoint, sim::Fault::kMalformedBody, 2);
+    bird_.InjectFaults(endpoint, sim::Fault::kHtmlOk, 1);
+    bird_.InjectFaults(endpoint, sim::Fault::kSlow, 1);
   }
   ExporterProcess& exporter = Start(WriteConfig("  max_retries: 2\n"));
   ExpectStableTotal(exporter, truth.total(), seconds(90));
-  EXPECT_EQ(fake_.PendingFaults(), 0);
+  EXPECT_EQ(bird_.PendingFaults(), 0);
   const Samples s = exporter.Scrape();
   EXPECT_EQ(SumSamples(s, "bird_call_mos_count"), truth.answered_with_media);
   EXPECT_EQ(SumSamples(s, "bird_call_no_inbound_media_total"), truth.no_inbound_media);
@@ -396,11 +405,11 @@ TEST_F(ExporterE2ETest, HugeNestedBodiesAreCutAtTheCapsAndLoseNothing) {
   Truth truth;
   AddStandardMix(truth);
   for (const std::string endpoint : {"list_calls", "call_insights"}) {
-    fake_.InjectFaults(endpoint, Fault::kHugeNestedBody, 8);
+    bird_.InjectFaults(endpoint, sim::Fault::kHugeNestedBody, 8);
   }
   ExporterProcess& exporter = Start(WriteConfig("  max_retries: 3\n"));
   ExpectStableTotal(exporter, truth.total(), seconds(120));
-  EXPECT_EQ(fake_.PendingFaults(), 0);
+  EXPECT_EQ(bird_.PendingFaults(), 0);
   const Samples s = exporter.Scrape();
   EXPECT_EQ(SumSamples(s, "bird_call_mos_count"), truth.answered_with_media);
   EXPECT_EQ(SumSamples(s, "bird_exporter_api_requests_total", {"code=\"error\""}), 16);
@@ -423,18 +432,19 @@ TEST_F(ExporterE2ETest, AbsurdValuesCostOnlyTheirFieldAndAreCountedAsAnomalies) 
   AddStandardMix(truth);
   const auto now = Clock::now();
   // Insights with a MOS too large for a double, a "NaN" byte count and 10^20 packets.
-  FakeCall absurd = EndedCall(kChannels[0], "completed", now - minutes(2), truth);
+  sim::ScriptedCall absurd = EndedCall(kChannels[0], "completed", now - minutes(2), truth);
   absurd.insights["mediaMetrics"]["mos"] = "@mos@";
   absurd.insights["mediaMetrics"]["inBytes"] = "NaN";
   absurd.insights["mediaMetrics"]["outPacketCount"] = 1e20;
   absurd.raw = {{"\"@mos@\"", "1e400"}};
   // A list record (and insights) whose duration overflows a double.
-  FakeCall overflow = EndedCall(kChannels[1], "busy", now - minutes(2), truth);
+  sim::ScriptedCall overflow = EndedCall(kChannels[1], "busy", now - minutes(2), truth);
   overflow.duration = 12345;
   overflow.raw = {{"\"duration\":12345", "\"duration\":-1e999"}};
   // A call dated a year ahead: counted, its times clamped.
-  FakeCall future = EndedCall(kChannels[2], "no-answer", now + std::chrono::hours(24 * 365), truth);
-  for (const FakeCall& call : {absurd, overflow, future}) fake_.UpsertCall(call);
+  sim::ScriptedCall future =
+      EndedCall(kChannels[2], "no-answer", now + std::chrono::hours(24 * 365), truth);
+  for (const sim::ScriptedCall& call : {absurd, overflow, future}) bird_.UpsertCall(call);
 
   ExporterProcess& exporter = Start(WriteConfig(""));
   ExpectStableTotal(exporter, truth.total());
@@ -472,14 +482,14 @@ TEST_F(ExporterE2ETest, ACraftedCallIdCannotForgeALogRecordInEitherFormat) {
   for (const std::string format : {"logfmt", "json"}) {
     SCOPED_TRACE(format);
     Truth truth;
-    FakeCall call = EndedCall(kChannels[0], "completed", Clock::now() - minutes(2), truth);
+    sim::ScriptedCall call = EndedCall(kChannels[0], "completed", Clock::now() - minutes(2), truth);
     call.id = forged + format;
     call.insights = MediaInsights(call, 4.2, 100, 900);
     call.insights["mediaMetrics"]["mos"] = "n/a";  // an anomaly: its warn line names the call
     call.insights["mediaMetrics"]["readCodecName"] = "PCMA\nlevel=error";
-    fake_.UpsertCall(call);
+    bird_.UpsertCall(call);
     ExporterProcess& exporter = Start(WriteConfig(""), kAccessKey, {"--log.format=" + format});
-    ExpectStableTotal(exporter, format == "logfmt" ? 1 : 2);  // the fake keeps the first one
+    ExpectStableTotal(exporter, format == "logfmt" ? 1 : 2);  // the simulator keeps the first one
     const std::string log = exporter.Log();
     EXPECT_EQ(exporter.Stop(SIGTERM, seconds(5)), 0);
     std::istringstream lines(log);
@@ -558,8 +568,8 @@ TEST_F(ExporterE2ETest, AGracefulRestartNeitherDoubleCountsNorLosesCalls) {
   // Calls that end while the exporter is down.
   Truth downtime;
   for (const auto& ch : kChannels) {
-    fake_.UpsertCall(EndedCall(ch, "completed", Clock::now() - minutes(1), downtime));
-    fake_.UpsertCall(EndedCall(ch, "no-answer", Clock::now() - seconds(30), downtime));
+    bird_.UpsertCall(EndedCall(ch, "completed", Clock::now() - minutes(1), downtime));
+    bird_.UpsertCall(EndedCall(ch, "no-answer", Clock::now() - seconds(30), downtime));
   }
   ExporterProcess& second = Start(config);
   ExpectStableTotal(second, downtime.total());
@@ -569,9 +579,9 @@ TEST_F(ExporterE2ETest, KillNineAtAnyMomentNeverDoubleCountsNorLosesCalls) {
   Truth truth;
   AddStandardMix(truth);
   std::set<std::string> all_ids;
-  for (const auto& call : fake_.Calls()) all_ids.insert(call.id);
-  fake_.SetSlowDelay(milliseconds(30));
-  fake_.InjectFaults("call_insights", Fault::kSlow, 1000);  // stretch the cycles out
+  for (const auto& call : bird_.Calls()) all_ids.insert(call.id);
+  bird_.SetSlowDelay(milliseconds(30));
+  bird_.InjectFaults("call_insights", sim::Fault::kSlow, 1000);  // stretch the cycles out
   const std::string state = dir_ / "state.json";
   const std::string config = WriteConfig("  max_concurrent_requests: 2\n", state);
 
@@ -599,7 +609,7 @@ TEST_F(ExporterE2ETest, KillNineDuringTheMigrationOfALargeJsonStateNeverDoubleCo
   Truth truth;
   AddStandardMix(truth);
   std::vector<std::string> ids;
-  for (const auto& call : fake_.Calls()) ids.push_back(call.id);
+  for (const auto& call : bird_.Calls()) ids.push_back(call.id);
   // A state file of an earlier release: half of the calls counted already, and 400,000 other
   // ids of the last hour to make the import take a while.
   const std::string state = dir_ / "state.json";
@@ -658,7 +668,7 @@ TEST_F(ExporterE2ETest, AStateDirectoryMissingAtStartIsWaitedForNotACrashLoop) {
               seconds(20)));
   EXPECT_EQ(HttpGet(exporter.Url("/-/ready")).status, 503);
   EXPECT_NE(HttpGet(exporter.Url("/-/ready")).body.find("state database"), std::string::npos);
-  EXPECT_TRUE(fake_.Requests().empty()) << "Bird is not asked while nothing can be recorded";
+  EXPECT_TRUE(bird_.Requests().empty()) << "Bird is not asked while nothing can be recorded";
   EXPECT_GE(SumSamples(exporter.Scrape(), "bird_exporter_state_errors_total"), 1);
   std::filesystem::create_directory(dir_ / "later");
   ExpectStableTotal(exporter, truth.total());
@@ -717,8 +727,8 @@ TEST_F(ExporterE2ETest, ADiskFullRollsThePollBackAndTheCallsAreCountedOnceAfter)
   ExpectStableTotal(again, 0);
 }
 
-// Most requests of any one-second window among the fake's requests under `path_prefix`.
-std::size_t MostInOneSecond(const std::vector<RecordedRequest>& requests,
+// Most requests of any one-second window among the simulator's requests under `path_prefix`.
+std::size_t MostInOneSecond(const std::vector<sim::RecordedRequest>& requests,
                             const std::string& path_prefix) {
   std::vector<std::chrono::steady_clock::time_point> times;
   for (const auto& request : requests) {
@@ -737,21 +747,21 @@ TEST_F(ExporterE2ETest, NeverExceedsTheRateLimitOrTheConcurrencyLimit) {
   Truth truth;
   const auto now = Clock::now();
   for (int i = 0; i < 30; ++i) {
-    fake_.UpsertCall(EndedCall(kChannels[i % 2], "completed", now - seconds(60 + i), truth));
+    bird_.UpsertCall(EndedCall(kChannels[i % 2], "completed", now - seconds(60 + i), truth));
   }
-  fake_.SetSlowDelay(milliseconds(150));
-  fake_.InjectFaults("call_insights", Fault::kSlow, 1000);
+  bird_.SetSlowDelay(milliseconds(150));
+  bird_.InjectFaults("call_insights", sim::Fault::kSlow, 1000);
   ExporterProcess& exporter =
       Start(WriteConfig("  max_requests_per_second: 10\n  max_concurrent_requests: 2\n"));
   ExpectStableTotal(exporter, truth.total());
-  EXPECT_LE(fake_.MaxConcurrentRequests(), 2);
+  EXPECT_LE(bird_.MaxConcurrentRequests(), 2);
   // All channels share workspace ws-a's budget except ws-b; check ws-a's requests.
-  const auto requests = fake_.Requests();
+  const auto requests = bird_.Requests();
   ASSERT_GT(std::count_if(requests.begin(), requests.end(),
                           [](const auto& r) { return r.path.rfind("/workspaces/ws-a/", 0) == 0; }),
             30);
   // The client spaces requests 100 ms apart; one extra allows for loopback scheduling jitter
-  // between the client taking a token and the fake seeing the request.
+  // between the client taking a token and the simulator seeing the request.
   EXPECT_LE(MostInOneSecond(requests, "/workspaces/ws-a/"), 11u);
 }
 
@@ -759,9 +769,9 @@ TEST_F(ExporterE2ETest, ARateLimitStormHalvesTheBudgetAndBirdNeverSeesMoreThanTh
   Truth truth;
   const auto now = Clock::now();
   for (int i = 0; i < 30; ++i) {
-    fake_.UpsertCall(EndedCall(kChannels[i % 2], "completed", now - seconds(120 + i), truth));
+    bird_.UpsertCall(EndedCall(kChannels[i % 2], "completed", now - seconds(120 + i), truth));
   }
-  fake_.InjectFaults("call_insights", Fault::kTooManyRequests, 12);
+  bird_.InjectFaults("call_insights", sim::Fault::kTooManyRequests, 12);
   ExporterProcess& exporter =
       Start(WriteConfig("  max_requests_per_second: 10\n  max_concurrent_requests: 4\n"));
   // The storm drives the budget down: it is read while it lasts or just after.
@@ -778,7 +788,7 @@ TEST_F(ExporterE2ETest, ARateLimitStormHalvesTheBudgetAndBirdNeverSeesMoreThanTh
       << "lowest budget seen " << lowest;
   ExpectStableTotal(exporter, truth.total());
   const Samples s = exporter.Scrape();
-  const auto requests = fake_.Requests();
+  const auto requests = bird_.Requests();
   const auto answered_429 = std::count_if(requests.begin(), requests.end(),
                                           [](const auto& r) { return r.status == 429; });
   EXPECT_EQ(answered_429, 12);
@@ -792,7 +802,7 @@ TEST_F(ExporterE2ETest, ARateLimitStormHalvesTheBudgetAndBirdNeverSeesMoreThanTh
                           {"workspace=\"production\""}) == 10;
       },
       seconds(30)));
-  EXPECT_LE(MostInOneSecond(fake_.Requests(), "/workspaces/ws-a/"), 10u);
+  EXPECT_LE(MostInOneSecond(bird_.Requests(), "/workspaces/ws-a/"), 10u);
 }
 
 TEST_F(ExporterE2ETest, LongCallsEndingAroundFaultsAndAKillAreCountedExactlyOnce) {
@@ -802,14 +812,14 @@ TEST_F(ExporterE2ETest, LongCallsEndingAroundFaultsAndAKillAreCountedExactlyOnce
   // Newer calls, so that the open ones are past the first pages of each poll's listing.
   for (const auto& ch : kChannels) {
     for (int i = 0; i < 15; ++i) {
-      fake_.UpsertCall(EndedCall(ch, "busy", now - seconds(40 + i), truth));
+      bird_.UpsertCall(EndedCall(ch, "busy", now - seconds(40 + i), truth));
     }
   }
-  std::vector<FakeCall> open;
+  std::vector<sim::ScriptedCall> open;
   for (int i = 0; i < 12; ++i) {
-    FakeCall call = NewCall(kChannels[i % 3], "ongoing", now - seconds(100 + 5 * i));
+    sim::ScriptedCall call = NewCall(kChannels[i % 3], "ongoing", now - seconds(100 + 5 * i));
     call.answered_at = call.created_at + seconds(3);
-    fake_.UpsertCall(call);
+    bird_.UpsertCall(call);
     open.push_back(call);
   }
   const std::string state = dir_ / "state.json";
@@ -820,18 +830,18 @@ TEST_F(ExporterE2ETest, LongCallsEndingAroundFaultsAndAKillAreCountedExactlyOnce
   EXPECT_EQ(SumSamples(exporter->Scrape(), "bird_calls_active", {"status=\"ongoing\""}), 12);
 
   // Half of them end while Bird misbehaves; the exporter is then killed.
-  fake_.InjectFaults("", Fault::kServerErrorHtml, 3);
-  fake_.InjectFaults("", Fault::kTruncatedBody, 3);
-  fake_.InjectFaults("", Fault::kTooManyRequestsRetryAfter, 2);
+  bird_.InjectFaults("", sim::Fault::kServerErrorHtml, 3);
+  bird_.InjectFaults("", sim::Fault::kTruncatedBody, 3);
+  bird_.InjectFaults("", sim::Fault::kTooManyRequestsRetryAfter, 2);
   Truth ended_truth;
-  auto end = [&](const FakeCall& call) {
-    FakeCall ended = EndedCall(kChannels[0], "completed", call.created_at, ended_truth);
+  auto end = [&](const sim::ScriptedCall& call) {
+    sim::ScriptedCall ended = EndedCall(kChannels[0], "completed", call.created_at, ended_truth);
     ended.workspace_id = call.workspace_id;
     ended.channel_id = call.channel_id;
     ended.id = call.id;
     ended.ended_at = Clock::now() - seconds(1);
     ended.insights = MediaInsights(ended, 4.3, 100, 900);
-    fake_.UpsertCall(ended);
+    bird_.UpsertCall(ended);
   };
   for (int i = 0; i < 6; ++i) end(open[i]);
   ExpectStableTotal(*exporter, truth.total() + 6, seconds(90));
@@ -845,7 +855,7 @@ TEST_F(ExporterE2ETest, LongCallsEndingAroundFaultsAndAKillAreCountedExactlyOnce
   EXPECT_EQ(SumSamples(s, "bird_calls_active"), 0);
   EXPECT_EQ(SumSamples(s, "bird_call_mos_count"), 6);  // the six that ended while it was down
   // Each open call was looked at again a bounded number of times, not once per poll.
-  const auto requests = fake_.Requests();
+  const auto requests = bird_.Requests();
   const auto follow = std::count_if(requests.begin(), requests.end(), [](const auto& r) {
     return r.endpoint == "get_call" ||
            (r.endpoint == "list_calls" && r.query.find("status=") != std::string::npos);
@@ -853,7 +863,7 @@ TEST_F(ExporterE2ETest, LongCallsEndingAroundFaultsAndAKillAreCountedExactlyOnce
   EXPECT_LT(follow, 12 * 20);
 }
 
-int InsightsRequests(const std::vector<RecordedRequest>& requests) {
+int InsightsRequests(const std::vector<sim::RecordedRequest>& requests) {
   return static_cast<int>(std::count_if(requests.begin(), requests.end(), [](const auto& r) {
     return r.endpoint == "call_insights";
   }));
@@ -865,7 +875,7 @@ TEST_F(ExporterE2ETest, InsightsModeAllAsksOnceForEveryCall) {
   ExporterProcess& exporter = Start(WriteConfig("", "", "  insights: all\n"));
   ExpectStableTotal(exporter, truth.total());
   const Samples s = exporter.Scrape();
-  EXPECT_EQ(InsightsRequests(fake_.Requests()), truth.total());
+  EXPECT_EQ(InsightsRequests(bird_.Requests()), truth.total());
   EXPECT_EQ(SumSamples(s, "bird_call_mos_count"), truth.answered_with_media);
   EXPECT_EQ(SumSamples(s, "bird_call_quality_ratio_count"), truth.answered_with_media);
   EXPECT_EQ(SumSamples(s, "bird_call_pdd_seconds_count"), truth.with_pdd);
@@ -879,7 +889,7 @@ TEST_F(ExporterE2ETest, InsightsModeNoneCountsEveryCallFromTheListAlone) {
   ExporterProcess& exporter = Start(WriteConfig("", "", "  insights: none\n"));
   ExpectStableTotal(exporter, truth.total());
   const Samples s = exporter.Scrape();
-  EXPECT_EQ(InsightsRequests(fake_.Requests()), 0);
+  EXPECT_EQ(InsightsRequests(bird_.Requests()), 0);
   // The list's qualityInsights.mos of every answered call, one-way audio included.
   EXPECT_EQ(SumSamples(s, "bird_call_mos_count"),
             truth.answered_with_media + truth.no_inbound_media);
@@ -897,19 +907,19 @@ TEST_F(ExporterE2ETest, InsightsModePoorAsksOnlyForAnsweredCallsWithALowOrMissin
   // The list shows the same MOS as the insights (3.2, 3.4, ... 4.4); the call without inbound
   // media has none in the list.
   int poor = 0;
-  for (FakeCall call : fake_.Calls()) {
+  for (sim::ScriptedCall call : bird_.Calls()) {
     if (call.status != "completed") continue;
     const double mos = call.insights["mediaMetrics"]["mos"].get<double>();
     const bool no_media = call.insights["mediaMetrics"]["inMediaPacketCount"].get<int>() == 0;
     call.list_mos = no_media ? std::nullopt : std::optional<double>(mos);
     if (no_media || mos < 3.6) ++poor;
-    fake_.UpsertCall(call);
+    bird_.UpsertCall(call);
   }
   ASSERT_EQ(poor, 9);  // 3.2 and 3.4, and the one without media, on each of 3 channels
   ExporterProcess& exporter = Start(WriteConfig("", "", "  insights: poor\n"));
   ExpectStableTotal(exporter, truth.total());
   const Samples s = exporter.Scrape();
-  EXPECT_EQ(InsightsRequests(fake_.Requests()), poor);
+  EXPECT_EQ(InsightsRequests(bird_.Requests()), poor);
   EXPECT_EQ(SumSamples(s, "bird_call_mos_count"), truth.answered_with_media);
   EXPECT_EQ(SumSamples(s, "bird_call_quality_ratio_count"), 6);  // insights, with media
   EXPECT_EQ(SumSamples(s, "bird_call_no_inbound_media_total"), truth.no_inbound_media);

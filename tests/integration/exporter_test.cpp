@@ -1,6 +1,6 @@
-// The Exporter object in this process, on port 0, against the fake Bird API: start-up errors,
-// and the one reload path (what it applies, what waits for a restart, what it refuses), also
-// while reloads race each other and the shutdown.
+// The Exporter object in this process, on port 0, against the simulator's scripted calls: start-up
+// errors, and the one reload path (what it applies, what waits for a restart, what it refuses),
+// also while reloads race each other and the shutdown.
 #include "daemon/exporter.h"
 
 #include <gmock/gmock.h>
@@ -12,9 +12,9 @@
 #include <thread>
 
 #include "support/exporter_process.h"
-#include "support/fake_bird_api.h"
 #include "support/http_client.h"
 #include "support/process.h"
+#include "support/scripted_bird.h"
 
 namespace bird_exporter::testing {
 namespace {
@@ -37,16 +37,16 @@ long Post(const std::string& url) {
 
 class ExporterTest : public ::testing::Test {
  protected:
-  ExporterTest() : fake_(kKey) {}
+  ExporterTest() : bird_(sim::ScriptedSettings(kKey, {{"ws-a", {"ch-1", "ch-2"}}})) {}
   void TearDown() override { exporter_.reset(); }
 
   void WriteConfig(const std::vector<std::pair<std::string, std::string>>& channels,
                    const std::string& extra = "") {
-    WriteChannelsConfig(config_, fake_.BaseUrl(), std::string("access_key: ") + kKey, channels,
+    WriteChannelsConfig(config_, bird_.BaseUrl(), std::string("access_key: ") + kKey, channels,
                         extra);
   }
   void AddEndedCalls(const std::string& channel, int count) {
-    testing::AddEndedCalls(fake_, channel, count);
+    testing::AddEndedCalls(bird_, channel, count);
   }
 
   ExporterOptions Options(bool enable_lifecycle = false) {
@@ -71,7 +71,7 @@ class ExporterTest : public ::testing::Test {
     return Scalar("bird_calls_total", {"channel=\"" + channel_name + "\""});
   }
 
-  FakeBirdApi fake_;
+  sim::Simulator bird_;
   TempDir dir_{"bird_exporter_object"};
   const std::string config_ = dir_ / "config.yml";
   std::unique_ptr<Exporter> exporter_;
@@ -119,7 +119,7 @@ TEST_F(ExporterTest, ReloadOfTheSameFileChangesNothing) {
 // one poll an hour, nothing else would render it for the next 5 seconds).
 TEST_F(ExporterTest, AReloadIsOnTheNextScrape) {
   AddEndedCalls("ch-1", 2);
-  WriteChannelsConfig(config_, fake_.BaseUrl(), std::string("access_key: ") + kKey,
+  WriteChannelsConfig(config_, bird_.BaseUrl(), std::string("access_key: ") + kKey,
                       {{"ch-1", "support"}});
   std::string text = ReadFile(config_);
   text.replace(text.find("interval: 200ms"), 15, "interval: 1h");

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "http/curl_transport.h"
-#include "support/fake_bird_api.h"
+#include "sim/simulator.h"
 
 namespace bird_exporter::testing {
 namespace {
@@ -12,19 +12,19 @@ using std::chrono::minutes;
 using std::chrono::seconds;
 
 TEST(HardeningTest, AnOversizedAnswerFailsTheRequestInsteadOfGrowingWithoutBound) {
-  FakeBirdApi fake("hardening-key");
+  sim::Simulator bird(sim::ScriptedSettings("hardening-key"));
   for (int i = 0; i < 300; ++i) {
-    FakeCall call;
+    sim::ScriptedCall call;
     call.workspace_id = "ws";
     call.channel_id = "ch";
     call.id = "call-" + std::to_string(i);
     call.status = "busy";
-    call.created_at = Clock::now() - minutes(1) + seconds(i % 50);
+    call.created_at = std::chrono::system_clock::now() - minutes(1) + seconds(i % 50);
     call.ended_at = call.created_at + seconds(3);
-    fake.UpsertCall(call);
+    bird.UpsertCall(call);
   }
   HttpRequest request;
-  request.url = fake.BaseUrl() + "/workspaces/ws/channels/ch/calls?limit=1000";
+  request.url = bird.BaseUrl() + "/workspaces/ws/channels/ch/calls?limit=1000";
   request.headers = {{"Authorization", "AccessKey hardening-key"}};
 
   CurlTransport roomy;

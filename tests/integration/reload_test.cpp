@@ -1,6 +1,6 @@
-// Configuration reload against the fake Bird API: channels added start polling, removed ones
-// stop and their series disappear, the counted-call state is kept, a bad file is refused, and
-// the access key can be rotated through access_key_file without a restart.
+// Configuration reload against the simulator's scripted calls: channels added start polling,
+// removed ones stop and their series disappear, the counted-call state is kept, a bad file is
+// refused, and the access key can be rotated through access_key_file without a restart.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -8,9 +8,9 @@
 #include <fstream>
 
 #include "support/exporter_process.h"
-#include "support/fake_bird_api.h"
 #include "support/http_client.h"
 #include "support/process.h"
+#include "support/scripted_bird.h"
 
 namespace bird_exporter::testing {
 namespace {
@@ -36,7 +36,7 @@ long Request(const std::string& method, const std::string& url, std::string& bod
 
 class ReloadTest : public ::testing::Test {
  protected:
-  ReloadTest() : fake_(kOldKey) {}
+  ReloadTest() : bird_(sim::ScriptedSettings(kOldKey, {{"ws-a", {"ch-1", "ch-2"}}})) {}
   void SetUp() override {
     key_file_ = dir_ / "access_key";
     std::ofstream(key_file_) << kOldKey << "\n";
@@ -53,10 +53,10 @@ class ReloadTest : public ::testing::Test {
 
   void WriteConfig(const std::vector<std::pair<std::string, std::string>>& channels,
                    const std::string& extra = "") {
-    WriteChannelsConfig(config_, fake_.BaseUrl(), "access_key_file: " + key_file_, channels, extra);
+    WriteChannelsConfig(config_, bird_.BaseUrl(), "access_key_file: " + key_file_, channels, extra);
   }
   void AddEndedCalls(const std::string& channel, int count) {
-    testing::AddEndedCalls(fake_, channel, count);
+    testing::AddEndedCalls(bird_, channel, count);
   }
 
   void Start(bool enable_lifecycle = false) {
@@ -79,7 +79,7 @@ class ReloadTest : public ::testing::Test {
   }
   double Scalar(const std::string& name) { return SumSamples(exporter_->Scrape(), name); }
 
-  FakeBirdApi fake_;
+  sim::Simulator bird_;
   TempDir dir_{"bird_reload"};
   std::string key_file_, config_;
   std::unique_ptr<ExporterProcess> exporter_;
@@ -110,8 +110,8 @@ TEST_F(ReloadTest, AddsAndRemovesChannelsAndKeepsTheCountedCalls) {
                           {"channel=\"support\""}) == 1;
       },
       seconds(20)));
-  const std::size_t requests = fake_.Requests().size();
-  ASSERT_TRUE(WaitFor([&] { return fake_.Requests().size() >= requests + 6; }, seconds(20)));
+  const std::size_t requests = bird_.Requests().size();
+  ASSERT_TRUE(WaitFor([&] { return bird_.Requests().size() >= requests + 6; }, seconds(20)));
   EXPECT_EQ(Calls("support"), 0);
   EXPECT_EQ(Calls("sales"), 3);
 }
@@ -138,7 +138,7 @@ TEST_F(ReloadTest, RotatesTheAccessKeyWithoutARestart) {
   Start();
   ASSERT_TRUE(WaitFor([&] { return Calls("support") == 2; }, seconds(20)));
 
-  fake_.SetAccessKey(kNewKey);  // Bird now only accepts the new key
+  bird_.SetAccessKey(kNewKey);  // Bird now only accepts the new key
   ASSERT_TRUE(WaitFor(
       [&] {
         return SumSamples(exporter_->Scrape(), "bird_exporter_api_requests_total",

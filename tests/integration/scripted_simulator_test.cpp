@@ -1,6 +1,5 @@
-// Exercises the fake Bird API over real HTTP with libcurl, so the exporter's integration tests
-// can trust what it serves.
-#include "support/fake_bird_api.h"
+// Exercises the simulator's scripted calls, injected faults and request record over real HTTP
+// with libcurl, so the exporter's integration tests can trust what it serves.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -17,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "sim/simulator.h"
 #include "support/http_client.h"
 
 namespace bird_exporter::testing {
@@ -27,6 +27,10 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
 using namespace std::chrono_literals;
+using sim::Fault;
+using sim::RecordedRequest;
+using sim::ScriptedCall;
+using Clock = std::chrono::system_clock;
 
 constexpr char kKey[] = "test-access-key";
 constexpr char kWorkspace[] = "2f1b6c1e-0a4e-4c8e-9d51-6f1e0a0b0001";
@@ -43,7 +47,7 @@ class BirdClient {
     request.url = url;
     if (!authorization.empty()) request.headers.push_back("Authorization: " + authorization);
     request.headers.push_back("Accept: application/json");
-    request.user_agent = "fake-bird-api-test/1.0";
+    request.user_agent = "scripted-simulator-test/1.0";
     request.timeout = std::chrono::milliseconds(20000);
     HttpResponse response = client_.Send(request);
     EXPECT_TRUE(response.ok()) << response.error << " for " << url;
@@ -79,8 +83,8 @@ Clock::time_point At(int seconds) {
   return Clock::time_point(std::chrono::seconds(1732176000) + std::chrono::seconds(seconds));
 }
 
-FakeCall MakeCall(int n, Clock::time_point created_at) {
-  FakeCall call;
+ScriptedCall MakeCall(int n, Clock::time_point created_at) {
+  ScriptedCall call;
   call.workspace_id = kWorkspace;
   call.channel_id = kChannel;
   call.id = CallId(n);
@@ -88,7 +92,7 @@ FakeCall MakeCall(int n, Clock::time_point created_at) {
   return call;
 }
 
-class FakeBirdApiTest : public ::testing::Test {
+class ScriptedSimulatorTest : public ::testing::Test {
  protected:
   std::string CallsUrl(const std::string& query = "") const {
     std::string url =
@@ -125,17 +129,17 @@ class FakeBirdApiTest : public ::testing::Test {
     return pages;
   }
 
-  FakeBirdApi api_{kKey};
+  sim::Simulator api_{sim::ScriptedSettings(kKey, {{kWorkspace, {kChannel}}})};
   BirdClient client_;
   std::string auth_ = std::string("AccessKey ") + kKey;
 };
 
-TEST_F(FakeBirdApiTest, ListensOnAnOsChosenLoopbackPort) {
+TEST_F(ScriptedSimulatorTest, ListensOnAnOsChosenLoopbackPort) {
   EXPECT_GT(api_.Port(), 0);
   EXPECT_EQ(api_.BaseUrl(), "http://127.0.0.1:" + std::to_string(api_.Port()));
 }
 
-TEST_F(FakeBirdApiTest, RejectsAWrongOrMissingKeyWith401) {
+TEST_F(ScriptedSimulatorTest, RejectsAWrongOrMissingKeyWith401) {
   for (const std::string& authorization :
        {std::string("AccessKey wrong"), std::string("Bearer ") + kKey, std::string()}) {
     const HttpResponse response = client_.Get(CallsUrl(), authorization);
@@ -146,13 +150,13 @@ TEST_F(FakeBirdApiTest, RejectsAWrongOrMissingKeyWith401) {
   }
 }
 
-TEST_F(FakeBirdApiTest, SetAccessKeyRotatesTheAcceptedKey) {
+TEST_F(ScriptedSimulatorTest, SetAccessKeyRotatesTheAcceptedKey) {
   api_.SetAccessKey("rotated");
   EXPECT_EQ(Get(CallsUrl()).status, 401);
   EXPECT_EQ(client_.Get(CallsUrl(), "AccessKey rotated").status, 200);
 }
 
-TEST_F(FakeBirdApiTest, PagesThroughCallsNewestFirst) {
+TEST_F(ScriptedSimulatorTest, PagesThroughCallsNewestFirst) {
   for (int i = 1; i <= 25; ++i) api_.UpsertCall(MakeCall(i, At(i)));
 
   const auto pages = ListAllPages(10);
@@ -169,14 +173,14 @@ TEST_F(FakeBirdApiTest, PagesThroughCallsNewestFirst) {
   EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), 25u);
 }
 
-TEST_F(FakeBirdApiTest, OmitsNextPageTokenWhenTheLastPageIsExactlyFull) {
+TEST_F(ScriptedSimulatorTest, OmitsNextPageTokenWhenTheLastPageIsExactlyFull) {
   for (int i = 1; i <= 20; ++i) api_.UpsertCall(MakeCall(i, At(i)));
   const auto pages = ListAllPages(10);
   ASSERT_EQ(pages.size(), 2u);
   EXPECT_EQ(pages[1].size(), 10u);
 }
 
-TEST_F(FakeBirdApiTest, PageTokenIsBase64OfCreatedMillisAndId) {
+TEST_F(ScriptedSimulatorTest, PageTokenIsBase64OfCreatedMillisAndId) {
   for (int i = 1; i <= 3; ++i) api_.UpsertCall(MakeCall(i, At(i)));
   const auto body = nlohmann::json::parse(Get(CallsUrl("limit=2")).body);
   const std::string token = body.at("nextPageToken");
@@ -200,7 +204,7 @@ TEST_F(FakeBirdApiTest, PageTokenIsBase64OfCreatedMillisAndId) {
   EXPECT_EQ(cursor, nlohmann::json::array({expected_ms, CallId(2)}));
 }
 
-TEST_F(FakeBirdApiTest, BreaksCreatedAtTiesByIdDescendingAcrossPages) {
+TEST_F(ScriptedSimulatorTest, BreaksCreatedAtTiesByIdDescendingAcrossPages) {
   for (int i = 1; i <= 6; ++i) api_.UpsertCall(MakeCall(i, At(100)));
   const auto pages = ListAllPages(4);
   ASSERT_EQ(pages.size(), 2u);
@@ -208,7 +212,7 @@ TEST_F(FakeBirdApiTest, BreaksCreatedAtTiesByIdDescendingAcrossPages) {
   EXPECT_THAT(pages[1], ElementsAre(CallId(2), CallId(1)));
 }
 
-TEST_F(FakeBirdApiTest, KeysetPagingSkipsNothingWhenANewerCallArrivesBetweenPages) {
+TEST_F(ScriptedSimulatorTest, KeysetPagingSkipsNothingWhenANewerCallArrivesBetweenPages) {
   for (int i = 1; i <= 25; ++i) api_.UpsertCall(MakeCall(i, At(i)));
   int inserted = 0;
   const auto pages = ListAllPages(10, [&] {
@@ -227,7 +231,7 @@ TEST_F(FakeBirdApiTest, KeysetPagingSkipsNothingWhenANewerCallArrivesBetweenPage
   EXPECT_EQ(first.at("results").at(0).at("id"), CallId(100 + inserted));
 }
 
-TEST_F(FakeBirdApiTest, DefaultsToTenAndCapsAtMaxPageSize) {
+TEST_F(ScriptedSimulatorTest, DefaultsToTenAndCapsAtMaxPageSize) {
   for (int i = 1; i <= 25; ++i) api_.UpsertCall(MakeCall(i, At(i)));
   auto body = nlohmann::json::parse(Get(CallsUrl()).body);
   EXPECT_EQ(body.at("results").size(), 10u);
@@ -238,7 +242,7 @@ TEST_F(FakeBirdApiTest, DefaultsToTenAndCapsAtMaxPageSize) {
   EXPECT_TRUE(body.contains("nextPageToken"));
 }
 
-TEST_F(FakeBirdApiTest, RejectsInvalidLimitAndTokenWith422) {
+TEST_F(ScriptedSimulatorTest, RejectsInvalidLimitAndTokenWith422) {
   api_.UpsertCall(MakeCall(1, At(1)));
   for (const std::string query :
        {"limit=0", "limit=1001", "limit=abc", "limit=", "limit=-5", "pageToken=%21%21%21",
@@ -251,9 +255,9 @@ TEST_F(FakeBirdApiTest, RejectsInvalidLimitAndTokenWith422) {
   EXPECT_EQ(Get(CallsUrl("limit=1&status=completed&status=failed")).status, 200);
 }
 
-TEST_F(FakeBirdApiTest, ListsOnlyTheRequestedChannel) {
+TEST_F(ScriptedSimulatorTest, ListsOnlyTheRequestedChannel) {
   api_.UpsertCall(MakeCall(1, At(1)));
-  FakeCall other = MakeCall(2, At(2));
+  ScriptedCall other = MakeCall(2, At(2));
   other.channel_id = "another-channel";
   api_.UpsertCall(other);
   const auto body = nlohmann::json::parse(Get(CallsUrl()).body);
@@ -261,8 +265,8 @@ TEST_F(FakeBirdApiTest, ListsOnlyTheRequestedChannel) {
   EXPECT_EQ(body.at("results").at(0).at("id"), CallId(1));
 }
 
-TEST_F(FakeBirdApiTest, ServesRecordsShapedLikeBirdChannelCalls) {
-  FakeCall call = MakeCall(1, At(0) + 748ms);
+TEST_F(ScriptedSimulatorTest, ServesRecordsShapedLikeBirdChannelCalls) {
+  ScriptedCall call = MakeCall(1, At(0) + 748ms);
   call.status = "completed";
   call.direction = "incoming";
   call.type = "webrtc";
@@ -275,7 +279,7 @@ TEST_F(FakeBirdApiTest, ServesRecordsShapedLikeBirdChannelCalls) {
   call.list_mos = 4.47;
   call.list_pdd = 1.23;
   api_.UpsertCall(call);
-  FakeCall bare = MakeCall(2, At(-10));
+  ScriptedCall bare = MakeCall(2, At(-10));
   bare.status = "ringing";
   api_.UpsertCall(bare);
 
@@ -313,16 +317,16 @@ TEST_F(FakeBirdApiTest, ServesRecordsShapedLikeBirdChannelCalls) {
   }
 }
 
-TEST_F(FakeBirdApiTest, QualityInsightsCarriesOnlyThePresentValues) {
-  FakeCall call = MakeCall(1, At(1));
+TEST_F(ScriptedSimulatorTest, QualityInsightsCarriesOnlyThePresentValues) {
+  ScriptedCall call = MakeCall(1, At(1));
   call.list_mos = 3.9;
   api_.UpsertCall(call);
   const auto record = nlohmann::json::parse(Get(CallsUrl()).body).at("results").at(0);
   EXPECT_EQ(record.at("qualityInsights"), (nlohmann::json{{"mos", "3.9"}}));
 }
 
-TEST_F(FakeBirdApiTest, InsightsAre404UntilReadyThen200) {
-  FakeCall call = MakeCall(1, At(0));
+TEST_F(ScriptedSimulatorTest, InsightsAre404UntilReadyThen200) {
+  ScriptedCall call = MakeCall(1, At(0));
   call.ended_at = At(30);
   call.duration = 30;
   call.hangup_sip_code = "200";
@@ -355,15 +359,15 @@ TEST_F(FakeBirdApiTest, InsightsAre404UntilReadyThen200) {
   EXPECT_EQ(nlohmann::json::parse(Get(InsightsUrl(CallId(1))).body), call.insights);
 }
 
-TEST_F(FakeBirdApiTest, InsightsOfAnotherChannelAre404) {
-  FakeCall call = MakeCall(1, At(0));
+TEST_F(ScriptedSimulatorTest, InsightsOfAnotherChannelAre404) {
+  ScriptedCall call = MakeCall(1, At(0));
   call.channel_id = "another-channel";
   call.insights_ready = true;
   api_.UpsertCall(call);
   EXPECT_EQ(Get(InsightsUrl(CallId(1))).status, 404);
 }
 
-TEST_F(FakeBirdApiTest, UnknownPathsAre404AndOtherMethods405) {
+TEST_F(ScriptedSimulatorTest, UnknownPathsAre404AndOtherMethods405) {
   HttpResponse response = Get(api_.BaseUrl() + "/workspaces/" + kWorkspace + "/channels");
   EXPECT_EQ(response.status, 404);
   EXPECT_EQ(nlohmann::json::parse(response.body).at("code"), "NotFound");
@@ -376,13 +380,13 @@ TEST_F(FakeBirdApiTest, UnknownPathsAre404AndOtherMethods405) {
   }
 }
 
-TEST_F(FakeBirdApiTest, KeepsConnectionsAlive) {
+TEST_F(ScriptedSimulatorTest, KeepsConnectionsAlive) {
   EXPECT_EQ(Get(CallsUrl()).new_connections, 1);
   EXPECT_EQ(Get(CallsUrl()).new_connections, 0);
   EXPECT_EQ(Get(InsightsUrl(CallId(1))).new_connections, 0);
 }
 
-TEST_F(FakeBirdApiTest, TooManyRequestsWithoutRetryAfter) {
+TEST_F(ScriptedSimulatorTest, TooManyRequestsWithoutRetryAfter) {
   api_.InjectFaults("list_calls", Fault::kTooManyRequests, 1);
   const HttpResponse response = Get(CallsUrl());
   EXPECT_EQ(response.status, 429);
@@ -391,7 +395,7 @@ TEST_F(FakeBirdApiTest, TooManyRequestsWithoutRetryAfter) {
   EXPECT_EQ(Get(CallsUrl()).status, 200);
 }
 
-TEST_F(FakeBirdApiTest, TooManyRequestsWithRetryAfter) {
+TEST_F(ScriptedSimulatorTest, TooManyRequestsWithRetryAfter) {
   api_.InjectFaults("list_calls", Fault::kTooManyRequestsRetryAfter, 1);
   const HttpResponse response = Get(CallsUrl());
   EXPECT_EQ(response.status, 429);
@@ -400,7 +404,7 @@ TEST_F(FakeBirdApiTest, TooManyRequestsWithRetryAfter) {
   EXPECT_TRUE(nlohmann::json::accept(response.body));
 }
 
-TEST_F(FakeBirdApiTest, ServerErrorHtml) {
+TEST_F(ScriptedSimulatorTest, ServerErrorHtml) {
   api_.InjectFaults("", Fault::kServerErrorHtml, 1);
   const HttpResponse response = Get(CallsUrl());
   EXPECT_EQ(response.status, 502);
@@ -409,7 +413,7 @@ TEST_F(FakeBirdApiTest, ServerErrorHtml) {
   EXPECT_FALSE(nlohmann::json::accept(response.body));
 }
 
-TEST_F(FakeBirdApiTest, ServiceUnavailable) {
+TEST_F(ScriptedSimulatorTest, ServiceUnavailable) {
   api_.InjectFaults("call_insights", Fault::kServiceUnavailable, 1);
   const HttpResponse response = Get(InsightsUrl(CallId(1)));
   EXPECT_EQ(response.status, 503);
@@ -417,7 +421,7 @@ TEST_F(FakeBirdApiTest, ServiceUnavailable) {
   EXPECT_EQ(nlohmann::json::parse(response.body).at("code"), "ServiceUnavailable");
 }
 
-TEST_F(FakeBirdApiTest, TruncatedBodyIsHalfTheRealOne) {
+TEST_F(ScriptedSimulatorTest, TruncatedBodyIsHalfTheRealOne) {
   for (int i = 1; i <= 5; ++i) api_.UpsertCall(MakeCall(i, At(i)));
   const std::string real = Get(CallsUrl()).body;
   api_.InjectFaults("list_calls", Fault::kTruncatedBody, 1);
@@ -427,8 +431,8 @@ TEST_F(FakeBirdApiTest, TruncatedBodyIsHalfTheRealOne) {
   EXPECT_FALSE(nlohmann::json::accept(response.body));
 }
 
-TEST_F(FakeBirdApiTest, MalformedBodies) {
-  FakeCall call = MakeCall(1, At(1));
+TEST_F(ScriptedSimulatorTest, MalformedBodies) {
+  ScriptedCall call = MakeCall(1, At(1));
   call.insights_ready = true;
   api_.UpsertCall(call);
   api_.InjectFaults("list_calls", Fault::kMalformedBody, 1);
@@ -443,7 +447,7 @@ TEST_F(FakeBirdApiTest, MalformedBodies) {
   EXPECT_TRUE(nlohmann::json::parse(response.body).is_array());
 }
 
-TEST_F(FakeBirdApiTest, HtmlOk) {
+TEST_F(ScriptedSimulatorTest, HtmlOk) {
   api_.InjectFaults("", Fault::kHtmlOk, 1);
   const HttpResponse response = Get(CallsUrl());
   EXPECT_EQ(response.status, 200);
@@ -451,7 +455,7 @@ TEST_F(FakeBirdApiTest, HtmlOk) {
   EXPECT_FALSE(nlohmann::json::accept(response.body));
 }
 
-TEST_F(FakeBirdApiTest, SlowAnswersAfterTheDelay) {
+TEST_F(ScriptedSimulatorTest, SlowAnswersAfterTheDelay) {
   api_.UpsertCall(MakeCall(1, At(1)));
   api_.SetSlowDelay(300ms);
   api_.InjectFaults("list_calls", Fault::kSlow, 1);
@@ -463,7 +467,7 @@ TEST_F(FakeBirdApiTest, SlowAnswersAfterTheDelay) {
   EXPECT_GE(elapsed, 300ms);
 }
 
-TEST_F(FakeBirdApiTest, FaultsAreFifoPerEndpointThenAny) {
+TEST_F(ScriptedSimulatorTest, FaultsAreFifoPerEndpointThenAny) {
   api_.InjectFaults("", Fault::kServiceUnavailable, 1);
   api_.InjectFaults("list_calls", Fault::kTooManyRequests, 2);
   api_.InjectFaults("list_calls", Fault::kServerErrorHtml, 1);
@@ -477,8 +481,8 @@ TEST_F(FakeBirdApiTest, FaultsAreFifoPerEndpointThenAny) {
   EXPECT_EQ(Get(CallsUrl()).status, 200);
 }
 
-TEST_F(FakeBirdApiTest, ServesOneCallById) {
-  FakeCall call = MakeCall(1, At(1));
+TEST_F(ScriptedSimulatorTest, ServesOneCallById) {
+  ScriptedCall call = MakeCall(1, At(1));
   call.status = "ongoing";
   api_.UpsertCall(call);
   const HttpResponse response = Get(CallsUrl() + "/" + CallId(1));
@@ -490,9 +494,9 @@ TEST_F(FakeBirdApiTest, ServesOneCallById) {
   EXPECT_EQ(api_.Requests().back().endpoint, "get_call");
 }
 
-TEST_F(FakeBirdApiTest, FiltersTheListByStatus) {
+TEST_F(ScriptedSimulatorTest, FiltersTheListByStatus) {
   for (int i = 1; i <= 4; ++i) {
-    FakeCall call = MakeCall(i, At(i));
+    ScriptedCall call = MakeCall(i, At(i));
     call.status = i % 2 == 0 ? "ongoing" : "completed";
     api_.UpsertCall(call);
   }
@@ -508,14 +512,14 @@ TEST_F(FakeBirdApiTest, FiltersTheListByStatus) {
   EXPECT_THAT(ids("status=busy"), IsEmpty());
 }
 
-TEST_F(FakeBirdApiTest, AuthIsCheckedBeforeFaults) {
+TEST_F(ScriptedSimulatorTest, AuthIsCheckedBeforeFaults) {
   api_.InjectFaults("", Fault::kServiceUnavailable, 1);
   EXPECT_EQ(client_.Get(CallsUrl(), "AccessKey wrong").status, 401);
   EXPECT_EQ(api_.PendingFaults(), 1);
   EXPECT_EQ(Get(CallsUrl()).status, 503);
 }
 
-TEST_F(FakeBirdApiTest, RecordsEveryRequest) {
+TEST_F(ScriptedSimulatorTest, RecordsEveryRequest) {
   api_.UpsertCall(MakeCall(1, At(1)));
   Get(CallsUrl("limit=5"));
   Get(InsightsUrl(CallId(1)));
@@ -530,7 +534,7 @@ TEST_F(FakeBirdApiTest, RecordsEveryRequest) {
   EXPECT_EQ(list.query, "limit=5");
   EXPECT_EQ(list.authorization, auth_);
   EXPECT_EQ(list.accept, "application/json");
-  EXPECT_EQ(list.user_agent, "fake-bird-api-test/1.0");
+  EXPECT_EQ(list.user_agent, "scripted-simulator-test/1.0");
   EXPECT_EQ(list.endpoint, "list_calls");
   EXPECT_EQ(list.status, 200);
   EXPECT_LE(list.received_at, list.answered_at);
@@ -546,7 +550,7 @@ TEST_F(FakeBirdApiTest, RecordsEveryRequest) {
   EXPECT_TRUE(api_.Requests().empty());
 }
 
-TEST_F(FakeBirdApiTest, TracksTheMostRequestsInFlight) {
+TEST_F(ScriptedSimulatorTest, TracksTheMostRequestsInFlight) {
   Get(CallsUrl());
   EXPECT_EQ(api_.MaxConcurrentRequests(), 1);
 
@@ -566,9 +570,9 @@ TEST_F(FakeBirdApiTest, TracksTheMostRequestsInFlight) {
   EXPECT_EQ(api_.MaxConcurrentRequests(), kParallel);
 }
 
-TEST_F(FakeBirdApiTest, UpsertReplacesAndCallsListsEverything) {
+TEST_F(ScriptedSimulatorTest, UpsertReplacesAndCallsListsEverything) {
   api_.UpsertCall(MakeCall(1, At(1)));
-  FakeCall changed = MakeCall(1, At(1));
+  ScriptedCall changed = MakeCall(1, At(1));
   changed.status = "failed";
   api_.UpsertCall(changed);
   api_.UpsertCall(MakeCall(2, At(2)));
@@ -577,6 +581,56 @@ TEST_F(FakeBirdApiTest, UpsertReplacesAndCallsListsEverything) {
   EXPECT_EQ(api_.GetCall(CallId(1))->status, "failed");
   EXPECT_FALSE(api_.GetCall(CallId(3)).has_value());
   EXPECT_EQ(api_.Calls().size(), 2u);
+}
+
+TEST_F(ScriptedSimulatorTest, ADeclaredChannelWithoutCallsListsEmptyAndAnUnknownOneIs404) {
+  const auto body = nlohmann::json::parse(Get(CallsUrl()).body);
+  EXPECT_THAT(body.at("results"), IsEmpty());
+  const HttpResponse unknown =
+      Get(api_.BaseUrl() + "/workspaces/" + kWorkspace + "/channels/no-such-channel/calls");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(nlohmann::json::parse(unknown.body).at("code"), "NotFound");
+}
+
+TEST_F(ScriptedSimulatorTest, ACallDatedInTheFutureIsServedAsWritten) {
+  ScriptedCall call = MakeCall(1, Clock::now() + std::chrono::hours(24 * 365));
+  call.insights_ready = true;
+  api_.UpsertCall(call);
+  const auto body = nlohmann::json::parse(Get(CallsUrl()).body);
+  ASSERT_EQ(body.at("results").size(), 1u);
+  EXPECT_EQ(body.at("results").at(0).at("id"), CallId(1));
+  EXPECT_EQ(Get(CallsUrl() + "/" + CallId(1)).status, 200);
+  EXPECT_EQ(Get(InsightsUrl(CallId(1))).status, 200);
+}
+
+TEST_F(ScriptedSimulatorTest, ScriptedCallsAreNoPartOfTheTruth) {
+  for (int i = 1; i <= 3; ++i) {
+    ScriptedCall call = MakeCall(i, At(i));
+    call.ended_at = At(i + 30);
+    call.insights_ready = true;
+    api_.UpsertCall(call);
+    EXPECT_EQ(Get(InsightsUrl(CallId(i))).status, 200);
+  }
+  EXPECT_EQ(Get(CallsUrl()).status, 200);
+  const nlohmann::json truth = api_.Truth();
+  EXPECT_EQ(truth.at("calls"), 0);
+  EXPECT_EQ(truth.at("generated"), 0);
+  EXPECT_EQ(truth.at("requests").at(kWorkspace).at("call_insights"), 3);
+  EXPECT_EQ(truth.at("requests").at(kWorkspace).at("list_calls"), 1);
+}
+
+TEST(ScriptedSimulatorRecordTest, RequestsAreRecordedOnlyWhenAsked) {
+  sim::SimulatorSettings settings = sim::ScriptedSettings(kKey, {{kWorkspace, {kChannel}}});
+  settings.record_requests = false;
+  sim::Simulator simulator(settings);
+  HttpClient client;
+  HttpRequest request;
+  request.url =
+      simulator.BaseUrl() + "/workspaces/" + kWorkspace + "/channels/" + kChannel + "/calls";
+  request.headers.push_back(std::string("Authorization: AccessKey ") + kKey);
+  EXPECT_EQ(client.Send(request).status, 200);
+  EXPECT_THAT(simulator.Requests(), IsEmpty());
+  EXPECT_EQ(simulator.Truth().at("requests").at(kWorkspace).at("list_calls"), 1);
 }
 
 }  // namespace
