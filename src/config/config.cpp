@@ -15,6 +15,8 @@
 #include <sstream>
 #include <utility>
 
+#include "config/yaml_fields.h"
+
 namespace bird_exporter {
 namespace {
 
@@ -74,23 +76,8 @@ std::string ReadWholeFile(const std::string& path) {
   return contents;
 }
 
-// A node together with the key path and line that error messages name. The line is the key's
-// (or the list item's): that is where a reader looks, even when the value sits on a later line.
-struct Field {
-  YAML::Node node;
-  std::string path;
-  int line;
-};
-
-struct Mapping {
-  Field self;
-  std::map<std::string, Field, std::less<>> entries;
-
-  const Field* Find(std::string_view key) const {
-    const auto it = entries.find(key);
-    return it == entries.end() ? nullptr : &it->second;
-  }
-};
+using yaml::Field;
+using yaml::Mapping;
 
 const std::vector<std::string_view> kTopKeys = {"bird", "poll", "metrics", "state_file",
                                                 "workspaces"};
@@ -134,37 +121,15 @@ class Parser {
  public:
   Parser(const EnvLookup& env, const FileReader& read_file) : env_(env), read_file_(read_file) {}
 
-  // The first line, up to `last_line` (1-based), whose indentation holds a tab: YAML forbids
-  // them there, and yaml-cpp then says something vague ("illegal map value"). 0: none.
-  static std::pair<int, int> TabIndentation(std::string_view text, int last_line) {
-    int line = 1;
-    for (std::size_t start = 0; start <= text.size() && line <= last_line; ++line) {
-      const std::size_t end = std::min(text.find('\n', start), text.size());
-      for (std::size_t i = start; i < end && (text[i] == ' ' || text[i] == '\t'); ++i) {
-        if (text[i] == '\t') return {line, static_cast<int>(i - start) + 1};
-      }
-      start = end + 1;
-    }
-    return {0, 0};
-  }
-
   Config Parse(std::string_view text) {
     YAML::Node root;
     try {
-      root = YAML::Load(std::string(text));
-    } catch (const YAML::Exception& e) {
-      const auto [tab_line, tab_column] =
-          TabIndentation(text, e.mark.is_null() ? 1 << 30 : e.mark.line + 1);
-      if (tab_line > 0) {
-        throw ConfigError("config: line " + std::to_string(tab_line) + ", column " +
-                          std::to_string(tab_column) +
-                          ": tabs are not allowed in YAML indentation; indent with spaces");
-      }
-      if (e.mark.is_null()) throw ConfigError("config: " + e.msg);
-      throw ConfigError("config: line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+      root = yaml::Load(text);
+    } catch (const yaml::SyntaxError& e) {
+      throw ConfigError(std::string("config: ") + e.what());
     }
     if (root.IsNull()) throw ConfigError("config: document is empty");
-    const Field top{root, "", root.Mark().line + 1};
+    const Field top = yaml::Root(root);
     if (!root.IsMap()) {
       throw ConfigError("config: line " + std::to_string(top.line) +
                         ": top level must be a mapping");
@@ -212,17 +177,17 @@ class Parser {
   }
 
  private:
-  // Thrown by Fail once the error is recorded: the value at hand cannot be used, and Check
-  // goes on with the next one.
-  struct FieldFailed {};
-
-  void Note(int line, const std::string& path, const std::string& reason) const {
-    errors_.push_back(
-        {line, "config: " + path + " (line " + std::to_string(line) + "): " + reason});
+  void Note(const yaml::FieldError& e) const {
+    errors_.push_back({e.line(), std::string("config: ") + e.what()});
   }
-  [[noreturn]] void Fail(int line, const std::string& path, const std::string& reason) const {
-    Note(line, path, reason);
-    throw FieldFailed{};
+  void Note(int line, const std::string& path, const std::string& reason) const {
+    Note(yaml::FieldError(line, path, reason));
+  }
+  [[noreturn]] static void Fail(int line, const std::string& path, const std::string& reason) {
+    yaml::Fail(line, path, reason);
+  }
+  [[noreturn]] static void Fail(const Field& f, const std::string& reason) {
+    yaml::Fail(f, reason);
   }
 
   // Runs one independent step (a key, a list item); its error is recorded and the parse goes
@@ -231,39 +196,19 @@ class Parser {
   void Check(Step step) const {
     try {
       step();
-    } catch (const FieldFailed&) {
+    } catch (const yaml::FieldError& e) {
+      Note(e);
     }
   }
-  [[noreturn]] void Fail(const Field& f, const std::string& reason) const {
-    Fail(f.line, f.path, reason);
-  }
 
-  static std::string Join(const std::string& parent, std::string_view key) {
-    return parent.empty() ? std::string(key) : parent + "." + std::string(key);
-  }
-
-  // Rejects unknown and repeated keys, which YAML itself lets through silently. Both are
-  // reported and left out; the other keys are still read.
+  // Unknown, repeated and non-string keys are reported and left out; the other keys are still
+  // read.
   Mapping MappingOf(const Field& f, const std::vector<std::string_view>& allowed) const {
-    if (!f.node.IsMap()) Fail(f, "expected a mapping");
-    Mapping m{f, {}};
-    for (const auto& kv : f.node) {
-      const int line = kv.first.Mark().line + 1;
-      if (!kv.first.IsScalar()) {
-        Note(line, f.path, "keys must be strings");
-        continue;
-      }
-      const std::string& key = kv.first.Scalar();
-      Field entry{kv.second, Join(f.path, key), line};
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        const std::string nearest = NearestKey(f.path, key, allowed);
-        Note(entry.line, entry.path,
-             nearest.empty() ? "unknown key" : "unknown key; did you mean " + nearest + "?");
-      } else if (!m.entries.emplace(key, entry).second) {
-        Note(entry.line, entry.path, "duplicate key");
-      }
-    }
-    return m;
+    return yaml::MappingOf(
+        f, allowed, [this](const yaml::FieldError& e) { Note(e); }, {},
+        [&allowed](const std::string& parent, std::string_view key) {
+          return NearestKey(parent, key, allowed);
+        });
   }
 
   // The valid key closest to `key`: among the keys of this mapping, or the same name in another
@@ -277,7 +222,7 @@ class Parser {
     std::string_view best_key;
     std::size_t best_distance = budget + 1;
     const auto consider = [&](std::string_view section, std::string_view candidate) {
-      const std::size_t d = EditDistance(key, candidate, best_distance);
+      const std::size_t d = yaml::EditDistance(key, candidate, best_distance);
       if (d < best_distance) {
         best_section = section;
         best_key = candidate;
@@ -290,50 +235,15 @@ class Parser {
       for (std::string_view k : keys) consider(section, k);
     }
     if (best_key.empty()) return "";
-    return Join(std::string(best_section), best_key);
+    return yaml::Join(std::string(best_section), best_key);
   }
 
-  // Levenshtein distance (insertions, deletions, substitutions), or `limit` when it is at least
-  // that: the distance is at least the difference in length and at least the smallest value of
-  // any row, so a key much longer or shorter than every valid one (a hostile file's 1 MB key,
-  // say), or one that stops resembling it, costs no more than the rows already computed.
-  static std::size_t EditDistance(std::string_view a, std::string_view b, std::size_t limit) {
-    if ((a.size() > b.size() ? a.size() - b.size() : b.size() - a.size()) >= limit) return limit;
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-      std::size_t diagonal = row[0];
-      row[0] = i;
-      std::size_t row_min = row[0];
-      for (std::size_t j = 1; j <= b.size(); ++j) {
-        const std::size_t up = row[j];
-        std::size_t value = diagonal + (a[i - 1] != b[j - 1] ? 1 : 0);
-        if (up + 1 < value) value = up + 1;
-        if (row[j - 1] + 1 < value) value = row[j - 1] + 1;
-        row[j] = value;
-        diagonal = up;
-        if (value < row_min) row_min = value;
-      }
-      if (row_min >= limit) return limit;
-    }
-    return row[b.size()] < limit ? row[b.size()] : limit;
+  static const Field& Require(const Mapping& m, std::string_view key) {
+    return yaml::Require(m, key);
   }
-
-  // A missing key is reported at its parent, the closest line that exists.
-  const Field& Require(const Mapping& m, std::string_view key) const {
-    if (const Field* f = m.Find(key)) return *f;
-    Fail(m.self.line, Join(m.self.path, key), "required key missing");
-  }
-
-  std::vector<Field> Items(const Field& f) const {
-    if (!f.node.IsSequence()) Fail(f, "expected a list");
-    std::vector<Field> items;
-    for (const YAML::Node& item : f.node) {
-      // An empty item ("-" alone) carries the position of whatever follows it.
-      const int line = item.IsNull() ? f.line : item.Mark().line + 1;
-      items.push_back({item, f.path + "[" + std::to_string(items.size()) + "]", line});
-    }
-    return items;
+  static std::vector<Field> Items(const Field& f) { return yaml::Items(f); }
+  static std::string Join(const std::string& parent, std::string_view key) {
+    return yaml::Join(parent, key);
   }
 
   // The scalar with ${VAR} expanded; `what` describes the expected kind for the error.
@@ -374,24 +284,10 @@ class Parser {
   }
 
   int Integer(const Field& f, int min, int max) const {
-    const std::string text = Scalar(f, "an integer");
-    long long value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() && ec != std::errc::result_out_of_range) Fail(f, "expected an integer");
-    if (end != text.data() + text.size()) Fail(f, "expected an integer");
-    if (ec == std::errc::result_out_of_range || value < min || value > max) {
-      Fail(f, "must be between " + std::to_string(min) + " and " + std::to_string(max));
-    }
-    return static_cast<int>(value);
+    return yaml::IntegerIn(f, Scalar(f, "an integer"), min, max);
   }
 
-  double Number(const Field& f) const {
-    const std::string text = Scalar(f, "a number");
-    double value = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size()) Fail(f, "expected a number");
-    return value;
-  }
+  double Number(const Field& f) const { return yaml::Number(f, Scalar(f, "a number")); }
 
   Duration DurationValue(const Field& f) const {
     const std::string text = Scalar(f, "a duration");

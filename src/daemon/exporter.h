@@ -16,6 +16,7 @@
 #include "bird/client.h"
 #include "bird/rate_limiter.h"
 #include "config/config.h"
+#include "config/web_config.h"
 #include "http/curl_transport.h"
 #include "metrics/call_metrics.h"
 #include "metrics/exporter_metrics.h"
@@ -23,7 +24,6 @@
 #include "poller/poller.h"
 #include "poller/shard.h"
 #include "server/server.h"
-#include "server/web_config.h"
 #include "state/store.h"
 
 namespace bird_exporter {

@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "log/logging.h"
+#include "server/basic_auth.h"
 #include "server/exposition.h"
 #include "version.h"
 

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "config/web_config.h"
 #include "metrics/openmetrics.h"
 #include "server/http_listener.h"
-#include "server/web_config.h"
 
 namespace bird_exporter {
 

@@ -51,9 +51,8 @@ nlohmann::json CallFields(const ScriptedCall& call) {
 }
 
 std::string Html(std::string_view title) {
-  return "<!DOCTYPE html>\n<html><head><title>" + std::string(title) +
-         "</title></head><body><h1>" + std::string(title) +
-         "</h1><p>Please try again later.</p></body></html>\n";
+  return "<!DOCTYPE html>\n<html><head><title>" + std::string(title) + "</title></head><body><h1>" +
+         std::string(title) + "</h1><p>Please try again later.</p></body></html>\n";
 }
 
 std::string ErrorBody(std::string_view code, std::string_view message) {
@@ -96,8 +95,10 @@ FaultAnswer AnswerOf(Fault fault, std::string_view endpoint) {
     case Fault::kServerErrorHtml:
       return {502, "text/html; charset=utf-8", Html("502 Bad Gateway"), {}};
     case Fault::kServiceUnavailable:
-      return {503, "application/json",
-              ErrorBody("ServiceUnavailable", "service temporarily unavailable"), {}};
+      return {503,
+              "application/json",
+              ErrorBody("ServiceUnavailable", "service temporarily unavailable"),
+              {}};
     case Fault::kMalformedBody:
       if (endpoint == "call_insights") return {200, "application/json", "[1,2,3]", {}};
       return {200, "application/json", R"({"results":"oops"})", {}};

@@ -11,10 +11,11 @@
 #include "bird/rfc3339.h"
 #include "config/config.h"
 #include "config/duration.h"
+#include "config/web_config.h"
 #include "metrics/call_mapping.h"
 #include "metrics/openmetrics.h"
+#include "server/basic_auth.h"
 #include "server/exposition.h"
-#include "server/web_config.h"
 #include "state/state.h"
 
 namespace bird_exporter::fuzz {

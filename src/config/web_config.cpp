@@ -1,7 +1,5 @@
-#include "server/web_config.h"
+#include "config/web_config.h"
 
-#include <crypt.h>
-#include <openssl/sha.h>
 #include <string.h>
 #include <yaml-cpp/yaml.h>
 
@@ -14,6 +12,8 @@
 #include <memory>
 #include <sstream>
 
+#include "config/yaml_fields.h"
+
 namespace bird_exporter {
 namespace {
 
@@ -21,21 +21,8 @@ constexpr std::string_view kClientAuthTypes =
     "NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven or "
     "RequireAndVerifyClientCert";
 
-struct Field {
-  YAML::Node node;
-  std::string path;
-  int line;
-};
-
-struct Mapping {
-  Field self;
-  std::map<std::string, Field, std::less<>> entries;
-
-  const Field* Find(std::string_view key) const {
-    const auto it = entries.find(key);
-    return it == entries.end() ? nullptr : &it->second;
-  }
-};
+using yaml::Field;
+using yaml::Mapping;
 
 enum class FileKind { kCertificate, kPrivateKey };
 
@@ -80,70 +67,59 @@ class Parser {
   Parser(const std::string& base_dir, const WebConfigFileCheck& check_file)
       : base_dir_(base_dir), check_file_(check_file) {}
 
+  // Stops at the first error, which names its key and line.
   WebConfig Parse(std::string_view text) {
     YAML::Node root;
     try {
-      root = YAML::Load(std::string(text));
-    } catch (const YAML::Exception& e) {
-      if (e.mark.is_null()) throw WebConfigError("web config: " + e.msg);
-      throw WebConfigError("web config: line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+      root = yaml::Load(text);
+    } catch (const yaml::SyntaxError& e) {
+      throw WebConfigError(std::string("web config: ") + e.what());
     }
     WebConfig config;
     // An empty file is valid, as with the exporter-toolkit: plain HTTP without authentication.
     if (root.IsNull()) return config;
-    const Field top{root, "", root.Mark().line + 1};
+    const Field top = yaml::Root(root);
     if (!root.IsMap()) {
       throw WebConfigError("web config: line " + std::to_string(top.line) +
                            ": top level must be a mapping");
     }
-    const Mapping m = MappingOf(top, {"tls_server_config", "basic_auth_users"},
-                                {"http_server_config", "rate_limit"});
-    if (const Field* f = m.Find("tls_server_config")) {
-      config.tls_enabled = true;
-      ParseTls(*f, config.tls);
+    try {
+      const Mapping m = MappingOf(top, {"tls_server_config", "basic_auth_users"},
+                                  {"http_server_config", "rate_limit"});
+      if (const Field* f = m.Find("tls_server_config")) {
+        config.tls_enabled = true;
+        ParseTls(*f, config.tls);
+      }
+      if (const Field* f = m.Find("basic_auth_users")) ParseUsers(*f, config.basic_auth_users);
+    } catch (const yaml::FieldError& e) {
+      throw WebConfigError(std::string("web config: ") + e.what());
     }
-    if (const Field* f = m.Find("basic_auth_users")) ParseUsers(*f, config.basic_auth_users);
     return config;
   }
 
  private:
   [[noreturn]] static void Fail(int line, const std::string& path, const std::string& reason) {
-    throw WebConfigError("web config: " + path + " (line " + std::to_string(line) + "): " + reason);
+    yaml::Fail(line, path, reason);
   }
   [[noreturn]] static void Fail(const Field& f, const std::string& reason) {
-    Fail(f.line, f.path, reason);
+    yaml::Fail(f, reason);
   }
-
   static std::string Join(const std::string& parent, std::string_view key) {
-    return parent.empty() ? std::string(key) : parent + "." + std::string(key);
+    return yaml::Join(parent, key);
   }
 
-  // Rejects unknown and repeated keys; `unsupported` are exporter-toolkit keys this exporter
-  // does not implement, named as such. A null node (a key with nothing under it) is empty.
-  static Mapping MappingOf(const Field& f, std::initializer_list<std::string_view> allowed,
-                           std::initializer_list<std::string_view> unsupported) {
-    Mapping m{f, {}};
-    if (f.node.IsNull()) return m;
-    if (!f.node.IsMap()) Fail(f, "expected a mapping");
-    for (const auto& kv : f.node) {
-      const int line = kv.first.Mark().line + 1;
-      if (!kv.first.IsScalar()) Fail(line, f.path, "keys must be strings");
-      const std::string& key = kv.first.Scalar();
-      Field entry{kv.second, Join(f.path, key), line};
-      if (std::find(unsupported.begin(), unsupported.end(), key) != unsupported.end()) {
-        Fail(entry, "not supported by bird_call_exporter");
-      }
-      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        Fail(entry, "unknown key");
-      }
-      if (!m.entries.emplace(key, entry).second) Fail(entry, "duplicate key");
-    }
-    return m;
+  // Unknown and repeated keys fail at once; `unsupported` are exporter-toolkit keys this
+  // exporter does not implement, named as such. A null node (a key with nothing under it) is
+  // empty.
+  static Mapping MappingOf(const Field& f, const std::vector<std::string_view>& allowed,
+                           const std::vector<std::string_view>& unsupported) {
+    if (f.node.IsNull()) return Mapping{f, {}};
+    return yaml::MappingOf(
+        f, allowed, [](const yaml::FieldError& e) { throw e; }, unsupported);
   }
 
   static const Field& Require(const Mapping& m, std::string_view key) {
-    if (const Field* f = m.Find(key)) return *f;
-    Fail(m.self.line, Join(m.self.path, key), "required key missing");
+    return yaml::Require(m, key);
   }
 
   static std::string NonEmptyString(const Field& f) {
@@ -241,14 +217,8 @@ class Parser {
       }
     }
     if (const Field* p = m.Find("prefer_server_cipher_suites")) {
-      const std::string value = p->node.IsScalar() ? p->node.Scalar() : "";
-      if (value == "true") {
-        tls.prefer_server_cipher_suites = true;
-      } else if (value == "false") {
-        tls.prefer_server_cipher_suites = false;
-      } else {
-        Fail(*p, "expected true or false");
-      }
+      tls.prefer_server_cipher_suites =
+          yaml::Boolean(*p, p->node.IsScalar() ? p->node.Scalar() : "");
     }
   }
 
@@ -262,12 +232,7 @@ class Parser {
   // The elements of a YAML sequence, each with its own line.
   static std::vector<Field> Items(const Field& f) {
     if (!f.node.IsSequence() || f.node.size() == 0) Fail(f, "expected a non-empty list");
-    std::vector<Field> items;
-    for (std::size_t i = 0; i < f.node.size(); ++i) {
-      items.push_back(
-          Field{f.node[i], f.path + "[" + std::to_string(i) + "]", f.node[i].Mark().line + 1});
-    }
-    return items;
+    return yaml::Items(f);
   }
 
   // Go's names (crypto/tls, as the toolkit takes them) -> OpenSSL's, for TLS 1.2.
@@ -363,35 +328,6 @@ std::string CheckPemFile(const std::string& path, std::string_view kind) {
   return "";
 }
 
-// Compares in a time that depends on the length of `input` only, not on where they differ.
-bool ConstantTimeEquals(std::string_view expected, std::string_view input) {
-  unsigned char diff = expected.size() == input.size() ? 0 : 1;
-  for (std::size_t i = 0; i < input.size(); ++i) {
-    const unsigned char e = i < expected.size() ? static_cast<unsigned char>(expected[i]) : 0;
-    diff |= static_cast<unsigned char>(e ^ static_cast<unsigned char>(input[i]));
-  }
-  return diff == 0;
-}
-
-bool BcryptMatches(const std::string& password, const std::string& hash) {
-  // crypt_data must start zeroed; it is about 32 KiB, so it lives on the heap.
-  auto data = std::make_unique<crypt_data>();
-  const char* out = crypt_r(password.c_str(), hash.c_str(), data.get());
-  // libxcrypt signals failure with NULL or a string starting with '*'.
-  const bool ok = out != nullptr && out[0] != '*' && ConstantTimeEquals(hash, out);
-  explicit_bzero(data.get(), sizeof(crypt_data));
-  return ok;
-}
-
-int Base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
 }  // namespace
 
 std::string_view ClientAuthTypeName(ClientAuthType type) {
@@ -439,109 +375,6 @@ std::string SummarizeWebConfig(const WebConfig& config) {
   }
   out << " basic_auth_users=" << config.basic_auth_users.size();
   return out.str();
-}
-
-// Only a SHA-256 of each header is kept: the cache never holds a password, even encoded.
-std::string BasicAuthCache::Digest(std::string_view authorization_header) {
-  std::string digest(SHA256_DIGEST_LENGTH, '\0');
-  SHA256(reinterpret_cast<const unsigned char*>(authorization_header.data()),
-         authorization_header.size(), reinterpret_cast<unsigned char*>(digest.data()));
-  return digest;
-}
-
-bool BasicAuthCache::Contains(std::string_view authorization_header) const {
-  const std::string digest = Digest(authorization_header);
-  const std::lock_guard<std::mutex> lock(mutex_);
-  bool found = false;
-  // Every entry is compared, so the time does not tell which one matched.
-  for (const std::string& entry : entries_) {
-    found |= ConstantTimeEquals(entry, digest);
-  }
-  return found;
-}
-
-void BasicAuthCache::Add(std::string_view authorization_header) {
-  std::string digest = Digest(authorization_header);
-  const std::lock_guard<std::mutex> lock(mutex_);
-  for (const std::string& entry : entries_) {
-    if (entry == digest) return;
-  }
-  if (entries_.size() >= kCapacity) entries_.erase(entries_.begin());
-  entries_.push_back(std::move(digest));
-}
-
-std::size_t BasicAuthCache::Size() const {
-  const std::lock_guard<std::mutex> lock(mutex_);
-  return entries_.size();
-}
-
-bool DecodeBase64(std::string_view text, std::string& out) {
-  out.clear();
-  if (text.size() % 4 != 0) return false;
-  std::size_t padding = 0;
-  if (!text.empty() && text.back() == '=')
-    padding = text.size() >= 2 && text[text.size() - 2] == '=' ? 2 : 1;
-  out.reserve(text.size() / 4 * 3);
-  for (std::size_t i = 0; i < text.size(); i += 4) {
-    unsigned value = 0;
-    const bool last = i + 4 == text.size();
-    for (std::size_t j = 0; j < 4; ++j) {
-      const char c = text[i + j];
-      int v = 0;
-      if (c == '=' && last && j >= 4 - padding) {
-        v = 0;
-      } else {
-        v = Base64Value(c);
-        if (v < 0) return false;
-      }
-      value = (value << 6) | static_cast<unsigned>(v);
-    }
-    out += static_cast<char>((value >> 16) & 0xff);
-    if (!last || padding < 2) out += static_cast<char>((value >> 8) & 0xff);
-    if (!last || padding < 1) out += static_cast<char>(value & 0xff);
-  }
-  return true;
-}
-
-bool CheckBasicAuth(const WebConfig& config, std::string_view authorization_header,
-                    BasicAuthCache* cache) {
-  if (!config.BasicAuthEnabled()) return true;
-  if (cache != nullptr && cache->Contains(authorization_header)) return true;
-
-  std::string_view header = authorization_header;
-  constexpr std::string_view kScheme = "basic ";
-  if (header.size() < kScheme.size()) return false;
-  for (std::size_t i = 0; i < kScheme.size(); ++i) {
-    const char c = header[i];
-    if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != kScheme[i]) return false;
-  }
-  std::string_view encoded = header.substr(kScheme.size());
-  while (!encoded.empty() && (encoded.front() == ' ' || encoded.front() == '\t')) {
-    encoded.remove_prefix(1);
-  }
-  while (!encoded.empty() && (encoded.back() == ' ' || encoded.back() == '\t')) {
-    encoded.remove_suffix(1);
-  }
-
-  std::string decoded;
-  const bool decoded_ok = DecodeBase64(encoded, decoded);
-  const std::size_t colon = decoded.find(':');
-  bool ok = false;
-  // A NUL would cut the password short for crypt_r: "secret\0anything" must not pass.
-  if (decoded_ok && colon != std::string::npos && decoded.find('\0') == std::string::npos) {
-    const std::string_view user = std::string_view(decoded).substr(0, colon);
-    std::string password = decoded.substr(colon + 1);
-    const auto it = config.basic_auth_users.find(user);
-    const bool known = it != config.basic_auth_users.end();
-    // An unknown user is checked against a real hash too (and fails), so that the response time
-    // does not reveal which user names exist.
-    const std::string& hash = known ? it->second : config.basic_auth_users.begin()->second;
-    ok = BcryptMatches(password, hash) && known;
-    explicit_bzero(password.data(), password.size());
-  }
-  explicit_bzero(decoded.data(), decoded.size());
-  if (ok && cache != nullptr) cache->Add(authorization_header);
-  return ok;
 }
 
 }  // namespace bird_exporter
