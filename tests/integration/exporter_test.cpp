@@ -1,6 +1,7 @@
-// The Exporter object in this process, on port 0, against the simulator's scripted calls: start-up
-// errors, and the one reload path (what it applies, what waits for a restart, what it refuses),
-// also while reloads race each other and the shutdown.
+// The Exporter object in this process, on port 0, against the simulator's scripted calls:
+// start-up errors, and the one reload path (what it applies, what waits for a restart, what it
+// refuses; POST /-/reload and its lifecycle flag; an access key rotated through its file), also
+// while reloads race each other and the shutdown. Its log is captured: no key is ever in it.
 #include "daemon/exporter.h"
 
 #include <gmock/gmock.h>
@@ -13,6 +14,7 @@
 
 #include "support/exporter_process.h"
 #include "support/http_client.h"
+#include "support/log_capture.h"
 #include "support/process.h"
 #include "support/scripted_bird.h"
 
@@ -25,20 +27,29 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 constexpr const char* kKey = "exporter-object-key-Pq7";
+constexpr const char* kNewKey = "exporter-object-new-key-Zr8";
 
-long Post(const std::string& url) {
+// A request with any method (POST with an empty body), 10 s at most.
+HttpResponse Send(const std::string& method, const std::string& url) {
   HttpRequest request;
-  request.method = "POST";
+  request.method = method;
   request.url = url;
-  request.body = "";
+  if (method == "POST") request.body = "";
   request.timeout = std::chrono::seconds(10);
-  return HttpSend(request).status;
+  return HttpSend(request);
 }
+
+long Post(const std::string& url) { return Send("POST", url).status; }
 
 class ExporterTest : public ::testing::Test {
  protected:
   ExporterTest() : bird_(sim::ScriptedSettings(kKey, {{"ws-a", {"ch-1", "ch-2"}}})) {}
-  void TearDown() override { exporter_.reset(); }
+  void TearDown() override {
+    exporter_.reset();
+    const std::string log = log_.Text();
+    EXPECT_EQ(log.find(kKey), std::string::npos) << "the access key leaked into the log";
+    EXPECT_EQ(log.find(kNewKey), std::string::npos) << "the new key leaked into the log";
+  }
 
   void WriteConfig(const std::vector<std::pair<std::string, std::string>>& channels,
                    const std::string& extra = "") {
@@ -74,6 +85,7 @@ class ExporterTest : public ::testing::Test {
   sim::Simulator bird_;
   TempDir dir_{"bird_exporter_object"};
   const std::string config_ = dir_ / "config.yml";
+  LogCapture log_;  // outlives the exporter
   std::unique_ptr<Exporter> exporter_;
 };
 
@@ -147,8 +159,70 @@ TEST_F(ExporterTest, ARefusedReloadNamesTheKeyAndKeepsTheRunningConfiguration) {
   EXPECT_THAT(result.error, HasSubstr("bird.colour (line 2): unknown key"));
   EXPECT_THAT(result.changed, IsEmpty());
   EXPECT_EQ(Scalar("bird_exporter_config_last_reload_successful"), 0);
+  EXPECT_THAT(log_.Text(), HasSubstr("configuration reload failed"));
+  EXPECT_THAT(log_.Text(), HasSubstr("bird.colour (line 2): unknown key"));
   AddEndedCalls("ch-1", 5);  // the running configuration keeps polling
   ASSERT_TRUE(WaitFor([&] { return Calls("support") == 5; }, seconds(20)));
+}
+
+TEST_F(ExporterTest, RotatesTheAccessKeyThroughItsFileWithoutARestart) {
+  const std::string key_file = dir_ / "access_key";
+  std::ofstream(key_file) << kKey << "\n";
+  AddEndedCalls("ch-1", 2);
+  WriteChannelsConfig(config_, bird_.BaseUrl(), "access_key_file: " + key_file,
+                      {{"ch-1", "support"}});
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Calls("support") == 2; }, seconds(20)));
+
+  bird_.SetAccessKey(kNewKey);  // Bird now only accepts the new key
+  ASSERT_TRUE(
+      WaitFor([&] { return Scalar("bird_exporter_api_requests_total", {"code=\"401\""}) > 0; },
+              seconds(20)));
+  std::ofstream(key_file) << kNewKey << "\n";
+  const ReloadResult result = exporter_->Reload();
+  ASSERT_TRUE(result.ok()) << result.error;
+  EXPECT_THAT(result.changed, ElementsAre("bird"));
+  AddEndedCalls("ch-1", 4);
+  ASSERT_TRUE(WaitFor([&] { return Calls("support") == 4; }, seconds(20)));
+  EXPECT_EQ(Scalar("bird_exporter_channel_up"), 1);
+}
+
+TEST_F(ExporterTest, PostReloadIsRefusedWithoutEnableLifecycle) {
+  AddEndedCalls("ch-1", 2);
+  AddEndedCalls("ch-2", 3);
+  WriteConfig({{"ch-1", "support"}});
+  Start();
+  ASSERT_TRUE(WaitFor([&] { return Calls("support") == 2; }, seconds(20)));
+  WriteConfig({{"ch-1", "support"}, {"ch-2", "sales"}});
+  const HttpResponse refused = Send("POST", Url("/-/reload"));
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_THAT(refused.body, HasSubstr("--web.enable-lifecycle"));
+  // The reload of SIGHUP still applies it.
+  ASSERT_TRUE(exporter_->Reload().ok());
+  ASSERT_TRUE(WaitFor([&] { return Calls("sales") == 3; }, seconds(20)));
+}
+
+TEST_F(ExporterTest, PostReloadSharesThePathOfSighupAndRefusesOtherMethods) {
+  AddEndedCalls("ch-1", 2);
+  AddEndedCalls("ch-2", 3);
+  WriteConfig({{"ch-1", "support"}});
+  Start(/*enable_lifecycle=*/true);
+  ASSERT_TRUE(WaitFor([&] { return Calls("support") == 2; }, seconds(20)));
+
+  EXPECT_EQ(Send("GET", Url("/-/reload")).status, 405);
+  EXPECT_EQ(Send("PUT", Url("/-/reload")).status, 405);
+
+  WriteConfig({{"ch-1", "support"}, {"ch-2", "sales"}});
+  const HttpResponse applied = Send("POST", Url("/-/reload"));
+  EXPECT_EQ(applied.status, 200) << applied.body;
+  ASSERT_TRUE(WaitFor([&] { return Calls("sales") == 3; }, seconds(20)));
+
+  WriteConfig({{"ch-1", "support"}}, "  colour: blue\n");
+  const HttpResponse refused = Send("POST", Url("/-/reload"));
+  EXPECT_EQ(refused.status, 500);
+  EXPECT_THAT(refused.body, HasSubstr("poll.colour (line 7): unknown key"));
+  EXPECT_EQ(Scalar("bird_exporter_config_last_reload_successful"), 0);
+  EXPECT_EQ(Calls("support"), 2);
 }
 
 // SIGHUP (a direct call) and POST /-/reload share one path, one reload at a time; a shutdown

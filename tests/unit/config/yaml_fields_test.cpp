@@ -23,8 +23,8 @@ std::vector<std::string> Messages(const std::vector<FieldError>& errors) {
 TEST(YamlFields, ACollectingSinkHearsOfEveryBadKeyAndTheGoodOnesAreRead) {
   const YAML::Node root = Load("a: 1\nb: 2\n[x]: 3\nc: 4\na: 5\nzz: 6\n");
   std::vector<FieldError> errors;
-  const Mapping m = MappingOf(
-      Root(root), {"a", "b", "zz"}, [&](const FieldError& e) { errors.push_back(e); }, {"c"});
+  const Mapping m = MappingOf(Root(root), {"a", "b", "zz"},
+                              [&](const FieldError& e) { errors.push_back(e); }, {"c"});
   EXPECT_THAT(Messages(errors), ElementsAre(" (line 3): keys must be strings",
                                             "c (line 4): not supported by bird_call_exporter",
                                             "a (line 5): duplicate key"));
@@ -99,8 +99,7 @@ TEST(YamlFields, TypedValuesShareTheirMessages) {
   EXPECT_EQ(message([&] { Number(f, "2.5.1"); }), "bird.page_size (line 7): expected a number");
   EXPECT_TRUE(Boolean(f, "true"));
   EXPECT_FALSE(Boolean(f, "false"));
-  EXPECT_EQ(message([&] { Boolean(f, "yes"); }),
-            "bird.page_size (line 7): expected true or false");
+  EXPECT_EQ(message([&] { Boolean(f, "yes"); }), "bird.page_size (line 7): expected true or false");
 }
 
 TEST(YamlFields, SyntaxErrorsNameTheLineAndExplainTabs) {
