@@ -1,5 +1,7 @@
-// End-to-end: the real bird_call_exporter binary polls calls scripted into the simulator over
-// real HTTP, and its /metrics totals are compared with exactly what the simulator served.
+// End-to-end: the exporter polls calls scripted into the simulator over real HTTP, and its
+// /metrics totals are compared with exactly what the simulator served. Tests of process
+// behaviour (signals, exit status, SIGKILL restarts, memory, log formats chosen by flag) run the
+// real bird_call_exporter binary; the others run the Exporter object in this process.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -20,6 +22,7 @@
 #include "sim/simulator.h"
 #include "state/state.h"
 #include "support/exporter_process.h"
+#include "support/in_process_exporter.h"
 #include "support/process.h"
 
 namespace bird_exporter::testing {
@@ -170,12 +173,21 @@ class ExporterE2ETest : public ::testing::Test {
     std::vector<std::string> args = {"--config.file=" + config_path,
                                      "--web.listen-address=127.0.0.1:0", "--log.level=debug"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
-    processes_.push_back(std::make_unique<ExporterProcess>(
+    auto owned = std::make_unique<ExporterProcess>(
         EXPORTER_BINARY, args, std::map<std::string, std::string>{{"BIRD_ACCESS_KEY", key}},
-        dir_.path()));
-    ExporterProcess& process = *processes_.back();
+        dir_.path());
+    ExporterProcess& process = *owned;
+    processes_.push_back(std::move(owned));
     EXPECT_GT(process.WaitForPort(), 0) << process.Log();
     return process;
+  }
+
+  // The Exporter object in this process instead, for tests that look at no process behaviour
+  // (signals, exit status, restarts, memory): its configuration's ${VAR}s read `key`.
+  ExporterUnderTest& StartInProcess(const std::string& config_path,
+                                    const std::string& key = kAccessKey) {
+    processes_.push_back(std::make_unique<InProcessExporter>(ReadFile(config_path), key));
+    return *processes_.back();
   }
 
   sim::ScriptedCall NewCall(const ChannelSpec& ch, const std::string& status,
@@ -255,7 +267,7 @@ class ExporterE2ETest : public ::testing::Test {
 
   // Polls until bird_calls_total equals `expected`, then lets every channel be listed at least
   // three more times and checks the total did not move.
-  void ExpectStableTotal(ExporterProcess& exporter, int expected,
+  void ExpectStableTotal(ExporterUnderTest& exporter, int expected,
                          milliseconds timeout = seconds(60)) {
     ASSERT_TRUE(WaitFor(
         [&] { return SumSamples(exporter.Scrape(), "bird_calls_total") == expected; }, timeout))
@@ -273,7 +285,7 @@ class ExporterE2ETest : public ::testing::Test {
   TempDir dir_{"bird_e2e"};
   int configs_ = 0;
   int call_counter_ = 0;
-  std::vector<std::unique_ptr<ExporterProcess>> processes_;
+  std::vector<std::unique_ptr<ExporterUnderTest>> processes_;
 };
 
 TEST_F(ExporterE2ETest, CountsExactlyWhatBirdServedAcrossChannelsPagesAndPolls) {
@@ -295,7 +307,7 @@ TEST_F(ExporterE2ETest, CountsExactlyWhatBirdServedAcrossChannelsPagesAndPolls) 
   bird_.UpsertCall(late1);
   bird_.UpsertCall(late2);
 
-  ExporterProcess& exporter = Start(WriteConfig("  max_concurrent_requests: 4\n"));
+  ExporterUnderTest& exporter = StartInProcess(WriteConfig("  max_concurrent_requests: 4\n"));
   ExpectStableTotal(exporter, truth.total());
   Samples s = exporter.Scrape();
   EXPECT_EQ(SumSamples(s, "bird_exporter_insights_pending", {"workspace=\"ws-b\""}), 2);
@@ -355,7 +367,7 @@ TEST_F(ExporterE2ETest, CountsFromTheListWhenInsightsNeverArrive) {
       EndedCall(kChannels[1], "completed", Clock::now() - minutes(2), truth, 900, 4.5,
                 /*ready=*/false);
   bird_.UpsertCall(call);
-  ExporterProcess& exporter = Start(WriteConfig(""));
+  ExporterUnderTest& exporter = StartInProcess(WriteConfig(""));
   ExpectStableTotal(exporter, 1, seconds(30));
   const Samples s = exporter.Scrape();
   EXPECT_EQ(SumSamples(s, "bird_exporter_insights_unavailable_total",
@@ -381,7 +393,7 @@ TEST_F(ExporterE2ETest, TotalsStayExactWhileTheApiMisbehaves) {
     bird_.InjectFaults(endpoint, sim::Fault::kHtmlOk, 1);
     bird_.InjectFaults(endpoint, sim::Fault::kSlow, 1);
   }
-  ExporterProcess& exporter = Start(WriteConfig("  max_retries: 2\n"));
+  ExporterUnderTest& exporter = StartInProcess(WriteConfig("  max_retries: 2\n"));
   ExpectStableTotal(exporter, truth.total(), seconds(90));
   EXPECT_EQ(bird_.PendingFaults(), 0);
   const Samples s = exporter.Scrape();
@@ -446,7 +458,7 @@ TEST_F(ExporterE2ETest, AbsurdValuesCostOnlyTheirFieldAndAreCountedAsAnomalies) 
       EndedCall(kChannels[2], "no-answer", now + std::chrono::hours(24 * 365), truth);
   for (const sim::ScriptedCall& call : {absurd, overflow, future}) bird_.UpsertCall(call);
 
-  ExporterProcess& exporter = Start(WriteConfig(""));
+  ExporterUnderTest& exporter = StartInProcess(WriteConfig(""));
   ExpectStableTotal(exporter, truth.total());
   const Samples s = exporter.Scrape();
   const auto anomalies = [&s](const std::string& field) {
@@ -751,8 +763,8 @@ TEST_F(ExporterE2ETest, NeverExceedsTheRateLimitOrTheConcurrencyLimit) {
   }
   bird_.SetSlowDelay(milliseconds(150));
   bird_.InjectFaults("call_insights", sim::Fault::kSlow, 1000);
-  ExporterProcess& exporter =
-      Start(WriteConfig("  max_requests_per_second: 10\n  max_concurrent_requests: 2\n"));
+  ExporterUnderTest& exporter =
+      StartInProcess(WriteConfig("  max_requests_per_second: 10\n  max_concurrent_requests: 2\n"));
   ExpectStableTotal(exporter, truth.total());
   EXPECT_LE(bird_.MaxConcurrentRequests(), 2);
   // All channels share workspace ws-a's budget except ws-b; check ws-a's requests.
@@ -772,8 +784,8 @@ TEST_F(ExporterE2ETest, ARateLimitStormHalvesTheBudgetAndBirdNeverSeesMoreThanTh
     bird_.UpsertCall(EndedCall(kChannels[i % 2], "completed", now - seconds(120 + i), truth));
   }
   bird_.InjectFaults("call_insights", sim::Fault::kTooManyRequests, 12);
-  ExporterProcess& exporter =
-      Start(WriteConfig("  max_requests_per_second: 10\n  max_concurrent_requests: 4\n"));
+  ExporterUnderTest& exporter =
+      StartInProcess(WriteConfig("  max_requests_per_second: 10\n  max_concurrent_requests: 4\n"));
   // The storm drives the budget down: it is read while it lasts or just after.
   double lowest = 10;
   ASSERT_TRUE(WaitFor(
@@ -872,7 +884,7 @@ int InsightsRequests(const std::vector<sim::RecordedRequest>& requests) {
 TEST_F(ExporterE2ETest, InsightsModeAllAsksOnceForEveryCall) {
   Truth truth;
   AddStandardMix(truth);
-  ExporterProcess& exporter = Start(WriteConfig("", "", "  insights: all\n"));
+  ExporterUnderTest& exporter = StartInProcess(WriteConfig("", "", "  insights: all\n"));
   ExpectStableTotal(exporter, truth.total());
   const Samples s = exporter.Scrape();
   EXPECT_EQ(InsightsRequests(bird_.Requests()), truth.total());
@@ -886,7 +898,7 @@ TEST_F(ExporterE2ETest, InsightsModeAllAsksOnceForEveryCall) {
 TEST_F(ExporterE2ETest, InsightsModeNoneCountsEveryCallFromTheListAlone) {
   Truth truth;
   AddStandardMix(truth);
-  ExporterProcess& exporter = Start(WriteConfig("", "", "  insights: none\n"));
+  ExporterUnderTest& exporter = StartInProcess(WriteConfig("", "", "  insights: none\n"));
   ExpectStableTotal(exporter, truth.total());
   const Samples s = exporter.Scrape();
   EXPECT_EQ(InsightsRequests(bird_.Requests()), 0);
@@ -916,7 +928,7 @@ TEST_F(ExporterE2ETest, InsightsModePoorAsksOnlyForAnsweredCallsWithALowOrMissin
     bird_.UpsertCall(call);
   }
   ASSERT_EQ(poor, 9);  // 3.2 and 3.4, and the one without media, on each of 3 channels
-  ExporterProcess& exporter = Start(WriteConfig("", "", "  insights: poor\n"));
+  ExporterUnderTest& exporter = StartInProcess(WriteConfig("", "", "  insights: poor\n"));
   ExpectStableTotal(exporter, truth.total());
   const Samples s = exporter.Scrape();
   EXPECT_EQ(InsightsRequests(bird_.Requests()), poor);
@@ -930,7 +942,7 @@ TEST_F(ExporterE2ETest, InsightsModePoorAsksOnlyForAnsweredCallsWithALowOrMissin
 TEST_F(ExporterE2ETest, ServesLandingHealthReadinessAndValidExposition) {
   Truth truth;
   AddStandardMix(truth);
-  ExporterProcess& exporter = Start(WriteConfig(""));
+  ExporterUnderTest& exporter = StartInProcess(WriteConfig(""));
   const HttpResult landing = HttpGet(exporter.Url("/"));
   EXPECT_EQ(landing.status, 200);
   EXPECT_NE(landing.body.find("href=\"/metrics\""), std::string::npos);

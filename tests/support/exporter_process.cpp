@@ -97,8 +97,6 @@ std::string ExporterProcess::Url(const std::string& path) const {
   return "http://127.0.0.1:" + std::to_string(port_) + path;
 }
 
-Samples ExporterProcess::Scrape() const { return ParseExposition(HttpGet(Url("/metrics")).body); }
-
 std::optional<int> ExporterProcess::Stop(int signal_number, std::chrono::milliseconds timeout) {
   if (pid_ <= 0) return std::nullopt;
   kill(pid_, signal_number);

@@ -34,25 +34,35 @@ Samples ParseExposition(const std::string& text);
 double SumSamples(const Samples& samples, const std::string& name,
                   const std::vector<std::string>& labels = {});
 
-class ExporterProcess {
+// An exporter a test polls and scrapes: the real binary (ExporterProcess) or the Exporter
+// object in the test's own process (InProcessExporter, support/in_process_exporter.h).
+class ExporterUnderTest {
+ public:
+  virtual ~ExporterUnderTest() = default;
+  virtual std::string Url(const std::string& path) const = 0;
+  Samples Scrape() const { return ParseExposition(HttpGet(Url("/metrics")).body); }
+  virtual bool Running() = 0;
+  virtual std::string Log() const = 0;  // logfmt records, one per line
+};
+
+class ExporterProcess : public ExporterUnderTest {
  public:
   // Starts `binary args...` with extra environment entries, stderr to a log file in `work_dir`.
   ExporterProcess(const std::string& binary, const std::vector<std::string>& args,
                   const std::map<std::string, std::string>& env, const std::string& work_dir);
-  ~ExporterProcess();
+  ~ExporterProcess() override;
   ExporterProcess(const ExporterProcess&) = delete;
   ExporterProcess& operator=(const ExporterProcess&) = delete;
 
   // The port it listens on, read from its start-up log line (it is started with port 0).
   // Sanitized builds start several times slower (a state migration takes 14 s under TSan).
   int WaitForPort(std::chrono::milliseconds timeout = std::chrono::seconds(kSanitized ? 60 : 10));
-  std::string Url(const std::string& path) const;
-  Samples Scrape() const;
+  std::string Url(const std::string& path) const override;
 
   // Sends a signal and waits for the exit status; nullopt if it did not exit in time.
   std::optional<int> Stop(int signal_number, std::chrono::milliseconds timeout);
-  bool Running();
-  std::string Log() const;
+  bool Running() override;
+  std::string Log() const override;
   pid_t pid() const { return pid_; }
 
  private:
