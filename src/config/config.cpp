@@ -62,20 +62,6 @@ bool IsLoopbackHost(std::string_view host) {
   return parts == 4;
 }
 
-std::string ReadWholeFile(const std::string& path) {
-  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
-                                                             &std::fclose);
-  if (!file) throw std::runtime_error(std::strerror(errno));
-  std::string contents;
-  char buffer[4096];
-  while (const size_t n = std::fread(buffer, 1, sizeof buffer, file.get())) {
-    contents.append(buffer, n);
-  }
-  // A directory opens fine and only fails here, with EISDIR.
-  if (std::ferror(file.get())) throw std::runtime_error(std::strerror(errno));
-  return contents;
-}
-
 using yaml::Field;
 using yaml::Mapping;
 
@@ -643,7 +629,7 @@ void ScrubAccessKeyEnvironment(const BirdSettings& bird) {
 Config LoadConfigFile(const std::string& path) {
   std::string text;
   try {
-    text = ReadWholeFile(path);
+    text = yaml::ReadWholeFile(path);
   } catch (const std::runtime_error& e) {
     throw ConfigError("config: cannot read " + path + ": " + e.what());
   }
@@ -656,7 +642,7 @@ Config LoadConfigFile(const std::string& path) {
     const char* value = std::getenv(name.c_str());
     return value ? std::optional<std::string>(value) : std::nullopt;
   };
-  return ParseConfig(text, env, ReadWholeFile);
+  return ParseConfig(text, env, yaml::ReadWholeFile);
 }
 
 std::string_view ToString(InsightsMode mode) {

@@ -289,25 +289,12 @@ class Parser {
   const WebConfigFileCheck& check_file_;
 };
 
-std::string ReadWholeFile(const std::string& path) {
-  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
-                                                             &std::fclose);
-  if (!file) throw std::runtime_error(std::strerror(errno));
-  std::string contents;
-  char buffer[4096];
-  while (const size_t n = std::fread(buffer, 1, sizeof buffer, file.get())) {
-    contents.append(buffer, n);
-  }
-  if (std::ferror(file.get())) throw std::runtime_error(std::strerror(errno));
-  return contents;
-}
-
 // The checks done at load: the file is readable and holds PEM data of the expected kind.
 // OpenSSL would fail later, when the server starts, with a much vaguer message.
 std::string CheckPemFile(const std::string& path, std::string_view kind) {
   std::string contents;
   try {
-    contents = ReadWholeFile(path);
+    contents = yaml::ReadWholeFile(path);
   } catch (const std::runtime_error& e) {
     return "cannot read " + path + ": " + e.what();
   }
@@ -356,7 +343,7 @@ WebConfig ParseWebConfig(std::string_view yaml, const std::string& base_dir,
 WebConfig LoadWebConfigFile(const std::string& path) {
   std::string text;
   try {
-    text = ReadWholeFile(path);
+    text = yaml::ReadWholeFile(path);
   } catch (const std::runtime_error& e) {
     throw WebConfigError("web config: cannot read " + path + ": " + e.what());
   }

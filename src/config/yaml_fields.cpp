@@ -1,7 +1,11 @@
 #include "config/yaml_fields.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <memory>
 #include <system_error>
 #include <utility>
 
@@ -23,6 +27,20 @@ std::pair<int, int> TabIndentation(std::string_view text, int last_line) {
 }
 
 }  // namespace
+
+std::string ReadWholeFile(const std::string& path) {
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                             &std::fclose);
+  if (!file) throw std::runtime_error(std::strerror(errno));
+  std::string contents;
+  char buffer[4096];
+  while (const size_t n = std::fread(buffer, 1, sizeof buffer, file.get())) {
+    contents.append(buffer, n);
+  }
+  // A directory opens fine and only fails here, with EISDIR.
+  if (std::ferror(file.get())) throw std::runtime_error(std::strerror(errno));
+  return contents;
+}
 
 FieldError::FieldError(int line, std::string path, std::string reason)
     : std::runtime_error(path + " (line " + std::to_string(line) + "): " + reason),

@@ -54,6 +54,9 @@ class SyntaxError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The whole of a file; std::runtime_error with the system's reason (a directory too: EISDIR).
+std::string ReadWholeFile(const std::string& path);
+
 // The document of `text` (a null node for an empty one). Throws SyntaxError.
 YAML::Node Load(std::string_view text);
 
