@@ -80,6 +80,41 @@ std::optional<Config> LoadStartupConfig(const Flags& flags) {
   }
 }
 
+// A bad flag or shard: the reason on stderr, exit status 2.
+int Usage(const std::string& error) {
+  std::cerr << "bird_call_exporter: " << error << "\n";
+  return 2;
+}
+
+// --help and --version answer and exit 0; nullopt for everything else.
+std::optional<int> HelpOrVersion(const Flags& flags) {
+  if (flags.help) {
+    std::cout << HelpText();
+    return 0;
+  }
+  if (flags.version) {
+    std::cout << "bird_call_exporter version " << kVersion << " (revision " << kRevision << ")\n";
+    return 0;
+  }
+  return std::nullopt;
+}
+
+// --log.level and --log.format (checked by ParseFlags).
+void SetupLoggingFrom(const Flags& flags) {
+  spdlog::level::level_enum level = spdlog::level::info;
+  LogFormat format = LogFormat::kLogfmt;
+  ParseLogLevel(flags.log_level, level);
+  ParseLogFormat(flags.log_format, format);
+  SetupLogging(level, format);
+}
+
+// --config.check: the configuration is valid; its summary on stdout.
+int ConfigCheck(const Flags& flags, const Config& config) {
+  std::cout << "configuration OK: " << flags.config_file << "\n" << SummarizeConfig(config) << "\n";
+  return 0;
+}
+
+// --state.inspect: what the state file holds, on stdout.
 int InspectState(const Config& config) {
   if (config.state_file.empty()) {
     std::cerr << "bird_call_exporter: the configuration has no state_file\n";
@@ -181,37 +216,16 @@ int RunExporter(int argc, char** argv, const DemoFactory& demo) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   std::string error;
   const auto flags = ParseFlags(std::vector<std::string>(argv + 1, argv + argc), error);
-  if (!flags) {
-    std::cerr << "bird_call_exporter: " << error << "\n";
-    return 2;
-  }
-  if (flags->help) {
-    std::cout << HelpText();
-    return 0;
-  }
-  if (flags->version) {
-    std::cout << "bird_call_exporter version " << kVersion << " (revision " << kRevision << ")\n";
-    return 0;
-  }
-  spdlog::level::level_enum level = spdlog::level::info;
-  LogFormat format = LogFormat::kLogfmt;
-  ParseLogLevel(flags->log_level, level);
-  ParseLogFormat(flags->log_format, format);
-  SetupLogging(level, format);
+  if (!flags) return Usage(error);
+  if (const auto answered = HelpOrVersion(*flags)) return *answered;
+  SetupLoggingFrom(*flags);
   const auto shard = ParseShard(flags->shard_index, flags->shard_count, Hostname(), error);
-  if (!shard) {
-    std::cerr << "bird_call_exporter: " << error << "\n";
-    return 2;
-  }
+  if (!shard) return Usage(error);
   if (flags->demo) return RunDemo(*flags, *shard, demo);
 
   auto config = LoadStartupConfig(*flags);
   if (!config) return 1;
-  if (flags->config_check) {
-    std::cout << "configuration OK: " << flags->config_file << "\n"
-              << SummarizeConfig(*config) << "\n";
-    return 0;
-  }
+  if (flags->config_check) return ConfigCheck(*flags, *config);
   if (flags->state_inspect) return InspectState(*config);
   // The key's variables leave the environment (and /proc/<pid>/environ); reloads still see them.
   ScrubAccessKeyEnvironment(config->bird);
