@@ -1,5 +1,5 @@
-// A small blocking HTTP/1.1 server (Boost.Beast) for the Bird API simulator behind --demo and
-// for the fakes of the tests: one thread per connection, each request handed to a handler that
+// A small blocking HTTP/1.1 server (Boost.Beast) for the Bird API simulator (behind --demo and
+// the tests): one thread per connection, each request handed to a handler that
 // may take its time (a simulated slow answer). Not the exporter's own server (server.h), which
 // must withstand hostile clients; this one serves the exporter itself.
 #pragma once

@@ -155,7 +155,7 @@ const char* EndpointName(const std::vector<std::string>& parts) {
   return "other";
 }
 
-// A whole number of 1-1000 digits' worth, nothing else ("5x" and " 5" are no limit).
+// Digits only, at most 9 of them ("5x", " 5" and "+5" are no number); nullopt otherwise.
 std::optional<int> ParseLimit(const std::string& text) {
   int value = 0;
   if (text.empty() || text.size() > 9) return std::nullopt;
@@ -306,6 +306,7 @@ class Simulator::Impl {
 
   void UpsertCall(const ScriptedCall& scripted) {
     std::lock_guard lock(mutex_);
+    Channel& channel = EnsureChannel(scripted.workspace_id, scripted.channel_id);
     if (auto it = call_index_.find(scripted.id); it != call_index_.end()) {
       Remove(it->second);
     }
@@ -316,7 +317,7 @@ class Simulator::Impl {
     call.final_status = scripted.status;
     call.created_at = scripted.created_at;
     call.scripted = std::make_shared<const ScriptedCall>(scripted);
-    Append(EnsureChannel(scripted.workspace_id, scripted.channel_id), std::move(call));
+    Append(channel, std::move(call));
   }
 
   std::optional<ScriptedCall> GetCall(const std::string& id) const {
@@ -457,6 +458,10 @@ class Simulator::Impl {
   Channel& EnsureChannel(const std::string& workspace_id, const std::string& channel_id) {
     auto [it, created] = channels_.try_emplace(channel_id);
     Channel& channel = it->second;
+    if (!created && channel.workspace_id != workspace_id) {
+      throw std::invalid_argument("channel " + channel_id + " is in workspace " +
+                                  channel.workspace_id + ", not " + workspace_id);
+    }
     if (created) {
       channel.id = channel_id;
       channel.workspace_id = workspace_id;
@@ -766,6 +771,9 @@ class Simulator::Impl {
     std::optional<Response> answer;  // instead of the real one
     std::chrono::milliseconds delay{0};
     bool truncate = false;
+    // An injected fault's answer, built once the lock is released (one is 60 MB).
+    std::optional<Fault> fault{};
+    std::string endpoint{};
   };
 
   Response Handle(const ServedRequest& request) {
@@ -777,7 +785,12 @@ class Simulator::Impl {
     }
     const auto parts = SplitPath(path);
     Admission admission = Admit(parts);
-    if (admission.answer) return *admission.answer;
+    if (admission.answer) return std::move(*admission.answer);
+    if (admission.fault) {
+      FaultAnswer answer = AnswerOf(*admission.fault, admission.endpoint);
+      return {answer.status, std::move(answer.content_type), std::move(answer.body),
+              std::move(answer.headers)};
+    }
     if (admission.delay.count() > 0) std::this_thread::sleep_for(admission.delay);
     Response response = Route(parts, query);
     if (admission.truncate) response.body.resize(response.body.size() / 2);
@@ -827,10 +840,10 @@ class Simulator::Impl {
   Admission Injected(Fault fault, const std::string& endpoint, RequestStats& stats) {
     if (fault == Fault::kSlow) return {std::nullopt, slow_delay_};
     if (fault == Fault::kTruncatedBody) return {std::nullopt, {}, true};
-    FaultAnswer answer = AnswerOf(fault, endpoint);
-    if (answer.status == 429) ++stats.rate_limited;
-    return {Response{answer.status, answer.content_type, std::move(answer.body),
-                     std::move(answer.headers)}};
+    if (fault == Fault::kTooManyRequests || fault == Fault::kTooManyRequestsRetryAfter) {
+      ++stats.rate_limited;
+    }
+    return {std::nullopt, {}, false, fault, endpoint};
   }
 
   Admission ScenarioFault(RequestStats& stats) {

@@ -88,8 +88,9 @@ class Simulator {
   // Requests answered 401 and requests to /_sim/ are not counted.
   nlohmann::json Truth() const;
 
-  // Scripted calls (none is part of the truth): adds the call, or replaces the scripted call
-  // with the same id; its channel is created if it does not exist.
+  // Scripted calls (none is part of the truth): adds the call, or replaces the call with the
+  // same id (scripted or generated); its channel is created if it does not exist. Throws
+  // std::invalid_argument when the channel exists in another workspace.
   void UpsertCall(const ScriptedCall& call);
   std::optional<ScriptedCall> GetCall(const std::string& id) const;
   std::vector<ScriptedCall> Calls() const;  // every scripted call
@@ -107,7 +108,7 @@ class Simulator {
   // Every request but /_sim/ ones, when settings.record_requests.
   std::vector<RecordedRequest> Requests() const;
   void ClearRequests();
-  int MaxConcurrentRequests() const;  // the most requests in flight at once
+  int MaxConcurrentRequests() const;  // the most requests in flight at once (any path, any key)
 
  private:
   class Impl;

@@ -69,6 +69,7 @@ class ExporterTest : public ::testing::Test {
     return options;
   }
   void Start(bool enable_lifecycle = false) {
+    EnsureCurlGlobal();  // main()'s job in the binary
     exporter_ = std::make_unique<Exporter>(Options(enable_lifecycle));
   }
 

@@ -27,6 +27,7 @@
 #include "poller/poller.h"
 #include "sim/demo.h"
 #include "sim/simulator.h"
+#include "support/http_client.h"
 #include "support/process.h"
 
 namespace bird_exporter::testing {
@@ -105,6 +106,7 @@ std::string GoldenExposition() {
   prometheus::Registry calls_registry, exporter_registry;
   CallMetrics call_metrics(calls_registry, config.metrics.dimensions);
   ExporterMetrics exporter_metrics(exporter_registry);
+  EnsureCurlGlobal();  // main()'s job in the binary
   CurlTransport transport;
   WorkspaceRateLimiter limiter(100000);
   ClientSettings client_settings;

@@ -4,6 +4,7 @@
 
 #include "http/curl_transport.h"
 #include "sim/simulator.h"
+#include "support/http_client.h"
 
 namespace bird_exporter::testing {
 namespace {
@@ -23,17 +24,18 @@ TEST(HardeningTest, AnOversizedAnswerFailsTheRequestInsteadOfGrowingWithoutBound
     call.ended_at = call.created_at + seconds(3);
     bird.UpsertCall(call);
   }
-  HttpRequest request;
+  bird_exporter::HttpRequest request;
   request.url = bird.BaseUrl() + "/workspaces/ws/channels/ch/calls?limit=1000";
   request.headers = {{"Authorization", "AccessKey hardening-key"}};
 
+  EnsureCurlGlobal();  // main()'s job in the binary
   CurlTransport roomy;
-  const HttpResponse whole = roomy.Get(request);
+  const bird_exporter::HttpResponse whole = roomy.Get(request);
   ASSERT_EQ(whole.status, 200);
   ASSERT_GT(whole.body.size(), 20000u);
 
   CurlTransport capped(16 * 1024);
-  const HttpResponse refused = capped.Get(request);
+  const bird_exporter::HttpResponse refused = capped.Get(request);
   EXPECT_EQ(refused.status, 0);
   EXPECT_TRUE(refused.body.empty());
   EXPECT_NE(refused.error.find("larger than 16384 bytes"), std::string::npos) << refused.error;

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -250,6 +251,13 @@ TEST_F(ScriptedSimulatorTest, RejectsInvalidLimitAndTokenWith422) {
     const HttpResponse response = Get(CallsUrl(query));
     EXPECT_EQ(response.status, 422) << query;
     EXPECT_TRUE(nlohmann::json::parse(response.body).contains("code")) << query;
+  }
+  for (const std::string query : {"limit=5x", "limit=%2B5", "limit=%205"}) {
+    const HttpResponse response = Get(CallsUrl(query));
+    EXPECT_EQ(response.status, 422) << query;
+    EXPECT_EQ(nlohmann::json::parse(response.body).at("message"),
+              "limit must be between 1 and 1000")
+        << query;
   }
   EXPECT_EQ(Get(CallsUrl("limit=1000")).status, 200);
   EXPECT_EQ(Get(CallsUrl("limit=1&status=completed&status=failed")).status, 200);
@@ -601,6 +609,13 @@ TEST_F(ScriptedSimulatorTest, ACallDatedInTheFutureIsServedAsWritten) {
   EXPECT_EQ(body.at("results").at(0).at("id"), CallId(1));
   EXPECT_EQ(Get(CallsUrl() + "/" + CallId(1)).status, 200);
   EXPECT_EQ(Get(InsightsUrl(CallId(1))).status, 200);
+}
+
+TEST_F(ScriptedSimulatorTest, AChannelBelongsToOneWorkspace) {
+  ScriptedCall call = MakeCall(1, At(1));
+  call.workspace_id = "another-workspace";  // kChannel is declared in kWorkspace
+  EXPECT_THROW(api_.UpsertCall(call), std::invalid_argument);
+  EXPECT_TRUE(api_.Calls().empty());
 }
 
 TEST_F(ScriptedSimulatorTest, ScriptedCallsAreNoPartOfTheTruth) {

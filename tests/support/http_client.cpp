@@ -6,9 +6,7 @@
 #include <cctype>
 
 namespace bird_exporter::testing {
-namespace {
 
-// curl_global_init once, before the first handle, whichever thread asks first.
 void EnsureCurlGlobal() {
   struct CurlGlobal {
     CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -16,6 +14,8 @@ void EnsureCurlGlobal() {
   };
   static CurlGlobal global;
 }
+
+namespace {
 
 std::string Lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),

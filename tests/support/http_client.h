@@ -13,6 +13,10 @@
 
 namespace bird_exporter::testing {
 
+// curl_global_init once, before the first handle, whichever thread asks first (the client below
+// calls it; so does a test that runs the Exporter in its process, as main() does in the binary).
+void EnsureCurlGlobal();
+
 struct HttpRequest {
   std::string method = "GET";  // any method; "HEAD" asks for no body
   std::string url;

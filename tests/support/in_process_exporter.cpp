@@ -1,15 +1,25 @@
 #include "support/in_process_exporter.h"
 
-#include "support/process.h"
+#include <spdlog/spdlog.h>
+
+#include "config/yaml_fields.h"
+#include "support/http_client.h"
 
 namespace bird_exporter::testing {
 
 InProcessExporter::InProcessExporter(const std::string& config_text,
                                      const std::string& access_key) {
+  EnsureCurlGlobal();  // main()'s job in the binary
   ExporterOptions options;
   options.config = ParseConfig(
-      config_text, [&](const std::string&) -> std::optional<std::string> { return access_key; },
-      [](const std::string& path) { return ReadFile(path); });
+      config_text,
+      [&](const std::string& name) -> std::optional<std::string> {
+        if (name == "BIRD_ACCESS_KEY") return access_key;
+        return std::nullopt;
+      },
+      yaml::ReadWholeFile);
+  // The binary's start-up summary, so that a test's look for the key in the log covers it.
+  spdlog::info("configuration file=(in process) {}", SummarizeConfig(options.config));
   options.server.listen_address = "127.0.0.1:0";
   exporter_ = std::make_unique<Exporter>(std::move(options));
 }

@@ -14,8 +14,9 @@ namespace bird_exporter::testing {
 
 class InProcessExporter : public ExporterUnderTest {
  public:
-  // `config_text` is a configuration file's text; `access_key` is the value of every ${VAR}
-  // in it (the tests write access_key: ${BIRD_ACCESS_KEY}). Throws what the Exporter throws.
+  // `config_text` is a configuration file's text; `access_key` is the value of
+  // ${BIRD_ACCESS_KEY} in it (no other variable is set). Throws ConfigError or what the
+  // Exporter throws.
   InProcessExporter(const std::string& config_text, const std::string& access_key);
   ~InProcessExporter() override;
 

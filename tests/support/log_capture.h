@@ -1,6 +1,8 @@
 // Captures the records of the default spdlog logger, formatted as the exporter formats them
-// (logfmt), for tests of an Exporter in this process. One at a time; the previous default
-// logger is back when it goes.
+// (logfmt), for tests of an Exporter in this process. spdlog's default logger must not be
+// swapped while another thread logs: create the capture before the Exporter and let it go
+// after (the simulator does not log). One at a time; the previous default logger is back when
+// it goes.
 #pragma once
 
 #include <spdlog/spdlog.h>

@@ -92,6 +92,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"UnknownCipherSuite", kTls + "  cipher_suites:\n    - TLS_RC4_128\n",
                 "web config: tls_server_config.cipher_suites[0] (line 5): unknown cipher suite "
                 "\"TLS_RC4_128\" (Go names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)"},
+        // An empty item is reported at its list's line (what follows it may be far below).
+        BadCase{"EmptyCipherSuiteItem", kTls + "  cipher_suites:\n    -\n    - TLS_RC4_128\n",
+                "web config: tls_server_config.cipher_suites[0] (line 4): must not be empty"},
         BadCase{"OnlyTls13Suites", kTls + "  cipher_suites: [TLS_AES_128_GCM_SHA256]\n",
                 "web config: tls_server_config.cipher_suites (line 4): lists no TLS 1.2 suite; "
                 "TLS 1.2 clients could not connect"},
