@@ -710,7 +710,7 @@ class Simulator::Impl {
   // Bird limits GETs per workspace; a 429 is "not processed" and does not use the budget.
   bool OverRateLimit(const std::string& workspace_id) {
     auto& times = request_times_[workspace_id];
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = settings_.steady_clock();
     while (!times.empty() && now - times.front() >= std::chrono::seconds(1)) times.pop_front();
     if (static_cast<int>(times.size()) >= settings_.max_gets_per_second) return true;
     times.push_back(now);
@@ -724,7 +724,7 @@ class Simulator::Impl {
     if (endpoint == Endpoint::kListCalls) ++stats.list_calls;
     if (endpoint == Endpoint::kGetCall) ++stats.get_call;
     if (endpoint == Endpoint::kCallInsights) ++stats.call_insights;
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = settings_.steady_clock();
     auto& times = stats.last_second;
     times.push_back(now);
     while (now - times.front() >= std::chrono::seconds(1)) times.pop_front();
@@ -737,7 +737,7 @@ class Simulator::Impl {
   ServedResponse Serve(const ServedRequest& request) {
     const bool recorded = settings_.record_requests && request.path.rfind("/_sim/", 0) != 0;
     RecordedRequest record;
-    record.received_at = std::chrono::steady_clock::now();
+    record.received_at = settings_.steady_clock();
     {
       std::lock_guard lock(mutex_);
       max_in_flight_ = std::max(max_in_flight_, ++in_flight_);
@@ -758,7 +758,7 @@ class Simulator::Impl {
         record.user_agent = request.Header("user-agent");
         record.endpoint = EndpointName(SplitPath(request.path.empty() ? "/" : request.path));
         record.status = response.status;
-        record.answered_at = std::chrono::steady_clock::now();
+        record.answered_at = settings_.steady_clock();
         recorded_.push_back(std::move(record));
       }
     }

@@ -40,8 +40,13 @@ struct SimulatorSettings {
   int max_page_size = 1000;      // the largest `limit` honoured; smaller values force paging
   bool record_requests = false;  // keep every request for Requests() (tests; grows)
   // The simulated wall clock: when calls are created, end and have insights, and the `now` of
-  // every answer. Tests fix it; the 429 budget above stays on real (steady) time.
+  // every answer. Tests fix it.
   std::function<SystemTime()> clock = [] { return std::chrono::system_clock::now(); };
+  // The clock of the 429 budget's one-second window, of max_in_any_second and of the request
+  // record's times. Tests step it by hand.
+  std::function<std::chrono::steady_clock::time_point()> steady_clock = [] {
+    return std::chrono::steady_clock::now();
+  };
 };
 
 // A simulator that generates no call and has no rate limit, for tests that script every call:
