@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the real bird_call_exporter against the Bird API simulator and prints, per run: calls
-# counted, API requests per counted call, CPU per 1,000 calls, resident memory and poll duration.
-# Run it alone on the machine (it measures CPU time).
+# counted, API requests per counted call, CPU per 1,000 calls, peak resident memory and poll
+# duration. Run it alone on the machine (it measures CPU time).
 #
 # Usage: scripts/bench.sh [RUN...]     runs: all-long-1s all-1s all-long-30s none poor-long-1s
 #                                      state (default: all of them, one after the other)
@@ -90,22 +90,23 @@ run() {
   # Calls keep ending after the last one started; give the tail two intervals and half a minute.
   local interval_s="${interval%s}"
   local drain=$((30 + 2 * interval_s))
-  local peak_rss=0 half_taken=0 end_taken=0
+  # Scraped only at the middle and at the end of the starts (and once after the drain): a
+  # scrape costs CPU of its own, which a once-a-second scrape would add to every figure. The
+  # peak resident memory is the kernel's (VmHWM), read once at the end.
+  local half_taken=0 end_taken=0
   while ((SECONDS - started < duration + drain)); do
     sleep 1
-    curl -s "http://127.0.0.1:$exp_port/metrics" >"$work/$name.prom"
-    local rss
-    rss="$(metric "$work/$name.prom" process_resident_memory_bytes)"
-    peak_rss="$(awk -v a="$peak_rss" -v b="$rss" 'BEGIN { print (b > a ? b : a) }')"
     if ((!half_taken && SECONDS - started >= duration / 2)); then
-      cp "$work/$name.prom" "$work/$name.half.prom"
+      curl -s "http://127.0.0.1:$exp_port/metrics" >"$work/$name.half.prom"
       half_taken=1
     fi
     if ((!end_taken && SECONDS - started >= duration)); then
-      cp "$work/$name.prom" "$work/$name.end.prom"
+      curl -s "http://127.0.0.1:$exp_port/metrics" >"$work/$name.end.prom"
       end_taken=1
     fi
   done
+  local peak_rss
+  peak_rss="$(awk '/^VmHWM:/ { print $2 * 1024 }' "/proc/$exp_pid/status")"
   curl -s "http://127.0.0.1:$exp_port/metrics" >"$work/$name.prom"
   curl -s "http://127.0.0.1:$sim_port/_sim/truth" >"$work/$name.truth.json"
   if [[ -n "${BENCH_KEEP:-}" ]]; then cp "$work/$name.prom" "$BENCH_KEEP.prom"; cp "$exp_log" "$BENCH_KEEP.log"; fi

@@ -207,9 +207,9 @@ ListCallsResult BirdClient::ListCalls(const ChannelRef& channel, const ListQuery
     if (!query.status.empty()) url += "&status=" + UrlEncode(query.status);
     if (!query.page_token.empty()) url += "&pageToken=" + UrlEncode(query.page_token);
     result = ListCallsResult{};
-    const Attempted sent =
-        Send(channel, kListEndpoint, url, settings, stop,
-             [&result](const std::string& body) { result.page = ParseCallPage(body); });
+    const Attempted sent = Send(
+        channel, kListEndpoint, url, settings, stop,
+        [&](const std::string& body) { result.page = ParseCallPage(body, query.country_wanted); });
     result.outcome = sent.outcome;
     result.http_status = sent.http_status;
     result.error = sent.error;

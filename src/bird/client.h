@@ -52,7 +52,8 @@ struct CallResult {
 struct ListQuery {
   std::string page_token;
   std::string status;
-  int limit = 0;  // calls per page; 0 or more than bird.page_size: bird.page_size
+  int limit = 0;                   // calls per page; 0 or more than bird.page_size: bird.page_size
+  CountryWanted country_wanted{};  // see ParseCallPage; empty: every ended call's
 };
 
 struct InsightsResult {

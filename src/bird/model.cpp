@@ -265,6 +265,7 @@ class CallBuilder {
   // The parties' numbers, read only to find the remote party's country in Finish.
   std::string from_;
   std::string to_;
+  const CountryWanted* country_wanted_ = nullptr;  // null or empty: always looked up
 
   template <typename ReadValue>
   auto Read(std::string_view field, ReadValue read) {
@@ -275,7 +276,8 @@ class CallBuilder {
   }
 
  public:
-  explicit CallBuilder(std::string prefix) : prefix_(std::move(prefix)) {}
+  explicit CallBuilder(std::string prefix, const CountryWanted* country_wanted = nullptr)
+      : prefix_(std::move(prefix)), country_wanted_(country_wanted) {}
 
   // Reads a scalar member of the record (nullptr: absent or null). A member whose value is an
   // object or an array is passed as that value and reads as absent.
@@ -359,7 +361,9 @@ class CallBuilder {
     // it inside `sipInsights`; the top level wins when both are there.
     call_.hangup_sip_code = top_sip_code_.empty() ? nested_sip_code_ : top_sip_code_;
     // Only an ended call is counted, so only then is the number looked up (a few µs).
-    if (IsTerminal(call_.status)) {
+    const bool wanted =
+        country_wanted_ == nullptr || !*country_wanted_ || (*country_wanted_)(call_.id);
+    if (IsTerminal(call_.status) && wanted) {
       const std::string& remote = call_.direction == Direction::kOutgoing   ? to_
                                   : call_.direction == Direction::kIncoming ? from_
                                                                             : std::string();
@@ -400,7 +404,8 @@ Call ParseCall(const json& record, std::string_view where) {
 // exactly what ParseCall reads from each element of `results`.
 class CallPageReader : public nlohmann::json_sax<json> {
  public:
-  explicit CallPageReader(std::string_view body) : body_(body) {}
+  CallPageReader(std::string_view body, const CountryWanted& country_wanted)
+      : body_(body), country_wanted_(country_wanted) {}
 
   CallPage Take() {
     if (!results_seen_) throw ParseError("results is missing");
@@ -520,7 +525,7 @@ class CallPageReader : public nlohmann::json_sax<json> {
         break;
       case In::kResults:
         if (!object) throw ParseError(Where() + " is array, not an object");
-        record_.emplace(Where() + ".");
+        record_.emplace(Where() + ".", &country_wanted_);
         stack_.push_back(In::kRecord);
         return true;
       case In::kRecord:
@@ -567,6 +572,7 @@ class CallPageReader : public nlohmann::json_sax<json> {
   std::string key_;
   std::string block_;
   std::optional<CallBuilder> record_;
+  const CountryWanted& country_wanted_;
 };
 
 MediaMetrics ParseMediaMetrics(const json& m, std::vector<std::string>& anomalies) {
@@ -750,18 +756,18 @@ bool IsTerminal(CallStatus s) {
 
 Call ParseSingleCall(std::string_view body) { return ParseCall(ParseJsonObject(body), "call"); }
 
-CallPage ParseCallPage(std::string_view body) {
+CallPage ParseCallPage(std::string_view body, const CountryWanted& country_wanted) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     throw ParseError("empty body");
   }
   try {
-    CallPageReader reader(body);
+    CallPageReader reader(body, country_wanted);
     json::sax_parse(body.begin(), body.end(), &reader);
     return reader.Take();
   } catch (const CallPageReader::NumberOverflow&) {
     const auto capped = WithHugeNumbersCapped(body);
     if (!capped) throw ParseError("not JSON: a number out of range: " + Preview(body));
-    CallPageReader reader(*capped);
+    CallPageReader reader(*capped, country_wanted);
     try {
       json::sax_parse(capped->begin(), capped->end(), &reader);
     } catch (const CallPageReader::NumberOverflow&) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -126,8 +127,14 @@ class ParseError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Whether an ended call of a page needs its remote party's country looked up (by call id). A
+// call already counted, or one whose country is already known, is read again on every page
+// that lists it, and the lookup (libphonenumber, tens of µs) is the dearest part of reading it.
+using CountryWanted = std::function<bool(const std::string& call_id)>;
+
 // Pure parsers. Throw ParseError with a short reason (never echoing the whole body).
-CallPage ParseCallPage(std::string_view body);
+// `country_wanted` empty: every ended call's country is looked up.
+CallPage ParseCallPage(std::string_view body, const CountryWanted& country_wanted = {});
 // GET .../calls/{callId}: one ChannelCall object.
 Call ParseSingleCall(std::string_view body);
 CallInsights ParseCallInsights(std::string_view body);

@@ -273,6 +273,19 @@ void Poller::Ended(ChannelCycle& cycle, TrackedCall& t, SystemTime now) {
   }
 }
 
+// The calls of a page whose country is still to be looked up: a call already counted, or
+// followed with its country known from an earlier record, is listed again and again, and
+// the lookup would be repeated each time for nothing.
+CountryWanted Poller::CountryWantedFor(const ChannelCycle& cycle) const {
+  return [this, &cycle](const std::string& id) {
+    if (cycle.counting.count(id) > 0) return false;
+    if (auto it = cycle.st.tracked.find(id); it != cycle.st.tracked.end()) {
+      return it->second.call.remote_country.empty();
+    }
+    return !store_->IsCounted(id);
+  };
+}
+
 void Poller::Observe(ChannelCycle& cycle, Call call, SystemTime now) {
   if (call.id.empty() || cycle.counting.count(call.id) > 0 || store_->IsCounted(call.id)) return;
   auto it = cycle.st.tracked.find(call.id);
@@ -287,6 +300,8 @@ void Poller::Observe(ChannelCycle& cycle, Call call, SystemTime now) {
   TrackedCall& t = it->second;
   if (IsTerminal(call.status)) {
     const bool already = t.ended && t.confirmed;
+    // A record read without the country lookup (CountryWantedFor) keeps the one found before.
+    if (call.remote_country.empty()) call.remote_country = std::move(t.call.remote_country);
     t.call = std::move(call);
     if (!already) Ended(cycle, t, now);
     if (cycle.counting.count(t.call.id) > 0) cycle.st.tracked.erase(it);
@@ -336,7 +351,7 @@ bool Poller::ListHead(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
     if (!oldest_due_age || age > *oldest_due_age) oldest_due_age = age;
   }
   while (pages < settings_.max_pages_per_poll) {
-    ListQuery query{token, {}};
+    ListQuery query{token, {}, 0, CountryWantedFor(cycle)};
     if (token.empty()) {
       query.limit =
           FirstPageLimit(cycle.st.head_calls, cycle.st.head_calls_per_second, oldest_due_age);
@@ -391,7 +406,8 @@ void Poller::ListGaps(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
     bool done = false;
     bool failed = false;
     while (pages < settings_.max_pages_per_poll) {
-      ListCallsResult result = api_.ListCalls(ref, ListQuery{gap->page_token, {}}, stop);
+      ListCallsResult result =
+          api_.ListCalls(ref, ListQuery{gap->page_token, {}, 0, CountryWantedFor(cycle)}, stop);
       ClampFuture(result, clock_());
       if (result.outcome != ApiOutcome::kOk) {
         if (result.outcome == ApiOutcome::kFailed && IsClientError(result.http_status) &&
@@ -453,8 +469,8 @@ bool Poller::ListStatus(ChannelCycle& cycle, std::stop_token stop, SystemTime no
   bool complete = false;
   std::string token;
   for (int pages = 0; pages < settings_.max_pages_per_poll; ++pages) {
-    ListCallsResult result =
-        api_.ListCalls(ref, ListQuery{token, std::string(ToString(status))}, stop);
+    ListCallsResult result = api_.ListCalls(
+        ref, ListQuery{token, std::string(ToString(status)), 0, CountryWantedFor(cycle)}, stop);
     ClampFuture(result, clock_());
     if (result.outcome != ApiOutcome::kOk) {
       if (result.outcome == ApiOutcome::kFailed && IsClientError(result.http_status)) {

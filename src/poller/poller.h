@@ -91,6 +91,7 @@ class Poller {
   bool ListStatus(ChannelCycle& cycle, std::stop_token stop, SystemTime now, CallStatus status,
                   const std::vector<std::string>& due, const std::vector<std::string>& reach);
   void NoLongerOpen(TrackedCall& t, SystemTime now) const;
+  CountryWanted CountryWantedFor(const ChannelCycle& cycle) const;
   void Observe(ChannelCycle& cycle, Call call, SystemTime now);
   void Ended(ChannelCycle& cycle, TrackedCall& tracked, SystemTime now);
   std::vector<std::pair<std::size_t, std::size_t>> SelectJobs(std::vector<ChannelCycle>& cycles);

@@ -89,6 +89,21 @@ TEST(RemotePartyTest, IsUnknownForAWebrtcClientAndLookedUpOnlyOnceTheCallEnded) 
   EXPECT_EQ(ringing.remote_country, "");
 }
 
+TEST(RemotePartyTest, IsLookedUpOnlyForTheCallsAPageReaderWantsItFor) {
+  std::vector<std::string> asked;
+  const CountryWanted only_second = [&asked](const std::string& id) {
+    asked.push_back(id);
+    return asked.size() == 2;
+  };
+  const CallPage page = ParseCallPage(ReadFixture("list_calls_page1.json"), only_second);
+  ASSERT_GE(page.calls.size(), 2u);
+  EXPECT_EQ(page.calls[0].remote_country, "");    // not wanted: left to an earlier record
+  EXPECT_EQ(page.calls[1].remote_country, "PT");  // wanted: looked up
+  ASSERT_GE(asked.size(), 2u);
+  EXPECT_EQ(asked[0], page.calls[0].id);
+  EXPECT_EQ(asked[1], page.calls[1].id);
+}
+
 TEST(RemotePartyTest, ReadsProviderAndEdgeFromSignallingMetrics) {
   const CallInsights insights = ParseCallInsights(R"({"id": "c", "status": "completed",
       "direction": "outgoing", "to": "351919150029",

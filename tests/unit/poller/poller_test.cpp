@@ -43,6 +43,7 @@ class InMemoryBird : public BirdApi {
   std::set<std::string> unknown_channels;  // answered 404, as for a wrong channel id
   std::vector<std::string> list_tokens;    // page token of every unfiltered list request
   std::vector<int> list_limits;            // and its limit (0: the full page size)
+  int countries_not_wanted = 0;  // ended calls listed whose country the poller did not want
 
   void Add(const std::string& channel, Call call) { calls[channel].push_back(std::move(call)); }
 
@@ -101,6 +102,13 @@ class InMemoryBird : public BirdApi {
     }
     if (endless_pages) {
       result.page.next_page_token = query.page_token.empty() ? "0" : query.page_token;
+    }
+    // As the page parser does: no lookup for a call the poller says it does not need.
+    for (Call& call : result.page.calls) {
+      if (IsTerminal(call.status) && query.country_wanted && !query.country_wanted(call.id)) {
+        call.remote_country.clear();
+        ++countries_not_wanted;
+      }
     }
     result.outcome = ApiOutcome::kOk;
     return result;
@@ -317,6 +325,34 @@ TEST_F(PollerTest, AsksAgainForInsightsUntilTheyAreReady) {
   EXPECT_EQ(Calls(), 1);
   EXPECT_EQ(SumOf(registry_, "bird_exporter_insights_unavailable_total"), 0);
   EXPECT_EQ(SumOf(registry_, "bird_exporter_insights_pending"), 0);
+}
+
+TEST_F(PollerTest, LooksUpTheCountryOfAnEndedCallOnceAndKeepsItWhileItWaitsForInsights) {
+  Call call = MakeCall("late", kStart - minutes(2), CallStatus::kCompleted);
+  call.remote_country = "NL";
+  bird_.Add("ch1", call);
+  auto poller = MakePoller();
+  Poll(*poller);  // ended, insights not ready: followed with its country
+  EXPECT_EQ(bird_.countries_not_wanted, 0);
+  call.remote_country.clear();  // the insights tell no country
+  bird_.ReadyInsights(call);
+  now_ += seconds(30);
+  Poll(*poller);  // listed again: no second lookup, the first one's country is counted
+  EXPECT_EQ(bird_.countries_not_wanted, 1);
+  double nl = 0;
+  for (const auto& family : registry_.Collect()) {
+    if (family.name != "bird_calls_total") continue;
+    for (const auto& metric : family.metric) {
+      for (const auto& label : metric.label) {
+        if (label.name == "country" && label.value == "NL") nl += metric.counter.value;
+      }
+    }
+  }
+  EXPECT_EQ(Calls(), 1);
+  EXPECT_EQ(nl, 1);
+  now_ += seconds(30);
+  Poll(*poller);  // counted: listed again, and never looked up
+  EXPECT_EQ(bird_.countries_not_wanted, 2);
 }
 
 TEST_F(PollerTest, CountsFromTheListAfterTheGracePeriod) {
