@@ -98,10 +98,12 @@ run() {
     sleep 1
     if ((!half_taken && SECONDS - started >= duration / 2)); then
       curl -s "http://127.0.0.1:$exp_port/metrics" >"$work/$name.half.prom"
+      curl -s "http://127.0.0.1:$sim_port/_sim/truth" >"$work/$name.half.truth.json"
       half_taken=1
     fi
     if ((!end_taken && SECONDS - started >= duration)); then
       curl -s "http://127.0.0.1:$exp_port/metrics" >"$work/$name.end.prom"
+      curl -s "http://127.0.0.1:$sim_port/_sim/truth" >"$work/$name.end.truth.json"
       end_taken=1
     fi
   done
@@ -111,7 +113,10 @@ run() {
   curl -s "http://127.0.0.1:$sim_port/_sim/truth" >"$work/$name.truth.json"
   if [[ -n "${BENCH_KEEP:-}" ]]; then cp "$work/$name.prom" "$BENCH_KEEP.prom"; cp "$exp_log" "$BENCH_KEEP.log"; fi
   local calls requests cpu poll pending followed
-  local d_calls d_requests d_cpu
+  local d_calls d_requests d_cpu d_ended
+  # Calls the simulator had ended by then, served or not: what a sustained exporter keeps up with.
+  d_ended="$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[2]))["ended"] - json.load(open(sys.argv[1]))["ended"])' \
+    "$work/$name.half.truth.json" "$work/$name.end.truth.json")"
   d_calls="$(awk -v a="$(metric "$work/$name.half.prom" bird_calls_total)" \
     -v b="$(metric "$work/$name.end.prom" bird_calls_total)" 'BEGIN { print b - a }')"
   d_requests="$(awk -v a="$(metric "$work/$name.half.prom" bird_exporter_api_requests_total)" \
@@ -141,10 +146,10 @@ print(t["calls"], t["generated"], total, peak)' "$work/$name.truth.json" "$work/
     -v sim_requests="$sim_requests" -v cpu="$cpu" -v rss="$peak_rss" -v poll="$poll" \
     -v pending="$pending" -v followed="$followed" -v duration="$duration" -v peak="$max_second" \
     -v budget="$budget" -v d_calls="$d_calls" -v d_requests="$d_requests" -v d_cpu="$d_cpu" \
-    -v half="$((duration / 2))" 'BEGIN {
+    -v half="$((duration / 2))" -v d_ended="$d_ended" 'BEGIN {
       printf "%s: insights=%s interval=%s\n", name, mode, interval
-      printf "  steady  calls_per_s=%.1f requests_per_call=%.3f cpu_ms_per_1000_calls=%.0f\n",
-        d_calls / half, d_requests / (d_calls > 0 ? d_calls : 1),
+      printf "  steady  calls_per_s=%.1f (simulator ended %.1f/s) requests_per_call=%.3f cpu_ms_per_1000_calls=%.0f\n",
+        d_calls / half, d_ended / half, d_requests / (d_calls > 0 ? d_calls : 1),
         1000000 * d_cpu / (d_calls > 0 ? d_calls : 1)
       printf "  run     calls=%d of %d started (%d served ended) requests=%d requests_per_call=%.3f ",
         calls, generated, truth, requests, requests / (calls > 0 ? calls : 1)

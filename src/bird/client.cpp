@@ -205,6 +205,8 @@ ListCallsResult BirdClient::ListCalls(const ChannelRef& channel, const ListQuery
                       "/channels/" + UrlEncode(channel.channel_id) +
                       "/calls?limit=" + std::to_string(page_size);
     if (!query.status.empty()) url += "&status=" + UrlEncode(query.status);
+    if (query.created_from) url += "&startAt=" + UrlEncode(FormatRfc3339(*query.created_from));
+    if (query.created_to) url += "&endAt=" + UrlEncode(FormatRfc3339(*query.created_to));
     if (!query.page_token.empty()) url += "&pageToken=" + UrlEncode(query.page_token);
     result = ListCallsResult{};
     const Attempted sent = Send(

@@ -54,6 +54,9 @@ struct ListQuery {
   std::string status;
   int limit = 0;                   // calls per page; 0 or more than bird.page_size: bird.page_size
   CountryWanted country_wanted{};  // see ParseCallPage; empty: every ended call's
+  // Only calls created in [created_from, created_to] (Bird's startAt and endAt).
+  std::optional<SystemTime> created_from{};
+  std::optional<SystemTime> created_to{};
 };
 
 struct InsightsResult {

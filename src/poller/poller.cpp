@@ -89,6 +89,7 @@ struct Poller::ChannelCycle {
   ChannelState st;  // working copy, committed with the poll
   bool list_ok = false;
   bool filter_unsupported = false;
+  bool range_unsupported = false;  // Bird did not bound a list by creation time
   std::atomic<bool> unauthorized_logged{false};
   // Why the head listing failed (see ExporterMetrics::ChannelError), empty when it did not.
   std::string list_error;
@@ -522,6 +523,92 @@ bool Poller::ListStatus(ChannelCycle& cycle, std::stop_token stop, SystemTime no
   return true;
 }
 
+// One list of the channel's calls created in [oldest, newest], every page of it; each record
+// is observed (an ended call is settled, an open one followed). True when the list was read
+// to its end; false when it was cut short or failed (and if Bird refused the bounds or
+// ignored them, cycle.range_unsupported is set).
+bool Poller::ListCreationRange(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
+                               SystemTime oldest, SystemTime newest) {
+  ListQuery query{
+      {}, {}, 0, CountryWantedFor(cycle), oldest, newest + std::chrono::milliseconds(1)};
+  // Bird's timestamps have milliseconds, the bounds too: a second of slack either way.
+  const SystemTime low = oldest - std::chrono::seconds(1);
+  const SystemTime high = newest + std::chrono::seconds(1);
+  for (int pages = 0; pages < settings_.max_pages_per_poll; ++pages) {
+    ListCallsResult result = api_.ListCalls(*cycle.ref, query, stop);
+    ClampFuture(result, clock_());
+    if (result.outcome != ApiOutcome::kOk) {
+      if (result.outcome == ApiOutcome::kFailed && IsClientError(result.http_status)) {
+        cycle.range_unsupported = true;
+      }
+      return false;
+    }
+    bool honoured = true;
+    for (Call& call : result.page.calls) {
+      if (call.created_at && (*call.created_at < low || *call.created_at > high)) honoured = false;
+      Observe(cycle, std::move(call), now);
+    }
+    if (!honoured) {
+      cycle.range_unsupported = true;
+      return false;
+    }
+    query.page_token = result.page.next_page_token;
+    if (query.page_token.empty()) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> Poller::ListEndedByCreation(ChannelCycle& cycle, std::stop_token stop,
+                                                     SystemTime now, std::vector<std::string> ids) {
+  // Creation times taken before any list: a list may settle (and drop) calls of later stretches.
+  std::vector<std::pair<SystemTime, std::string>> by_created;
+  for (auto& id : ids) {
+    auto it = cycle.st.tracked.find(id);
+    if (it == cycle.st.tracked.end()) continue;
+    by_created.emplace_back(it->second.call.created_at.value_or(now), std::move(id));
+  }
+  std::sort(by_created.begin(), by_created.end());
+  auto created = [&](std::size_t i) { return by_created[i].first; };
+  // What a list of the calls created in [a, b] costs, from how densely the head listing saw
+  // calls being created.
+  const double rate = cycle.st.head_calls_per_second;
+  const double page = std::max(1, settings_.page_size);
+  auto pages = [&](SystemTime a, SystemTime b) {
+    return std::ceil((std::chrono::duration<double>(b - a).count() * rate + 1) / page);
+  };
+  std::vector<std::string> by_id;
+  // From the newest down, the densest stretches first: a stretch of ended calls is listed
+  // while its pages cost at most half as many requests as a GET for each of its calls.
+  std::size_t end = by_created.size();
+  while (end > 0) {
+    const SystemTime newest = created(end - 1);
+    std::size_t begin = end - 1;
+    while (rate > 0 && begin > 0 &&
+           2 * pages(created(begin - 1), newest) <= static_cast<double>(end - begin + 1)) {
+      --begin;
+    }
+    const std::size_t count = end - begin;
+    if (count < 2 || cycle.range_unsupported) {
+      for (std::size_t i = begin; i < end; ++i) by_id.push_back(by_created[i].second);
+      end = begin;
+      continue;
+    }
+    const bool complete = ListCreationRange(cycle, stop, now, created(begin), newest);
+    std::size_t missing = 0;
+    for (std::size_t i = begin; i < end; ++i) {
+      const std::string& id = by_created[i].second;
+      if (cycle.seen.count(id) > 0) continue;
+      // Missing from a list that reached it: asked for by id. Not reached: the next poll.
+      if (complete || cycle.range_unsupported) by_id.push_back(id);
+      ++missing;
+    }
+    // Bounds that leave most of the calls out are not on the creation time.
+    if (complete && 2 * missing > count) cycle.range_unsupported = true;
+    end = begin;
+  }
+  return by_id;
+}
+
 void Poller::FollowTracked(ChannelCycle& cycle, std::stop_token stop, SystemTime now) {
   const ChannelRef& ref = *cycle.ref;
   auto& tracked = cycle.st.tracked;
@@ -578,9 +665,35 @@ void Poller::FollowTracked(ChannelCycle& cycle, std::stop_token stop, SystemTime
       }
     }
   }
+  // Ended calls whose final record is wanted (the insights mode needs it, or the insights
+  // never came): through lists bounded by creation time where cheaper, else one by one.
+  auto wants_record = [&](const TrackedCall& t) {
+    return t.ended && t.insights_due <= now && !t.confirmed &&
+           !(settings_.poll.insights == InsightsMode::kAll && t.insights_attempts < 2);
+  };
+  std::vector<std::string> records;
+  for (const auto& [id, t] : tracked) {
+    if (wants_record(t) && cycle.seen.count(id) == 0 && queued.count(id) == 0) {
+      records.push_back(id);
+    }
+  }
+  const std::set<std::string> listed(records.begin(), records.end());
+  std::set<std::string> by_id;
+  if (records.size() >= 2 && range_filter_unsupported_.count(cycle.key) == 0) {
+    for (auto& id : ListEndedByCreation(cycle, stop, now, std::move(records))) by_id.insert(id);
+    if (cycle.range_unsupported) {
+      spdlog::warn(
+          "bird did not bound the call list by creation time (startAt, endAt), asking for "
+          "ended calls one by one workspace={} channel={}",
+          ref.workspace_name, ref.channel_name);
+    }
+  } else {
+    by_id = listed;
+  }
   for (auto it = tracked.begin(); it != tracked.end();) {
     TrackedCall& t = it->second;
-    if (!t.ended || t.insights_due > now) {
+    if (!t.ended || t.insights_due > now ||
+        (wants_record(t) && listed.count(it->first) > 0 && by_id.count(it->first) == 0)) {
       ++it;
       continue;
     }
@@ -932,6 +1045,7 @@ void Poller::PlanCommit(std::vector<ChannelCycle>& cycles, SystemTime now, Commi
                                    : std::optional<ChannelState>(std::move(existing->second));
     channel_state_[cycle.key] = std::move(cycle.st);
     if (cycle.filter_unsupported) status_filter_unsupported_.insert(cycle.key);
+    if (cycle.range_unsupported) range_filter_unsupported_.insert(cycle.key);
   }
   for (const auto& [key, before] : plan.previous) {
     plan.record.channels.push_back({key, before ? &*before : nullptr, &channel_state_[key]});

@@ -31,6 +31,7 @@ struct PollerSettings {
   PollSettings poll;
   int max_concurrent_requests = 8;
   int max_pages_per_poll = 1000;  // per channel and list; a runaway cursor cannot loop forever
+  int page_size = 1000;           // bird.page_size: what a list request costs, in calls
   PoorCallThresholds poor_call;
 };
 
@@ -91,6 +92,13 @@ class Poller {
   bool ListStatus(ChannelCycle& cycle, std::stop_token stop, SystemTime now, CallStatus status,
                   const std::vector<std::string>& due, const std::vector<std::string>& reach);
   void NoLongerOpen(TrackedCall& t, SystemTime now) const;
+  // Reads the final records of ended calls (`ids`, oldest first) through lists bounded by
+  // creation time, where a list costs fewer requests than a GET per call; returns the calls
+  // left for a GET (not reached by a list, or missing from one that reached them).
+  std::vector<std::string> ListEndedByCreation(ChannelCycle& cycle, std::stop_token stop,
+                                               SystemTime now, std::vector<std::string> ids);
+  bool ListCreationRange(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
+                         SystemTime oldest, SystemTime newest);
   CountryWanted CountryWantedFor(const ChannelCycle& cycle) const;
   void Observe(ChannelCycle& cycle, Call call, SystemTime now);
   void Ended(ChannelCycle& cycle, TrackedCall& tracked, SystemTime now);
@@ -134,6 +142,9 @@ class Poller {
   std::atomic<long long> insights_delay_ms_{5000};
   // Channels whose `status` list filter Bird did not honour: followed one call at a time.
   std::set<ChannelKey> status_filter_unsupported_;
+  // Channels whose list Bird does not bound by creation time (startAt/endAt): their ended
+  // calls' final records are asked for one by one.
+  std::set<ChannelKey> range_filter_unsupported_;
   mutable std::mutex ready_mutex_;
   std::set<ChannelKey> polled_ok_;  // listed once, or answered permanently (401, 403, 404)
   // The permanent list error last logged per channel: logged again only when it changes.

@@ -241,12 +241,15 @@ class Simulator::Impl {
                    by_country = nlohmann::json::object(), by_provider = nlohmann::json::object(),
                    one_way = {{"in", 0}, {"out", 0}};
     int calls = 0, mos = 0, no_media = 0, pdd = 0, durations = 0, abandoned = 0;
-    long long generated = 0;
+    long long generated = 0, ended = 0;
     for (const auto& [channel_id, channel] : channels_) {
       const auto count = std::count_if(channel.calls.begin(), channel.calls.end(),
                                        [](const SimCall& call) { return !call.scripted; });
       generated += static_cast<long long>(count);
       generated_by_channel[channel_id] = count;
+      ended += std::count_if(channel.calls.begin(), channel.calls.end(), [now](const SimCall& c) {
+        return !c.scripted && c.created_at <= now && c.EndedAt(now);
+      });
     }
     const bool quiet = settings_.generate_for.has_value() &&
                        now >= started_ + *settings_.generate_for &&
@@ -287,6 +290,7 @@ class Simulator::Impl {
     }
     return {{"calls", calls},
             {"generated", generated},
+            {"ended", ended},  // generated calls over by now, served or not
             {"calls_by_channel_generated", generated_by_channel},
             {"by_status", by_status},
             {"by_channel", by_channel},

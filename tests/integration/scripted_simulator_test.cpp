@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "bird/rfc3339.h"
 #include "sim/simulator.h"
 #include "support/http_client.h"
 
@@ -518,6 +519,21 @@ TEST_F(ScriptedSimulatorTest, FiltersTheListByStatus) {
   EXPECT_THAT(ids("status=ongoing&status=completed"),
               ElementsAre(CallId(4), CallId(3), CallId(2), CallId(1)));
   EXPECT_THAT(ids("status=busy"), IsEmpty());
+}
+
+TEST_F(ScriptedSimulatorTest, FiltersTheListByCreationTime) {
+  for (int i = 1; i <= 5; ++i) api_.UpsertCall(MakeCall(i, At(i)));
+  auto ids = [&](const std::string& query) {
+    std::vector<std::string> out;
+    const auto body = nlohmann::json::parse(Get(CallsUrl(query)).body);
+    for (const auto& record : body.at("results")) out.push_back(record.at("id"));
+    return out;
+  };
+  const std::string from = "startAt=" + FormatRfc3339(At(2));
+  const std::string to = "endAt=" + FormatRfc3339(At(4));
+  EXPECT_THAT(ids(from + "&" + to), ElementsAre(CallId(4), CallId(3), CallId(2)));
+  EXPECT_THAT(ids(from), ElementsAre(CallId(5), CallId(4), CallId(3), CallId(2)));
+  EXPECT_THAT(ids(to + "&limit=1"), ElementsAre(CallId(4)));
 }
 
 TEST_F(ScriptedSimulatorTest, AuthIsCheckedBeforeFaults) {

@@ -222,6 +222,18 @@ TEST_F(BirdClientTest, ListsCallsInOneStatus) {
             "&pageToken=tok");
 }
 
+TEST_F(BirdClientTest, ListsCallsCreatedWithinBounds) {
+  transport_.Push(Response(200, ReadFixture("list_calls_last_page.json")));
+  Client();
+  ListQuery query;
+  query.created_from = ParseRfc3339("2026-11-21T12:00:00.250Z");
+  query.created_to = ParseRfc3339("2026-11-21T12:05:00Z");
+  client_->ListCalls(kChannel, query, stop_.get_token());
+  EXPECT_EQ(transport_.requests()[0].url,
+            "https://api.bird.test/workspaces/ws-1/channels/ch-1/calls?limit=100"
+            "&startAt=2026-11-21T12%3A00%3A00.250Z&endAt=2026-11-21T12%3A05%3A00.000Z");
+}
+
 TEST_F(BirdClientTest, ARateLimitHalvesTheWorkspaceBudget) {
   WorkspaceRateLimiter limiter(40);
   BirdClient client(FastSettings(), transport_, limiter, observer_);

@@ -40,6 +40,8 @@ class InMemoryBird : public BirdApi {
   int get_call_requests = 0;
   int insights_requests = 0;
   bool ignore_status_filter = false;       // a Bird that lists every call whatever the filter
+  bool ignore_creation_bounds = false;     // and one that ignores startAt and endAt
+  int range_list_requests = 0;             // list requests bounded by creation time
   std::set<std::string> unknown_channels;  // answered 404, as for a wrong channel id
   std::vector<std::string> list_tokens;    // page token of every unfiltered list request
   std::vector<int> list_limits;            // and its limit (0: the full page size)
@@ -61,9 +63,11 @@ class InMemoryBird : public BirdApi {
                             std::stop_token) override {
     std::lock_guard lock(mutex);
     ++list_requests;
+    const bool bounded = query.created_from || query.created_to;
+    if (bounded) ++range_list_requests;
     if (!query.status.empty()) {
       ++status_list_requests;
-    } else {
+    } else if (!bounded) {
       list_tokens.push_back(query.page_token);
       list_limits.push_back(query.limit);
     }
@@ -85,7 +89,11 @@ class InMemoryBird : public BirdApi {
     }
     std::vector<Call> all;
     for (const Call& call : calls[channel.channel_id]) {
-      if (query.status.empty() || ignore_status_filter || ToString(call.status) == query.status) {
+      const bool in_bounds = ignore_creation_bounds ||
+                             ((!query.created_from || *call.created_at >= *query.created_from) &&
+                              (!query.created_to || *call.created_at <= *query.created_to));
+      if (in_bounds &&
+          (query.status.empty() || ignore_status_filter || ToString(call.status) == query.status)) {
         all.push_back(call);
       }
     }
@@ -730,6 +738,43 @@ TEST_F(PollerTest, InsightsModeNoneCountsFromTheListWithoutInsightsRequests) {
   EXPECT_EQ(SumOf(registry_, "bird_call_mos"), 4);
   EXPECT_EQ(SumOf(registry_, "bird_call_pdd_seconds"), 6);
   EXPECT_EQ(SumOf(registry_, "bird_exporter_insights_unavailable_total"), 0);
+}
+
+TEST_F(PollerTest, InsightsModeNoneReadsEndedCallsBackThroughAListBoundedByCreationTime) {
+  settings_.poll.insights = InsightsMode::kNone;
+  settings_.page_size = 5;
+  AddOpenCallsBehindNewerOnes(10);
+  auto poller = MakePoller();
+  Poll(*poller);
+  EXPECT_EQ(Calls(), 20);
+  for (int i = 0; i < 6; ++i) bird_.End("ch1", Name("open", i), now_ + seconds(10));
+  now_ += minutes(5);
+  Poll(*poller);  // gone from the ongoing list; their final records in one bounded list
+  EXPECT_EQ(Calls(), 26);
+  EXPECT_EQ(SumOf(registry_, "bird_calls_active"), 4);
+  EXPECT_EQ(bird_.get_call_requests, 0);
+  EXPECT_EQ(bird_.range_list_requests, 2);  // the 6 calls, created over 5 s, in pages of 5
+  EXPECT_EQ(SumOf(registry_, "bird_call_duration_seconds"), 26);
+}
+
+TEST_F(PollerTest, AsksForEndedCallsOneByOneWhenBirdIgnoresTheCreationBounds) {
+  settings_.poll.insights = InsightsMode::kNone;
+  settings_.page_size = 5;
+  AddOpenCallsBehindNewerOnes(10);
+  bird_.ignore_creation_bounds = true;
+  auto poller = MakePoller();
+  Poll(*poller);
+  for (int i = 0; i < 4; ++i) bird_.End("ch1", Name("open", i), now_ + seconds(10));
+  now_ += minutes(5);
+  Poll(*poller);
+  EXPECT_EQ(bird_.range_list_requests, 1);  // a call out of bounds on its first page
+  EXPECT_EQ(Calls(), 24);
+  for (int i = 4; i < 8; ++i) bird_.End("ch1", Name("open", i), now_ + seconds(10));
+  now_ += minutes(5);
+  Poll(*poller);
+  EXPECT_EQ(bird_.range_list_requests, 1);  // learnt: never asked again
+  EXPECT_EQ(bird_.get_call_requests, 8);
+  EXPECT_EQ(Calls(), 28);
 }
 
 TEST_F(PollerTest, InsightsModePoorAsksOnlyForAnsweredCallsWithALowOrMissingMos) {
