@@ -190,6 +190,8 @@ double BirdClient::RequestBudget(const ChannelRef& channel) {
   return limiter_.CurrentRate(channel.workspace_id);
 }
 
+int BirdClient::CallsPerPage() { return PageSize(Settings()); }
+
 int BirdClient::PageSize(const ClientSettings& settings) const {
   return std::min(settings.page_size, page_size_cap_.load());
 }
@@ -218,7 +220,7 @@ ListCallsResult BirdClient::ListCalls(const ChannelRef& channel, const ListQuery
     // A validation error on a first page larger than 100 most likely refuses the `limit`.
     const bool limit_refused = (sent.http_status == 422 || sent.http_status == 400) &&
                                page_size > kFallbackPageSize && query.page_token.empty() &&
-                               query.status.empty();
+                               query.status.empty() && !query.created_from && !query.created_to;
     if (!limit_refused) return result;
     page_size_cap_ = kFallbackPageSize;
     spdlog::warn(

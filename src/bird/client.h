@@ -81,6 +81,9 @@ class BirdApi {
   virtual double RequestBudget(const ChannelRef& /*channel*/) {
     return std::numeric_limits<double>::infinity();
   }
+  // Calls per list page as they are asked for now (bird.page_size, or 100 after Bird refused
+  // more); 0 when not known.
+  virtual int CallsPerPage() { return 0; }
 };
 
 // Receives one event per HTTP attempt; implemented by the exporter's self-metrics.
@@ -135,6 +138,7 @@ class BirdClient : public BirdApi {
   InsightsResult GetInsights(const ChannelRef& channel, const std::string& call_id,
                              std::stop_token stop) override;
   double RequestBudget(const ChannelRef& channel) override;
+  int CallsPerPage() override;
 
   // Applies to requests started afterwards (configuration reload, key rotation).
   void UpdateSettings(ClientSettings settings);

@@ -361,9 +361,8 @@ class CallBuilder {
     // it inside `sipInsights`; the top level wins when both are there.
     call_.hangup_sip_code = top_sip_code_.empty() ? nested_sip_code_ : top_sip_code_;
     // Only an ended call is counted, so only then is the number looked up (a few µs).
-    const bool wanted =
-        country_wanted_ == nullptr || !*country_wanted_ || (*country_wanted_)(call_.id);
-    if (IsTerminal(call_.status) && wanted) {
+    if (IsTerminal(call_.status) &&
+        (country_wanted_ == nullptr || !*country_wanted_ || (*country_wanted_)(call_.id))) {
       const std::string& remote = call_.direction == Direction::kOutgoing   ? to_
                                   : call_.direction == Direction::kIncoming ? from_
                                                                             : std::string();

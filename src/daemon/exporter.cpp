@@ -25,7 +25,6 @@ PollerSettings PollerSettingsOf(const Config& config) {
   PollerSettings settings;
   settings.poll = config.poll;
   settings.max_concurrent_requests = config.bird.max_concurrent_requests;
-  settings.page_size = config.bird.page_size;
   settings.poor_call = config.metrics.poor_call;
   return settings;
 }

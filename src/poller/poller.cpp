@@ -523,25 +523,33 @@ bool Poller::ListStatus(ChannelCycle& cycle, std::stop_token stop, SystemTime no
   return true;
 }
 
-// One list of the channel's calls created in [oldest, newest], every page of it; each record
-// is observed (an ended call is settled, an open one followed). True when the list was read
-// to its end; false when it was cut short or failed (and if Bird refused the bounds or
-// ignored them, cycle.range_unsupported is set).
-bool Poller::ListCreationRange(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
-                               SystemTime oldest, SystemTime newest) {
-  ListQuery query{
-      {}, {}, 0, CountryWantedFor(cycle), oldest, newest + std::chrono::milliseconds(1)};
-  // Bird's timestamps have milliseconds, the bounds too: a second of slack either way.
+// One list of the channel's calls created in [oldest, newest], every page of it (taken from
+// `pages_left`); each record is observed (an ended call is settled, an open one followed).
+// Incomplete: a page failed after its retries, or the pages ran out; if Bird refused the
+// bounds or ignored them, cycle.range_unsupported is set as well.
+Poller::RangeListed Poller::ListCreationRange(ChannelCycle& cycle, std::stop_token stop,
+                                              SystemTime now, SystemTime oldest, SystemTime newest,
+                                              int& pages_left) {
+  // Bird does not say whether its bounds are inclusive: a millisecond of margin either way.
+  ListQuery query{{},
+                  {},
+                  0,
+                  CountryWantedFor(cycle),
+                  oldest - std::chrono::milliseconds(1),
+                  newest + std::chrono::milliseconds(1)};
+  // A call out of bounds by more than a second means the bounds are not on the creation time.
   const SystemTime low = oldest - std::chrono::seconds(1);
   const SystemTime high = newest + std::chrono::seconds(1);
-  for (int pages = 0; pages < settings_.max_pages_per_poll; ++pages) {
+  while (pages_left > 0) {
+    --pages_left;
     ListCallsResult result = api_.ListCalls(*cycle.ref, query, stop);
     ClampFuture(result, clock_());
+    if (result.outcome == ApiOutcome::kStopped) return RangeListed::kStopped;
     if (result.outcome != ApiOutcome::kOk) {
       if (result.outcome == ApiOutcome::kFailed && IsClientError(result.http_status)) {
         cycle.range_unsupported = true;
       }
-      return false;
+      return RangeListed::kIncomplete;
     }
     bool honoured = true;
     for (Call& call : result.page.calls) {
@@ -550,33 +558,41 @@ bool Poller::ListCreationRange(ChannelCycle& cycle, std::stop_token stop, System
     }
     if (!honoured) {
       cycle.range_unsupported = true;
-      return false;
+      return RangeListed::kIncomplete;
     }
     query.page_token = result.page.next_page_token;
-    if (query.page_token.empty()) return true;
+    if (query.page_token.empty()) return RangeListed::kComplete;
   }
-  return false;
+  return RangeListed::kIncomplete;
 }
 
 std::vector<std::string> Poller::ListEndedByCreation(ChannelCycle& cycle, std::stop_token stop,
                                                      SystemTime now, std::vector<std::string> ids) {
-  // Creation times taken before any list: a list may settle (and drop) calls of later stretches.
+  std::vector<std::string> by_id;
+  // Creation times taken before any list: a list may settle (and drop) calls of later
+  // stretches. A call without one cannot be placed in a stretch.
   std::vector<std::pair<SystemTime, std::string>> by_created;
   for (auto& id : ids) {
     auto it = cycle.st.tracked.find(id);
     if (it == cycle.st.tracked.end()) continue;
-    by_created.emplace_back(it->second.call.created_at.value_or(now), std::move(id));
+    if (!it->second.call.created_at) {
+      by_id.push_back(std::move(id));
+      continue;
+    }
+    by_created.emplace_back(*it->second.call.created_at, std::move(id));
   }
   std::sort(by_created.begin(), by_created.end());
   auto created = [&](std::size_t i) { return by_created[i].first; };
   // What a list of the calls created in [a, b] costs, from how densely the head listing saw
   // calls being created.
   const double rate = cycle.st.head_calls_per_second;
-  const double page = std::max(1, settings_.page_size);
+  const int calls_per_page = api_.CallsPerPage();
+  const double page = calls_per_page > 0 ? calls_per_page : 1000;
   auto pages = [&](SystemTime a, SystemTime b) {
     return std::ceil((std::chrono::duration<double>(b - a).count() * rate + 1) / page);
   };
-  std::vector<std::string> by_id;
+  // One page budget for all of this poll's stretches, as for any other listing.
+  int pages_left = settings_.max_pages_per_poll;
   // From the newest down, the densest stretches first: a stretch of ended calls is listed
   // while its pages cost at most half as many requests as a GET for each of its calls.
   std::size_t end = by_created.size();
@@ -588,22 +604,33 @@ std::vector<std::string> Poller::ListEndedByCreation(ChannelCycle& cycle, std::s
       --begin;
     }
     const std::size_t count = end - begin;
-    if (count < 2 || cycle.range_unsupported) {
-      for (std::size_t i = begin; i < end; ++i) by_id.push_back(by_created[i].second);
+    if (count < 2 || cycle.range_unsupported) {  // no list for it: by id
+      for (std::size_t i = begin; i < end; ++i) {
+        if (cycle.seen.count(by_created[i].second) == 0) by_id.push_back(by_created[i].second);
+      }
       end = begin;
       continue;
     }
-    const bool complete = ListCreationRange(cycle, stop, now, created(begin), newest);
+    const RangeListed listed =
+        ListCreationRange(cycle, stop, now, created(begin), newest, pages_left);
+    if (listed == RangeListed::kStopped) return by_id;
+    if (listed == RangeListed::kIncomplete) {
+      // The list failed or ran out of pages: every call still unsettled, of this stretch and
+      // the older ones, is asked for by id, so no answer of Bird's can hold a call back.
+      for (std::size_t i = 0; i < end; ++i) {
+        if (cycle.seen.count(by_created[i].second) == 0) by_id.push_back(by_created[i].second);
+      }
+      break;
+    }
     std::size_t missing = 0;
     for (std::size_t i = begin; i < end; ++i) {
       const std::string& id = by_created[i].second;
       if (cycle.seen.count(id) > 0) continue;
-      // Missing from a list that reached it: asked for by id. Not reached: the next poll.
-      if (complete || cycle.range_unsupported) by_id.push_back(id);
+      by_id.push_back(id);  // missing from a list that reached it
       ++missing;
     }
     // Bounds that leave most of the calls out are not on the creation time.
-    if (complete && 2 * missing > count) cycle.range_unsupported = true;
+    if (2 * missing > count) cycle.range_unsupported = true;
     end = begin;
   }
   return by_id;

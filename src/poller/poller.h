@@ -31,7 +31,6 @@ struct PollerSettings {
   PollSettings poll;
   int max_concurrent_requests = 8;
   int max_pages_per_poll = 1000;  // per channel and list; a runaway cursor cannot loop forever
-  int page_size = 1000;           // bird.page_size: what a list request costs, in calls
   PoorCallThresholds poor_call;
 };
 
@@ -97,8 +96,9 @@ class Poller {
   // left for a GET (not reached by a list, or missing from one that reached them).
   std::vector<std::string> ListEndedByCreation(ChannelCycle& cycle, std::stop_token stop,
                                                SystemTime now, std::vector<std::string> ids);
-  bool ListCreationRange(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
-                         SystemTime oldest, SystemTime newest);
+  enum class RangeListed { kComplete, kStopped, kIncomplete };
+  RangeListed ListCreationRange(ChannelCycle& cycle, std::stop_token stop, SystemTime now,
+                                SystemTime oldest, SystemTime newest, int& pages_left);
   CountryWanted CountryWantedFor(const ChannelCycle& cycle) const;
   void Observe(ChannelCycle& cycle, Call call, SystemTime now);
   void Ended(ChannelCycle& cycle, TrackedCall& tracked, SystemTime now);

@@ -247,6 +247,22 @@ TEST_F(BirdClientTest, ARateLimitHalvesTheWorkspaceBudget) {
   EXPECT_LT(observer_.budget(), 25);
 }
 
+TEST_F(BirdClientTest, ARefusedCreationBoundIsNoRefusedLimit) {
+  ClientSettings settings = FastSettings();
+  settings.page_size = 1000;
+  Client(settings);
+  transport_.Push(Response(422, R"({"code":"InvalidParameters","message":"startAt"})"));
+  transport_.Push(Response(200, ReadFixture("list_calls_last_page.json")));
+  ListQuery bounded;
+  bounded.created_from = ParseRfc3339("2026-11-21T12:00:00Z");
+  EXPECT_EQ(client_->ListCalls(kChannel, bounded, stop_.get_token()).http_status, 422);
+  EXPECT_EQ(client_->CallsPerPage(), 1000);
+  EXPECT_EQ(List().outcome, ApiOutcome::kOk);
+  const auto requests = transport_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_THAT(requests[1].url, HasSubstr("limit=1000"));
+}
+
 TEST_F(BirdClientTest, FallsBackToPagesOf100WhenALargerLimitIsRefused) {
   ClientSettings settings = FastSettings();
   settings.page_size = 1000;

@@ -39,15 +39,18 @@ class InMemoryBird : public BirdApi {
   int status_list_requests = 0;  // list requests with a status filter
   int get_call_requests = 0;
   int insights_requests = 0;
-  bool ignore_status_filter = false;       // a Bird that lists every call whatever the filter
-  bool ignore_creation_bounds = false;     // and one that ignores startAt and endAt
-  int range_list_requests = 0;             // list requests bounded by creation time
-  std::set<std::string> unknown_channels;  // answered 404, as for a wrong channel id
-  std::vector<std::string> list_tokens;    // page token of every unfiltered list request
-  std::vector<int> list_limits;            // and its limit (0: the full page size)
+  bool ignore_status_filter = false;         // a Bird that lists every call whatever the filter
+  bool ignore_creation_bounds = false;       // and one that ignores startAt and endAt
+  int range_list_requests = 0;               // list requests bounded by creation time
+  int range_list_failures = 0;               // that many bounded lists fail (-1: all of them)
+  std::set<std::string> left_out_of_ranges;  // calls a bounded list never shows
+  std::set<std::string> unknown_channels;    // answered 404, as for a wrong channel id
+  std::vector<std::string> list_tokens;      // page token of every unfiltered list request
+  std::vector<int> list_limits;              // and its limit (0: the full page size)
   int countries_not_wanted = 0;  // ended calls listed whose country the poller did not want
 
   void Add(const std::string& channel, Call call) { calls[channel].push_back(std::move(call)); }
+  int CallsPerPage() override { return page_size; }
 
   Call* Find(const std::string& channel, const std::string& id) {
     for (Call& call : calls[channel]) {
@@ -82,6 +85,12 @@ class InMemoryBird : public BirdApi {
       result.outcome = ApiOutcome::kFailed;
       return result;
     }
+    if (bounded && range_list_failures != 0) {
+      if (range_list_failures > 0) --range_list_failures;
+      result.outcome = ApiOutcome::kFailed;
+      result.http_status = 503;
+      return result;
+    }
     if (unknown_channels.count(channel.channel_id) > 0) {
       result.outcome = ApiOutcome::kFailed;
       result.http_status = 404;
@@ -92,6 +101,7 @@ class InMemoryBird : public BirdApi {
       const bool in_bounds = ignore_creation_bounds ||
                              ((!query.created_from || *call.created_at >= *query.created_from) &&
                               (!query.created_to || *call.created_at <= *query.created_to));
+      if (bounded && left_out_of_ranges.count(call.id) > 0) continue;
       if (in_bounds &&
           (query.status.empty() || ignore_status_filter || ToString(call.status) == query.status)) {
         all.push_back(call);
@@ -742,7 +752,6 @@ TEST_F(PollerTest, InsightsModeNoneCountsFromTheListWithoutInsightsRequests) {
 
 TEST_F(PollerTest, InsightsModeNoneReadsEndedCallsBackThroughAListBoundedByCreationTime) {
   settings_.poll.insights = InsightsMode::kNone;
-  settings_.page_size = 5;
   AddOpenCallsBehindNewerOnes(10);
   auto poller = MakePoller();
   Poll(*poller);
@@ -759,7 +768,6 @@ TEST_F(PollerTest, InsightsModeNoneReadsEndedCallsBackThroughAListBoundedByCreat
 
 TEST_F(PollerTest, AsksForEndedCallsOneByOneWhenBirdIgnoresTheCreationBounds) {
   settings_.poll.insights = InsightsMode::kNone;
-  settings_.page_size = 5;
   AddOpenCallsBehindNewerOnes(10);
   bird_.ignore_creation_bounds = true;
   auto poller = MakePoller();
@@ -775,6 +783,63 @@ TEST_F(PollerTest, AsksForEndedCallsOneByOneWhenBirdIgnoresTheCreationBounds) {
   EXPECT_EQ(bird_.range_list_requests, 1);  // learnt: never asked again
   EXPECT_EQ(bird_.get_call_requests, 8);
   EXPECT_EQ(Calls(), 28);
+}
+
+TEST_F(PollerTest, EndedCallsOfABoundedListThatFailsAreAskedForByIdTheSamePoll) {
+  settings_.poll.insights = InsightsMode::kNone;
+  AddOpenCallsBehindNewerOnes(10);
+  bird_.range_list_failures = -1;  // a Bird whose bounded lists always fail (5xx)
+  auto poller = MakePoller();
+  Poll(*poller);
+  for (int i = 0; i < 6; ++i) bird_.End("ch1", Name("open", i), now_ + seconds(10));
+  now_ += minutes(5);
+  Poll(*poller);
+  EXPECT_EQ(bird_.range_list_requests, 1);
+  EXPECT_EQ(bird_.get_call_requests, 6);
+  EXPECT_EQ(Calls(), 26);
+  now_ += minutes(5);
+  Poll(*poller);  // a passing failure: bounded lists are still tried, nothing counted twice
+  EXPECT_EQ(Calls(), 26);
+}
+
+TEST_F(PollerTest, ACallLeftOutOfABoundedListIsAskedForById) {
+  settings_.poll.insights = InsightsMode::kNone;
+  AddOpenCallsBehindNewerOnes(10);
+  bird_.left_out_of_ranges = {"open2"};
+  auto poller = MakePoller();
+  Poll(*poller);
+  for (int i = 0; i < 6; ++i) bird_.End("ch1", Name("open", i), now_ + seconds(10));
+  now_ += minutes(5);
+  Poll(*poller);
+  EXPECT_EQ(bird_.get_call_requests, 1);
+  EXPECT_EQ(Calls(), 26);
+  const int ranges = bird_.range_list_requests;
+  for (int i = 6; i < 9; ++i) bird_.End("ch1", Name("open", i), now_ + seconds(10));
+  now_ += minutes(5);
+  Poll(*poller);  // one call of six left out does not condemn the bounds
+  EXPECT_GT(bird_.range_list_requests, ranges);
+  EXPECT_EQ(bird_.get_call_requests, 1);
+  EXPECT_EQ(Calls(), 29);
+}
+
+TEST_F(PollerTest, BoundsThatLeaveMostCallsOutAreGivenUp) {
+  settings_.poll.insights = InsightsMode::kNone;
+  AddOpenCallsBehindNewerOnes(10);
+  bird_.left_out_of_ranges = {"open0", "open1", "open2", "open3"};
+  auto poller = MakePoller();
+  Poll(*poller);
+  for (int i = 0; i < 6; ++i) bird_.End("ch1", Name("open", i), now_ + seconds(10));
+  now_ += minutes(5);
+  Poll(*poller);
+  EXPECT_EQ(bird_.get_call_requests, 4);
+  EXPECT_EQ(Calls(), 26);
+  const int ranges = bird_.range_list_requests;
+  for (int i = 6; i < 9; ++i) bird_.End("ch1", Name("open", i), now_ + seconds(10));
+  now_ += minutes(5);
+  Poll(*poller);
+  EXPECT_EQ(bird_.range_list_requests, ranges);
+  EXPECT_EQ(bird_.get_call_requests, 7);
+  EXPECT_EQ(Calls(), 29);
 }
 
 TEST_F(PollerTest, InsightsModePoorAsksOnlyForAnsweredCallsWithALowOrMissingMos) {
