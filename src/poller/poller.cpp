@@ -591,8 +591,16 @@ std::vector<std::string> Poller::ListEndedByCreation(ChannelCycle& cycle, std::s
   auto pages = [&](SystemTime a, SystemTime b) {
     return std::ceil((std::chrono::duration<double>(b - a).count() * rate + 1) / page);
   };
-  // One page budget for all of this poll's stretches, as for any other listing.
-  int pages_left = settings_.max_pages_per_poll;
+  // One page budget for all of this poll's stretches: the channel's share of a minute of its
+  // workspace's request budget (at least 10 pages, at most the cap of any listing), so that a
+  // backlog, after downtime say, is worked off over several polls that each commit.
+  const auto sharing = std::count_if(channels_.begin(), channels_.end(), [&](const ChannelRef& c) {
+    return c.workspace_id == cycle.ref->workspace_id;
+  });
+  const double minute = api_.RequestBudget(*cycle.ref) * 60 / std::max<double>(1, sharing);
+  int pages_left = std::isfinite(minute) ? std::clamp(static_cast<int>(minute), 10,
+                                                      std::max(10, settings_.max_pages_per_poll))
+                                         : settings_.max_pages_per_poll;
   // From the newest down, the densest stretches first: a stretch of ended calls is listed
   // while its pages cost at most half as many requests as a GET for each of its calls.
   std::size_t end = by_created.size();

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -51,6 +52,8 @@ class InMemoryBird : public BirdApi {
 
   void Add(const std::string& channel, Call call) { calls[channel].push_back(std::move(call)); }
   int CallsPerPage() override { return page_size; }
+  double budget = std::numeric_limits<double>::infinity();  // requests per second
+  double RequestBudget(const ChannelRef&) override { return budget; }
 
   Call* Find(const std::string& channel, const std::string& id) {
     for (Call& call : calls[channel]) {
@@ -253,6 +256,11 @@ class PollerTest : public ::testing::Test {
 
   // `open` ongoing calls on ch1, 8 minutes old, behind 20 ended ones of the last 2 minutes, in
   // pages of 5: after the first poll, the listing of new calls no longer reaches the open ones.
+  // Ends the open calls [from, to) of AddOpenCallsBehindNewerOnes, 10 s from now.
+  void EndOpenCallsBehind(int from, int to) {
+    for (int i = from; i < to; ++i) bird_.End("ch1", Name("open", i), now_ + seconds(10));
+  }
+
   void AddOpenCallsBehindNewerOnes(int open) {
     bird_.page_size = 5;
     for (int i = 0; i < open; ++i) {
@@ -756,7 +764,7 @@ TEST_F(PollerTest, InsightsModeNoneReadsEndedCallsBackThroughAListBoundedByCreat
   auto poller = MakePoller();
   Poll(*poller);
   EXPECT_EQ(Calls(), 20);
-  for (int i = 0; i < 6; ++i) bird_.End("ch1", Name("open", i), now_ + seconds(10));
+  EndOpenCallsBehind(0, 6);
   now_ += minutes(5);
   Poll(*poller);  // gone from the ongoing list; their final records in one bounded list
   EXPECT_EQ(Calls(), 26);
@@ -772,12 +780,12 @@ TEST_F(PollerTest, AsksForEndedCallsOneByOneWhenBirdIgnoresTheCreationBounds) {
   bird_.ignore_creation_bounds = true;
   auto poller = MakePoller();
   Poll(*poller);
-  for (int i = 0; i < 4; ++i) bird_.End("ch1", Name("open", i), now_ + seconds(10));
+  EndOpenCallsBehind(0, 4);
   now_ += minutes(5);
   Poll(*poller);
   EXPECT_EQ(bird_.range_list_requests, 1);  // a call out of bounds on its first page
   EXPECT_EQ(Calls(), 24);
-  for (int i = 4; i < 8; ++i) bird_.End("ch1", Name("open", i), now_ + seconds(10));
+  EndOpenCallsBehind(4, 8);
   now_ += minutes(5);
   Poll(*poller);
   EXPECT_EQ(bird_.range_list_requests, 1);  // learnt: never asked again
@@ -791,7 +799,7 @@ TEST_F(PollerTest, EndedCallsOfABoundedListThatFailsAreAskedForByIdTheSamePoll) 
   bird_.range_list_failures = -1;  // a Bird whose bounded lists always fail (5xx)
   auto poller = MakePoller();
   Poll(*poller);
-  for (int i = 0; i < 6; ++i) bird_.End("ch1", Name("open", i), now_ + seconds(10));
+  EndOpenCallsBehind(0, 6);
   now_ += minutes(5);
   Poll(*poller);
   EXPECT_EQ(bird_.range_list_requests, 1);
@@ -808,13 +816,13 @@ TEST_F(PollerTest, ACallLeftOutOfABoundedListIsAskedForById) {
   bird_.left_out_of_ranges = {"open2"};
   auto poller = MakePoller();
   Poll(*poller);
-  for (int i = 0; i < 6; ++i) bird_.End("ch1", Name("open", i), now_ + seconds(10));
+  EndOpenCallsBehind(0, 6);
   now_ += minutes(5);
   Poll(*poller);
   EXPECT_EQ(bird_.get_call_requests, 1);
   EXPECT_EQ(Calls(), 26);
   const int ranges = bird_.range_list_requests;
-  for (int i = 6; i < 9; ++i) bird_.End("ch1", Name("open", i), now_ + seconds(10));
+  EndOpenCallsBehind(6, 9);
   now_ += minutes(5);
   Poll(*poller);  // one call of six left out does not condemn the bounds
   EXPECT_GT(bird_.range_list_requests, ranges);
@@ -828,18 +836,40 @@ TEST_F(PollerTest, BoundsThatLeaveMostCallsOutAreGivenUp) {
   bird_.left_out_of_ranges = {"open0", "open1", "open2", "open3"};
   auto poller = MakePoller();
   Poll(*poller);
-  for (int i = 0; i < 6; ++i) bird_.End("ch1", Name("open", i), now_ + seconds(10));
+  EndOpenCallsBehind(0, 6);
   now_ += minutes(5);
   Poll(*poller);
   EXPECT_EQ(bird_.get_call_requests, 4);
   EXPECT_EQ(Calls(), 26);
   const int ranges = bird_.range_list_requests;
-  for (int i = 6; i < 9; ++i) bird_.End("ch1", Name("open", i), now_ + seconds(10));
+  EndOpenCallsBehind(6, 9);
   now_ += minutes(5);
   Poll(*poller);
   EXPECT_EQ(bird_.range_list_requests, ranges);
   EXPECT_EQ(bird_.get_call_requests, 7);
   EXPECT_EQ(Calls(), 29);
+}
+
+TEST_F(PollerTest, BoundedListsOfAPollStopAtAMinuteOfTheBudgetAndTheRestGoesById) {
+  settings_.poll.insights = InsightsMode::kNone;
+  AddOpenCallsBehindNewerOnes(60);
+  bird_.page_size = 4;
+  bird_.budget = 0.1;  // a minute of it, shared by the two channels: 3 pages, so 10
+  auto poller = MakePoller();
+  Poll(*poller);
+  EXPECT_EQ(Calls(), 20);
+  EndOpenCallsBehind(0, 60);
+  now_ += minutes(5);
+  const int before = bird_.range_list_requests;
+  Poll(*poller);  // 60 ended calls in 15 pages: 10 pages listed, the rest asked for by id
+  EXPECT_EQ(bird_.range_list_requests - before, 10);
+  EXPECT_EQ(bird_.get_call_requests, 3);  // what 30 s of the budget allows
+  EXPECT_EQ(Calls(), 63);
+  for (int i = 0; i < 10 && Calls() < 80; ++i) {
+    now_ += seconds(30);
+    Poll(*poller);
+  }
+  EXPECT_EQ(Calls(), 80);
 }
 
 TEST_F(PollerTest, InsightsModePoorAsksOnlyForAnsweredCallsWithALowOrMissingMos) {
