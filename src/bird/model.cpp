@@ -360,7 +360,7 @@ class CallBuilder {
     // The call schema has a top-level `hangupSipCode`, but Bird's list example only carries
     // it inside `sipInsights`; the top level wins when both are there.
     call_.hangup_sip_code = top_sip_code_.empty() ? nested_sip_code_ : top_sip_code_;
-    // Only an ended call is counted, so only then is the number looked up (a few µs).
+    // Only an ended call is counted, so only then is the number looked up, and only once.
     if (IsTerminal(call_.status) &&
         (country_wanted_ == nullptr || !*country_wanted_ || (*country_wanted_)(call_.id))) {
       const std::string& remote = call_.direction == Direction::kOutgoing   ? to_
