@@ -97,6 +97,7 @@ Exporter::Exporter(ExporterOptions options)
   ServerSettings server = std::move(options.server);
   server.reload = [this] { return Reload().error; };
   server.exemplars = [this] { return call_metrics_.Exemplars(); };
+  server.collect_guard = [this] { return poller_.PublishLock(); };
   try {
     server_.emplace(
         std::move(server), std::vector<std::weak_ptr<prometheus::Collectable>>{registry_, process_},
@@ -109,7 +110,7 @@ Exporter::Exporter(ExporterOptions options)
   } catch (const ServerError& e) {
     throw StartError("cannot start the HTTP server", e.what());
   }
-  // Each cycle's counts reach /metrics in a snapshot rendered right after it.
+  // Each cycle's counts reach /metrics in the snapshot the next scrape renders.
   poll_thread_ = std::jthread(
       [this](std::stop_token stop) { poller_.Run(stop, [this] { server_->RequestRender(); }); });
   std::lock_guard lock(mutex_);

@@ -1039,6 +1039,7 @@ bool Poller::Commit(std::vector<ChannelCycle>& cycles, SystemTime now) {
   const double state_calls = static_cast<double>(store_->CountedCalls());
   lock.unlock();
 
+  const std::unique_lock publishing = PublishLock();
   RecordCounted(cycles, plan);
   PublishChannels(cycles, plan, saved, now);
   exporter_metrics_.SetInsightsDelay(static_cast<double>(insights_delay_ms_.load()) / 1000);

@@ -67,6 +67,10 @@ class Poller {
   // False while the state cannot be opened (nothing is polled then).
   bool StateOpen() const;
 
+  // Held while a committed poll's counts are added to the metrics: whoever collects the
+  // metrics under it sees all of a poll's counts or none.
+  std::unique_lock<std::mutex> PublishLock() const { return std::unique_lock(publish_mutex_); }
+
   // Number of cycles committed so far (for tests and logs).
   int CompletedCycles() const { return completed_cycles_.load(); }
 
@@ -138,7 +142,8 @@ class Poller {
   std::map<ChannelKey, ChannelState> channel_state_;
   std::set<ChannelKey> removed_channels_;  // to be forgotten by the next commit
   bool state_open_ = false;
-  mutable std::mutex state_mutex_;  // guards reads of channel_state_ from other threads (tests)
+  mutable std::mutex state_mutex_;    // guards reads of channel_state_ from other threads (tests)
+  mutable std::mutex publish_mutex_;  // see PublishLock
   std::atomic<long long> insights_delay_ms_{5000};
   // Channels whose `status` list filter Bird did not honour: followed one call at a time.
   std::set<ChannelKey> status_filter_unsupported_;

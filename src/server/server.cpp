@@ -247,7 +247,10 @@ struct HttpServer::Impl {
   std::shared_ptr<const Snapshot> snapshot;
 
   std::atomic<bool> openmetrics_wanted{false};  // a scraper asked for it: render it from now on
+  // Set when a poll has committed (RequestRender): the next scrape renders before it answers.
+  std::atomic<bool> stale{false};
   std::mutex render_exec_mutex;
+  steady_clock::time_point earliest_render;  // guarded by render_exec_mutex
   std::mutex render_mutex;
   std::condition_variable render_cv;
   bool render_requested = false;
@@ -260,14 +263,47 @@ struct HttpServer::Impl {
   }
 
   void Render() {
-    // One rendering at a time, collect to swap: a later one never loses to an older one.
     std::lock_guard render_lock(render_exec_mutex);
+    RenderLocked();
+  }
+
+  // Whether the snapshot misses a committed poll or is older than max_snapshot_age.
+  bool RenderWanted() const {
+    return stale || steady_clock::now() - Current(snapshot)->rendered >= settings.max_snapshot_age;
+  }
+
+  // Renders for a scrape, on a worker thread, when the snapshot is out of date, but never
+  // sooner than nine times the last rendering's duration after it ended: however often clients
+  // scrape and however many series there are, rendering takes at most a tenth of a core. Scrapes
+  // that come meanwhile wait for the rendering under way, then serve it.
+  void RenderIfWanted() {
+    std::lock_guard render_lock(render_exec_mutex);
+    if (!RenderWanted() || steady_clock::now() < earliest_render) return;
+    const auto started = steady_clock::now();
+    try {
+      RenderLocked();
+    } catch (const std::exception& e) {
+      spdlog::error("cannot render the metrics error={}", LogQuote(e.what()));
+    }
+    const auto ended = steady_clock::now();
+    earliest_render = ended + 9 * (ended - started);
+  }
+
+  // One rendering at a time (render_exec_mutex held), collect to swap: a later one never loses
+  // to an older one. Collecting holds settings.collect_guard, so that a snapshot has all of a
+  // poll's counts or none.
+  void RenderLocked() {
+    stale = false;
     std::vector<prometheus::MetricFamily> families;
-    for (const auto& weak : collectables) {
-      if (auto collectable = weak.lock()) {
-        auto collected = collectable->Collect();
-        families.insert(families.end(), std::make_move_iterator(collected.begin()),
-                        std::make_move_iterator(collected.end()));
+    {
+      std::unique_lock<std::mutex> guard;
+      if (settings.collect_guard) guard = settings.collect_guard();
+      for (const auto& weak : collectables) {
+        if (auto collectable = weak.lock()) {
+          auto collected = collectable->Collect();
+          families.insert(families.end(), std::make_move_iterator(collected.begin()),
+                          std::make_move_iterator(collected.end()));
+        }
       }
     }
     auto next = std::make_shared<Snapshot>();
@@ -320,28 +356,17 @@ struct HttpServer::Impl {
     if (next) tls = std::move(next);
   }
 
-  // Renders after each poll (on request) and at least every max_snapshot_age, but never
-  // sooner than nine times the last rendering's duration after it ended: however many series
-  // there are, rendering takes at most a tenth of a core.
+  // Checks the TLS files after each poll and at least every max_snapshot_age. Rendering is
+  // left to the scrapes (RenderIfWanted): with nobody scraping, nothing is rendered.
   void RenderLoop() {
     std::unique_lock lock(render_mutex);
-    auto earliest = steady_clock::now();
     while (!render_stop) {
       render_cv.wait_for(lock, settings.max_snapshot_age,
                          [this] { return render_requested || render_stop; });
-      render_cv.wait_until(lock, earliest, [this] { return render_stop; });
       if (render_stop) break;
       render_requested = false;
       lock.unlock();
       ReloadChangedTlsFiles();
-      const auto started = steady_clock::now();
-      try {
-        Render();
-      } catch (const std::exception& e) {
-        spdlog::error("cannot render the metrics error={}", LogQuote(e.what()));
-      }
-      const auto ended = steady_clock::now();
-      earliest = ended + 9 * (ended - started);
       lock.lock();
     }
   }
@@ -593,6 +618,7 @@ struct HttpServer::Impl {
     }
     if (path == "/") {
       if (!get) co_return MethodNotAllowed("GET, HEAD");
+      co_await UpToDate();
       Reply reply = TextReply(http::status::ok, LandingPage());
       reply.content_type = "text/html; charset=utf-8";
       co_return reply;
@@ -628,18 +654,17 @@ struct HttpServer::Impl {
     // Released (on the event loop) once the answer is written, or when writing it has taken
     // scrape_slot_hold (see Exchange).
     reply.scrape_slot = std::make_shared<Reply::ScrapeSlot>(scrapes_in_flight, scrape_waiters);
-    std::shared_ptr<const Snapshot> current = Current(snapshot);
     const auto accept_format = request.find(http::field::accept);
-    bool openmetrics = false;
-    if (accept_format != request.end() &&
+    const bool openmetrics_asked =
+        accept_format != request.end() &&
         ChooseExpositionFormat({accept_format->value().data(), accept_format->value().size()}) ==
-            ExpositionFormat::kOpenMetrics) {
-      openmetrics = current->has_openmetrics;
-      if (!openmetrics && !openmetrics_wanted.exchange(true)) {
-        // Rendered from the next snapshot on; this scrape gets the text format.
-        RequestRender();
-      }
-    }
+            ExpositionFormat::kOpenMetrics;
+    if (openmetrics_asked && !openmetrics_wanted.exchange(true)) stale = true;
+    co_await UpToDate();
+    std::shared_ptr<const Snapshot> current = Current(snapshot);
+    // OpenMetrics when asked for and rendered (a rendering spaced out by RenderIfWanted may
+    // still leave the first such scrape the text format).
+    const bool openmetrics = openmetrics_asked && current->has_openmetrics;
     const auto accept = request.find(http::field::accept_encoding);
     std::string_view accept_value;
     if (accept != request.end()) accept_value = {accept->value().data(), accept->value().size()};
@@ -675,11 +700,22 @@ struct HttpServer::Impl {
   }
 
   void RequestRender() {
+    stale = true;
     {
       std::lock_guard lock(render_mutex);
       render_requested = true;
     }
     render_cv.notify_one();
+  }
+
+  // Renders on a worker (never on the event loop) when the snapshot is out of date.
+  awaitable<void> UpToDate() {
+    if (!RenderWanted()) co_return;
+    co_await asio::co_spawn(workers, RunOnWorker([this] {
+                              RenderIfWanted();
+                              return true;
+                            }),
+                            use_awaitable);
   }
 
   void Stop() {

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -43,8 +44,12 @@ struct ServerSettings {
   std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};  // without any progress
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(2)};    // between requests
   std::chrono::milliseconds tls_handshake_timeout{std::chrono::seconds(10)};
-  // The exposition is rendered again at least this often (process metrics), and after each poll.
+  // A scrape renders the exposition again when a poll has committed since the last rendering
+  // (RequestRender) or when it is older than this (process metrics).
   std::chrono::milliseconds max_snapshot_age{std::chrono::seconds(5)};
+  // Held while the metrics are collected for a rendering (unset: nothing is held): the poller
+  // holds it while it adds a poll's counts, so that a snapshot has all of them or none.
+  std::function<std::unique_lock<std::mutex>()> collect_guard;
   // Failed basic-auth attempts from one address within a minute before it gets 429s.
   int max_auth_failures = 10;
   // The exemplars of the OpenMetrics exposition (none when unset).
@@ -78,7 +83,8 @@ class HttpServer {
 
   std::vector<int> ListeningPorts() const;
 
-  // Renders the exposition again soon (after a poll has committed); never blocks on it.
+  // Marks the exposition out of date (a poll has committed): the next scrape renders it before
+  // it answers. Never blocks.
   void RequestRender();
   // Renders it now, on the calling thread (after a reload, so that the next scrape shows it).
   void RenderNow();

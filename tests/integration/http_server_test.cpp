@@ -12,6 +12,7 @@
 #include <atomic>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -362,6 +363,81 @@ TEST_P(MaxRequestsTest, ClientsThatStopReadingGiveTheirSlotsBack) {
   ASSERT_TRUE(WaitFor([&] { return Get(url, ca).status == 200; }, seconds(10)));
   // The stuck clients are still connected, their answers unread.
   for (auto& client : stuck) EXPECT_FALSE(client->ClosedByPeer(milliseconds(10)));
+}
+
+// One gauge whose value the test sets; counts its collections and whether `guard` was held by
+// the collecting thread while it collected (asked from another thread).
+class WatchedExposition : public prometheus::Collectable {
+ public:
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    ++collections;
+    bool locked = false;
+    std::thread([&] {
+      locked = guard.try_lock();
+      if (locked) guard.unlock();
+    }).join();
+    guard_held = !locked;
+    prometheus::MetricFamily family;
+    family.name = "watched_value";
+    family.help = "A value the test sets.";
+    family.type = prometheus::MetricType::Gauge;
+    prometheus::ClientMetric metric;
+    metric.gauge.value = value;
+    family.metric.push_back(metric);
+    return {family};
+  }
+
+  std::atomic<int> value{0};
+  mutable std::atomic<int> collections{0};
+  mutable std::atomic<bool> guard_held{false};
+  mutable std::mutex guard;
+};
+
+// The exposition is rendered by the scrapes that need it: after a poll has committed
+// (RequestRender) or once the snapshot is older than max_snapshot_age, never without a scrape.
+TEST(SnapshotTest, AScrapeRendersWhatACommittedPollAddedAndOnlyThen) {
+  auto watched = std::make_shared<WatchedExposition>();
+  ServerSettings settings;
+  settings.listen_address = "127.0.0.1:0";
+  settings.max_snapshot_age = std::chrono::hours(1);
+  settings.collect_guard = [watched] { return std::unique_lock(watched->guard); };
+  HttpServer server(settings, {watched}, [] { return std::string(); });
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(server.ListeningPorts().front()) + "/metrics";
+  EXPECT_EQ(watched->collections, 1);  // at start-up, for the first scrape
+  EXPECT_TRUE(watched->guard_held);
+
+  watched->value = 7;  // a poll under way: not in the snapshot yet
+  HttpResponse answer = Get(url, "");
+  ASSERT_EQ(answer.status, 200);
+  EXPECT_NE(answer.body.find("watched_value 0\n"), std::string::npos) << answer.body;
+  EXPECT_EQ(watched->collections, 1);
+
+  server.RequestRender();  // the poll has committed; nobody scrapes yet: nothing is rendered
+  EXPECT_EQ(watched->collections, 1);
+  answer = Get(url, "");
+  EXPECT_NE(answer.body.find("watched_value 7\n"), std::string::npos) << answer.body;
+  EXPECT_EQ(watched->collections, 2);
+  EXPECT_TRUE(watched->guard_held);
+
+  answer = Get(url, "");  // nothing committed since: the same snapshot
+  EXPECT_NE(answer.body.find("watched_value 7\n"), std::string::npos) << answer.body;
+  EXPECT_EQ(watched->collections, 2);
+}
+
+TEST(SnapshotTest, AScrapeRendersASnapshotOlderThanTheMaximumAge) {
+  auto watched = std::make_shared<WatchedExposition>();
+  ServerSettings settings;
+  settings.listen_address = "127.0.0.1:0";
+  settings.max_snapshot_age = milliseconds(50);
+  HttpServer server(settings, {watched}, [] { return std::string(); });
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(server.ListeningPorts().front()) + "/metrics";
+  watched->value = 3;
+  EXPECT_TRUE(
+      WaitFor([&] { return Get(url, "").body.find("watched_value 3\n") != std::string::npos; },
+              seconds(10)));
+  EXPECT_FALSE(watched->guard_held);  // no guard set: nothing held
 }
 
 INSTANTIATE_TEST_SUITE_P(PlainAndTls, MaxRequestsTest, ::testing::Bool(),
