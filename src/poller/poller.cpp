@@ -249,6 +249,10 @@ bool Poller::WantsInsights(const Call& call) const {
   return true;
 }
 
+SystemTime Poller::NextCheck(const Call& call, SystemTime now) const {
+  return RecheckAt(now, RecheckDelay(call, now), settings_.poll.interval);
+}
+
 milliseconds Poller::RecheckDelay(const Call& call, SystemTime now) const {
   const SystemTime created = call.created_at.value_or(now);
   return bird_exporter::RecheckDelay(std::chrono::duration_cast<milliseconds>(now - created),
@@ -312,7 +316,7 @@ void Poller::Observe(ChannelCycle& cycle, Call call, SystemTime now) {
   t.call = std::move(call);
   t.ended = false;
   t.confirmed = false;
-  t.next_check = now + RecheckDelay(t.call, now);
+  t.next_check = NextCheck(t.call, now);
 }
 
 // A list answer that is no page: the channel's error of this poll, logged here when it may pass
@@ -738,6 +742,17 @@ void Poller::FollowTracked(ChannelCycle& cycle, std::stop_token stop, SystemTime
       it = tracked.erase(it);
       continue;
     }
+    if (t.confirmed && t.insights_attempts == 0) {
+      // A first request waits for the delay learnt by now, not the one of when the end was
+      // seen: once a miss has raised it, the calls scheduled before are not asked too early.
+      const SystemTime wanted = std::clamp(EndOf(t.call, t.ended_noticed) + InsightsDelay(),
+                                           t.ended_noticed, t.ended_noticed + InsightsDelay());
+      if (wanted > now) {
+        t.insights_due = wanted;
+        ++it;
+        continue;
+      }
+    }
     const bool insights =
         t.confirmed || (settings_.poll.insights == InsightsMode::kAll && t.insights_attempts < 2);
     if (queued.insert(it->first).second) {
@@ -817,7 +832,7 @@ void Poller::ApplyGetCall(ChannelCycle& cycle, TrackedCall& t, Job& job, SystemT
       t.call = std::move(r.call);
       t.ended = false;
       t.confirmed = false;
-      t.next_check = now + RecheckDelay(t.call, now);
+      t.next_check = NextCheck(t.call, now);
     }
     return;
   }
@@ -841,7 +856,7 @@ void Poller::ApplyInsights(ChannelCycle& cycle, TrackedCall& t, Job& job, System
       // Not over after all: follow it again.
       t.ended = false;
       t.confirmed = false;
-      t.next_check = now + RecheckDelay(t.call, now);
+      t.next_check = NextCheck(t.call, now);
       return;
     }
     if (!t.confirmed && status == CallStatus::kUnknown) {

@@ -122,6 +122,8 @@ class Poller {
   void LogPermanentListError(const ChannelCycle& cycle);
   bool WantsInsights(const Call& call) const;
   std::chrono::milliseconds RecheckDelay(const Call& call, SystemTime now) const;
+  // When an open call is looked at next: RecheckDelay from now, on the grid of RecheckAt.
+  SystemTime NextCheck(const Call& call, SystemTime now) const;
   void LearnInsightsDelay(bool first_attempt_found, std::chrono::milliseconds ended_ago);
 
   PollerSettings settings_;

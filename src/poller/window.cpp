@@ -36,4 +36,15 @@ std::chrono::milliseconds RecheckDelay(std::chrono::milliseconds age,
   return std::min(std::max(interval, tenth), std::max(interval, kMaxRecheckDelay));
 }
 
+SystemTime RecheckAt(SystemTime now, std::chrono::milliseconds delay,
+                     std::chrono::milliseconds interval) {
+  using std::chrono::milliseconds;
+  delay = std::max(delay, milliseconds(1));
+  milliseconds step = std::clamp(interval, milliseconds(1), delay);
+  while (step * 2 <= delay) step *= 2;
+  const auto target = std::chrono::duration_cast<milliseconds>((now + delay).time_since_epoch());
+  const SystemTime aligned{(target / step) * step};
+  return std::max(aligned, now + milliseconds(1));
+}
+
 }  // namespace bird_exporter

@@ -49,4 +49,13 @@ int FirstPageLimit(int previous_calls, double calls_per_second,
 std::chrono::milliseconds RecheckDelay(std::chrono::milliseconds age,
                                        std::chrono::milliseconds interval);
 
+// When an open call due for a look `delay` from now is looked at: on a grid shared by the calls
+// of like delay, the latest multiple (since the epoch) of `interval` x 2^k that is no later than
+// now + delay, for the largest such step that is no longer than `delay` (never later than
+// now + delay, and later than now). Calls seen at different times become due together, the old
+// ones only every few polls and all at once: a poll's first page then reaches down to them only
+// on those polls, and one status list answers for all of them instead of a few at each poll.
+SystemTime RecheckAt(SystemTime now, std::chrono::milliseconds delay,
+                     std::chrono::milliseconds interval);
+
 }  // namespace bird_exporter

@@ -918,6 +918,32 @@ TEST_F(PollerTest, LearnsHowLongBirdTakesToPublishInsights) {
   EXPECT_LT(bird_.insights_requests, Calls() * 1.2);
 }
 
+TEST_F(PollerTest, CallsScheduledBeforeAMissRaisedTheDelayWaitForTheNewDelay) {
+  settings_.poll.interval = seconds(1);
+  auto poller = MakePoller();
+  ASSERT_EQ(poller->InsightsDelay(), seconds(5));
+  // One call ends each second; Bird publishes insights 6.2 s after the end, later than the
+  // 5 s the exporter starts with.
+  std::map<std::string, SystemTime> ready_at;
+  for (int tick = 0; tick < 20; ++tick) {
+    if (tick < 5) {
+      Call call = MakeCall(Name("c", tick), now_ - seconds(30), CallStatus::kCompleted);
+      call.ended_at = now_ - milliseconds(500);
+      ready_at[call.id] = *call.ended_at + milliseconds(6200);
+      bird_.Add("ch1", call);
+    }
+    for (const auto& [id, at] : ready_at) {
+      if (at <= now_ && bird_.insights.count(id) == 0) bird_.ReadyInsights(*bird_.Find("ch1", id));
+    }
+    Poll(*poller);
+    now_ += seconds(1);
+  }
+  EXPECT_EQ(Calls(), 5);
+  // The first call is asked for too early (5.5 s after its end) and teaches 6.5 s; the four
+  // already scheduled at 5 s wait for 6.5 s too, instead of each missing once.
+  EXPECT_EQ(bird_.insights_requests, 5 + 1);
+}
+
 TEST_F(PollerTest, ACallWhoseInsightsNeverCameDoesNotHoldTheOthersBack) {
   settings_.poll.interval = seconds(1);
   auto poller = MakePoller();

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <optional>
+#include <set>
 
 namespace bird_exporter {
 namespace {
@@ -132,6 +133,48 @@ TEST(RecheckDelayTest, ASixHourCallIsLookedAtTensOfTimes) {
     int looks = 0;
     for (milliseconds age(0); age < hours(6); age += RecheckDelay(age, interval)) ++looks;
     EXPECT_LE(looks, 110) << interval.count();
+    EXPECT_GE(looks, 30) << interval.count();
+  }
+}
+
+TEST(RecheckAtTest, IsNeverLaterThanTheDelayAndAlwaysLaterThanNow) {
+  const SystemTime now = SystemTime{} + hours(490000) + milliseconds(123);
+  for (const auto interval : {seconds(1), seconds(30)}) {
+    for (const milliseconds delay :
+         std::initializer_list<milliseconds>{milliseconds(1), seconds(1), seconds(7), seconds(30),
+                                             seconds(45), minutes(3), minutes(10)}) {
+      const SystemTime at = RecheckAt(now, delay, interval);
+      EXPECT_GT(at, now) << delay.count();
+      EXPECT_LE(at, now + delay) << delay.count();
+    }
+  }
+}
+
+TEST(RecheckAtTest, CallsSeenAtDifferentPollsWithLikeDelaysAreDueTogether) {
+  const SystemTime base = SystemTime{} + hours(490000);
+  std::set<SystemTime> due;
+  // Calls of 60 to 70 s seen at five polls a second apart: due every 4 s, on the same instants.
+  for (int poll = 0; poll < 5; ++poll) {
+    const SystemTime now = base + seconds(poll) + milliseconds(300);
+    for (int age = 60; age <= 70; ++age) {
+      due.insert(RecheckAt(now, RecheckDelay(seconds(age), seconds(1)), seconds(1)));
+    }
+  }
+  EXPECT_LE(due.size(), 3u);
+}
+
+TEST(RecheckAtTest, ASixHourCallIsStillLookedAtTensOfTimes) {
+  for (const auto interval : {seconds(1), seconds(30)}) {
+    const SystemTime created = SystemTime{} + hours(490000) + milliseconds(777);
+    int looks = 0;
+    for (SystemTime at = created; at < created + hours(6); ++looks) {
+      at = RecheckAt(at,
+                     RecheckDelay(std::chrono::duration_cast<milliseconds>(at - created), interval),
+                     interval);
+    }
+    // 141 at 1 s and 90 at 30 s (104 and 68 off the grid): a look comes up to one grid step
+    // early.
+    EXPECT_LE(looks, 150) << interval.count();
     EXPECT_GE(looks, 30) << interval.count();
   }
 }
