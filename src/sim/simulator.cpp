@@ -711,29 +711,45 @@ class Simulator::Impl {
     return &it->second.channel->calls[it->second.index];
   }
 
+  using SteadyTime = std::chrono::steady_clock::time_point;
+
+  // Requests are timed when they arrive, before they wait for the simulator's lock (a long page
+  // being built holds it), so a few can be taken out of arrival order: `times` is kept sorted
+  // and two seconds deep.
+  static void InsertArrival(std::deque<SteadyTime>& times, SteadyTime arrived) {
+    times.insert(std::upper_bound(times.begin(), times.end(), arrived), arrived);
+    while (times.back() - times.front() >= std::chrono::seconds(2)) times.pop_front();
+  }
+
+  // How many of `times` lie in the second that ends at `end`, (end - 1 s, end].
+  static long long InSecondEndingAt(const std::deque<SteadyTime>& times, SteadyTime end) {
+    const auto first = std::upper_bound(times.begin(), times.end(), end - std::chrono::seconds(1));
+    const auto last = std::upper_bound(times.begin(), times.end(), end);
+    return last > first ? last - first : 0;
+  }
+
   // Bird limits GETs per workspace; a 429 is "not processed" and does not use the budget.
-  bool OverRateLimit(const std::string& workspace_id) {
+  bool OverRateLimit(const std::string& workspace_id, SteadyTime arrived) {
     auto& times = request_times_[workspace_id];
-    const auto now = settings_.steady_clock();
-    while (!times.empty() && now - times.front() >= std::chrono::seconds(1)) times.pop_front();
-    if (static_cast<int>(times.size()) >= settings_.max_gets_per_second) return true;
-    times.push_back(now);
+    if (InSecondEndingAt(times, arrived) >= settings_.max_gets_per_second) return true;
+    InsertArrival(times, arrived);
     return false;
   }
 
-  // Counts an answered request to a workspace (by endpoint) in the truth.
-  RequestStats& CountRequest(const std::string& workspace_id, Endpoint endpoint) {
+  // Counts an answered request to a workspace (by endpoint) in the truth, at its arrival.
+  RequestStats& CountRequest(const std::string& workspace_id, Endpoint endpoint,
+                             SteadyTime arrived) {
     RequestStats& stats = requests_[workspace_id];
     ++stats.total;
     if (endpoint == Endpoint::kListCalls) ++stats.list_calls;
     if (endpoint == Endpoint::kGetCall) ++stats.get_call;
     if (endpoint == Endpoint::kCallInsights) ++stats.call_insights;
-    const auto now = settings_.steady_clock();
     auto& times = stats.last_second;
-    times.push_back(now);
-    while (now - times.front() >= std::chrono::seconds(1)) times.pop_front();
-    stats.max_in_any_second =
-        std::max(stats.max_in_any_second, static_cast<long long>(times.size()));
+    InsertArrival(times, arrived);
+    // Every second ending at this arrival or a later one now holds it.
+    for (auto it = std::lower_bound(times.begin(), times.end(), arrived); it != times.end(); ++it) {
+      stats.max_in_any_second = std::max(stats.max_in_any_second, InSecondEndingAt(times, *it));
+    }
     return stats;
   }
 
@@ -747,7 +763,7 @@ class Simulator::Impl {
       max_in_flight_ = std::max(max_in_flight_, ++in_flight_);
     }
     Response response = request.method == "GET"
-                            ? Handle(request)
+                            ? Handle(request, record.received_at)
                             : Error(405, "MethodNotAllowed", "only GET is supported");
     if (request.method != "GET") response.headers.emplace_back("Allow", "GET");
     {
@@ -780,7 +796,7 @@ class Simulator::Impl {
     std::string endpoint{};
   };
 
-  Response Handle(const ServedRequest& request) {
+  Response Handle(const ServedRequest& request, SteadyTime arrived) {
     const std::string& path = request.path.empty() ? std::string("/") : request.path;
     const auto query = QueryMap(request.query);
     if (path == "/_sim/truth") return {200, "application/json", Truth().dump(), {}};
@@ -788,7 +804,7 @@ class Simulator::Impl {
       return Error(401, "Unauthorized", "the access key is missing or invalid");
     }
     const auto parts = SplitPath(path);
-    Admission admission = Admit(parts);
+    Admission admission = Admit(parts, arrived);
     if (admission.answer) return std::move(*admission.answer);
     if (admission.fault) {
       FaultAnswer answer = AnswerOf(*admission.fault, admission.endpoint);
@@ -809,15 +825,16 @@ class Simulator::Impl {
   // Counts the request and plays the faults: one a test injected, else the scenario's (an
   // answer instead of the real one: 404 for no API path, 429, an HTML 502, a truncated body;
   // or a delay).
-  Admission Admit(const std::vector<std::string>& parts) {
+  Admission Admit(const std::vector<std::string>& parts, SteadyTime arrived) {
     const bool workspace_path = parts.size() >= 2 && parts[0] == "workspaces" && !parts[1].empty();
     std::lock_guard lock(mutex_);
-    RequestStats* stats = workspace_path ? &CountRequest(parts[1], EndpointOf(parts)) : nullptr;
+    RequestStats* stats =
+        workspace_path ? &CountRequest(parts[1], EndpointOf(parts), arrived) : nullptr;
     // workspaces/{ws}/channels/{ch}/calls[/{id}[/insights]] or workspaces/{ws}/channels/calls
     if (stats == nullptr || parts.size() < 4 || parts[2] != "channels") {
       return {Error(404, "NotFound", "the requested resource does not exist")};
     }
-    if (settings_.max_gets_per_second > 0 && OverRateLimit(parts[1])) {
+    if (settings_.max_gets_per_second > 0 && OverRateLimit(parts[1], arrived)) {
       ++stats->rate_limited;
       return {Response{
           429,

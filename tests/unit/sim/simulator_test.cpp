@@ -903,6 +903,27 @@ TEST_F(SimulatorTest, AnswersTooManyRequestsBeyondTheGetsPerSecondOfAWorkspace) 
   EXPECT_EQ(Get(CallsPath(0) + "?limit=1").status, 200);
 }
 
+// Requests are timed when they arrive, before they queue for the simulator's lock behind a long
+// page, so the busiest second is that of their arrivals even when they are counted out of order.
+TEST_F(SimulatorTest, TheBusiestSecondIsThatOfTheArrivalsInWhateverOrderTheyAreCounted) {
+  SimulatorSettings settings = Settings(ShortCalls());
+  settings.record_requests = false;  // one reading of the steady clock per request: its arrival
+  const std::vector<milliseconds> arrivals = {milliseconds(0), milliseconds(900),
+                                              milliseconds(1950), milliseconds(950)};
+  auto next = std::make_shared<std::atomic<std::size_t>>(0);
+  settings.steady_clock = [arrivals, next] {
+    const std::size_t i = std::min(next->fetch_add(1), arrivals.size() - 1);
+    return std::chrono::steady_clock::time_point{} + arrivals[i];
+  };
+  Start(settings);
+  for (std::size_t i = 0; i < arrivals.size(); ++i) {
+    EXPECT_EQ(Get(CallsPath(0) + "?limit=1").status, 200) << i;
+  }
+  // The second (-50 ms, 950 ms] holds the arrivals at 0, 900 and 950 ms; counted in order of
+  // answering, the one at 950 ms came after the one at 1950 ms.
+  EXPECT_EQ(simulator_->Truth()["requests"][Ws(0)]["max_in_any_second"], 3);
+}
+
 // ---------------------------------------------------------------------------------------------
 // API trouble (scenario api-trouble).
 
