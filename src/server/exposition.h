@@ -6,6 +6,7 @@
 #include <prometheus/metric_family.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,9 @@ struct Snapshot {
   std::string openmetrics_gzip;
   std::string channel_table;  // the landing page's HTML table of the channels
   std::chrono::steady_clock::time_point rendered{};
+  // How many renderings had been asked for (a committed poll, a first OpenMetrics scrape) when
+  // this one began to collect.
+  std::uint64_t requests_seen = 0;
 };
 
 // The landing page's view of each polled channel, from the collected metrics (as

@@ -14,6 +14,7 @@
 #include <boost/beast/ssl.hpp>
 #include <charconv>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -227,6 +228,9 @@ struct HttpServer::Impl {
   std::unique_ptr<tcp::acceptor> acceptor;
   std::unique_ptr<asio::steady_timer> accept_wait;  // armed while at the connection limit
   asio::thread_pool workers{2};                     // bcrypt and reloads, off the event loop
+  // Renderings for scrapes, one at a time: a scrape never queues behind password checks, and
+  // those never wait for a rendering.
+  asio::thread_pool renderer{1};
   std::thread io_thread;
   std::thread render_thread;
   int port = 0;
@@ -247,8 +251,10 @@ struct HttpServer::Impl {
   std::shared_ptr<const Snapshot> snapshot;
 
   std::atomic<bool> openmetrics_wanted{false};  // a scraper asked for it: render it from now on
-  // Set when a poll has committed (RequestRender): the next scrape renders before it answers.
-  std::atomic<bool> stale{false};
+  // Renderings asked for (RequestRender after a committed poll, a first OpenMetrics scrape): a
+  // snapshot that began to collect before the latest one is out of date, and the next scrape
+  // renders before it answers.
+  std::atomic<std::uint64_t> render_requests{0};
   std::mutex render_exec_mutex;
   steady_clock::time_point earliest_render;  // guarded by render_exec_mutex
   std::mutex render_mutex;
@@ -269,13 +275,16 @@ struct HttpServer::Impl {
 
   // Whether the snapshot misses a committed poll or is older than max_snapshot_age.
   bool RenderWanted() const {
-    return stale || steady_clock::now() - Current(snapshot)->rendered >= settings.max_snapshot_age;
+    const std::shared_ptr<const Snapshot> current = Current(snapshot);
+    return current->requests_seen != render_requests.load() ||
+           steady_clock::now() - current->rendered >= settings.max_snapshot_age;
   }
 
-  // Renders for a scrape, on a worker thread, when the snapshot is out of date, but never
+  // Renders for a scrape, on the renderer thread, when the snapshot is out of date, but never
   // sooner than nine times the last rendering's duration after it ended: however often clients
   // scrape and however many series there are, rendering takes at most a tenth of a core. Scrapes
-  // that come meanwhile wait for the rendering under way, then serve it.
+  // that come meanwhile queue behind the rendering under way, then serve it. A rendering that
+  // fails leaves the snapshot out of date, so the next scrape tries again.
   void RenderIfWanted() {
     std::lock_guard render_lock(render_exec_mutex);
     if (!RenderWanted() || steady_clock::now() < earliest_render) return;
@@ -293,7 +302,7 @@ struct HttpServer::Impl {
   // to an older one. Collecting holds settings.collect_guard, so that a snapshot has all of a
   // poll's counts or none.
   void RenderLocked() {
-    stale = false;
+    const std::uint64_t requests_seen = render_requests.load();
     std::vector<prometheus::MetricFamily> families;
     {
       std::unique_lock<std::mutex> guard;
@@ -319,6 +328,7 @@ struct HttpServer::Impl {
         families,
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
     next->rendered = steady_clock::now();
+    next->requests_seen = requests_seen;
     std::lock_guard lock(mutex);
     snapshot = std::move(next);
   }
@@ -659,7 +669,7 @@ struct HttpServer::Impl {
         accept_format != request.end() &&
         ChooseExpositionFormat({accept_format->value().data(), accept_format->value().size()}) ==
             ExpositionFormat::kOpenMetrics;
-    if (openmetrics_asked && !openmetrics_wanted.exchange(true)) stale = true;
+    if (openmetrics_asked && !openmetrics_wanted.exchange(true)) ++render_requests;
     co_await UpToDate();
     std::shared_ptr<const Snapshot> current = Current(snapshot);
     // OpenMetrics when asked for and rendered (a rendering spaced out by RenderIfWanted may
@@ -700,7 +710,7 @@ struct HttpServer::Impl {
   }
 
   void RequestRender() {
-    stale = true;
+    ++render_requests;
     {
       std::lock_guard lock(render_mutex);
       render_requested = true;
@@ -708,10 +718,10 @@ struct HttpServer::Impl {
     render_cv.notify_one();
   }
 
-  // Renders on a worker (never on the event loop) when the snapshot is out of date.
+  // Renders on the renderer thread (never on the event loop) when the snapshot is out of date.
   awaitable<void> UpToDate() {
     if (!RenderWanted()) co_return;
-    co_await asio::co_spawn(workers, RunOnWorker([this] {
+    co_await asio::co_spawn(renderer, RunOnWorker([this] {
                               RenderIfWanted();
                               return true;
                             }),
@@ -736,6 +746,7 @@ struct HttpServer::Impl {
       io_thread.join();
     }
     workers.join();
+    renderer.join();
     // The sessions still pending are destroyed with the event loop, while the rest is alive;
     // none of them is woken any more.
     stopping = true;

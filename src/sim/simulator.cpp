@@ -715,10 +715,20 @@ class Simulator::Impl {
 
   // Requests are timed when they arrive, before they wait for the simulator's lock (a long page
   // being built holds it), so a few can be taken out of arrival order: `times` is kept sorted
-  // and two seconds deep.
-  static void InsertArrival(std::deque<SteadyTime>& times, SteadyTime arrived) {
-    times.insert(std::upper_bound(times.begin(), times.end(), arrived), arrived);
-    while (times.back() - times.front() >= std::chrono::seconds(2)) times.pop_front();
+  // and five seconds deep. Returns where `arrived` went.
+  static std::deque<SteadyTime>::iterator InsertArrival(std::deque<SteadyTime>& times,
+                                                        SteadyTime arrived) {
+    while (!times.empty() && arrived - times.front() >= std::chrono::seconds(5)) times.pop_front();
+    return times.insert(std::upper_bound(times.begin(), times.end(), arrived), arrived);
+  }
+
+  // The most requests of `times` in any second that ends at `arrived` or at a later request.
+  static long long BusiestSecondFrom(const std::deque<SteadyTime>& times, SteadyTime arrived) {
+    long long most = 0;
+    for (auto it = std::lower_bound(times.begin(), times.end(), arrived); it != times.end(); ++it) {
+      most = std::max(most, InSecondEndingAt(times, *it));
+    }
+    return most;
   }
 
   // How many of `times` lie in the second that ends at `end`, (end - 1 s, end].
@@ -731,9 +741,10 @@ class Simulator::Impl {
   // Bird limits GETs per workspace; a 429 is "not processed" and does not use the budget.
   bool OverRateLimit(const std::string& workspace_id, SteadyTime arrived) {
     auto& times = request_times_[workspace_id];
-    if (InSecondEndingAt(times, arrived) >= settings_.max_gets_per_second) return true;
-    InsertArrival(times, arrived);
-    return false;
+    const auto taken = InsertArrival(times, arrived);
+    if (BusiestSecondFrom(times, arrived) <= settings_.max_gets_per_second) return false;
+    times.erase(taken);
+    return true;
   }
 
   // Counts an answered request to a workspace (by endpoint) in the truth, at its arrival.
@@ -747,9 +758,7 @@ class Simulator::Impl {
     auto& times = stats.last_second;
     InsertArrival(times, arrived);
     // Every second ending at this arrival or a later one now holds it.
-    for (auto it = std::lower_bound(times.begin(), times.end(), arrived); it != times.end(); ++it) {
-      stats.max_in_any_second = std::max(stats.max_in_any_second, InSecondEndingAt(times, *it));
-    }
+    stats.max_in_any_second = std::max(stats.max_in_any_second, BusiestSecondFrom(times, arrived));
     return stats;
   }
 

@@ -924,6 +924,29 @@ TEST_F(SimulatorTest, TheBusiestSecondIsThatOfTheArrivalsInWhateverOrderTheyAreC
   EXPECT_EQ(simulator_->Truth()["requests"][Ws(0)]["max_in_any_second"], 3);
 }
 
+// A request that arrived earlier but is admitted later is refused when it would make a second
+// that ends at a later arrival hold more than the limit.
+TEST_F(SimulatorTest, RefusesALateCountedArrivalThatWouldOverfillALaterSecond) {
+  SimulatorSettings settings = Settings(ShortCalls());
+  settings.record_requests = false;
+  settings.max_gets_per_second = 2;
+  const std::vector<milliseconds> arrivals = {milliseconds(900), milliseconds(1000),
+                                              milliseconds(50), milliseconds(2100)};
+  auto next = std::make_shared<std::atomic<std::size_t>>(0);
+  settings.steady_clock = [arrivals, next] {
+    const std::size_t i = std::min(next->fetch_add(1), arrivals.size() - 1);
+    return std::chrono::steady_clock::time_point{} + arrivals[i];
+  };
+  Start(settings);
+  std::vector<long> answers;
+  for (std::size_t i = 0; i < arrivals.size(); ++i) {
+    answers.push_back(Get(CallsPath(0) + "?limit=1").status);
+  }
+  // (0 ms, 1000 ms] would hold 50, 900 and 1000 ms; the one at 2100 ms finds a second with one.
+  EXPECT_EQ(answers, (std::vector<long>{200, 200, 429, 200}));
+  EXPECT_EQ(simulator_->Truth()["requests"][Ws(0)]["max_in_any_second"], 3);  // answered or not
+}
+
 // ---------------------------------------------------------------------------------------------
 // API trouble (scenario api-trouble).
 
