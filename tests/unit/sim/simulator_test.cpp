@@ -903,19 +903,25 @@ TEST_F(SimulatorTest, AnswersTooManyRequestsBeyondTheGetsPerSecondOfAWorkspace) 
   EXPECT_EQ(Get(CallsPath(0) + "?limit=1").status, 200);
 }
 
+// A steady clock that reads `arrivals` in turn, one per request (the time it arrives; nothing
+// else reads it with record_requests off), then stays at the last.
+SimulatorSettings WithArrivals(SimulatorSettings settings, std::vector<milliseconds> arrivals) {
+  settings.record_requests = false;
+  auto next = std::make_shared<std::atomic<std::size_t>>(0);
+  settings.steady_clock = [arrivals = std::move(arrivals), next] {
+    const std::size_t i = std::min(next->fetch_add(1), arrivals.size() - 1);
+    return std::chrono::steady_clock::time_point{} + arrivals[i];
+  };
+  return settings;
+}
+
 // Requests are timed when they arrive, before they queue for the simulator's lock behind a long
 // page, so the busiest second is that of their arrivals even when they are counted out of order.
 TEST_F(SimulatorTest, TheBusiestSecondIsThatOfTheArrivalsInWhateverOrderTheyAreCounted) {
   SimulatorSettings settings = Settings(ShortCalls());
-  settings.record_requests = false;  // one reading of the steady clock per request: its arrival
   const std::vector<milliseconds> arrivals = {milliseconds(0), milliseconds(900),
                                               milliseconds(1950), milliseconds(950)};
-  auto next = std::make_shared<std::atomic<std::size_t>>(0);
-  settings.steady_clock = [arrivals, next] {
-    const std::size_t i = std::min(next->fetch_add(1), arrivals.size() - 1);
-    return std::chrono::steady_clock::time_point{} + arrivals[i];
-  };
-  Start(settings);
+  Start(WithArrivals(settings, arrivals));
   for (std::size_t i = 0; i < arrivals.size(); ++i) {
     EXPECT_EQ(Get(CallsPath(0) + "?limit=1").status, 200) << i;
   }
@@ -928,16 +934,10 @@ TEST_F(SimulatorTest, TheBusiestSecondIsThatOfTheArrivalsInWhateverOrderTheyAreC
 // that ends at a later arrival hold more than the limit.
 TEST_F(SimulatorTest, RefusesALateCountedArrivalThatWouldOverfillALaterSecond) {
   SimulatorSettings settings = Settings(ShortCalls());
-  settings.record_requests = false;
   settings.max_gets_per_second = 2;
   const std::vector<milliseconds> arrivals = {milliseconds(900), milliseconds(1000),
                                               milliseconds(50), milliseconds(2100)};
-  auto next = std::make_shared<std::atomic<std::size_t>>(0);
-  settings.steady_clock = [arrivals, next] {
-    const std::size_t i = std::min(next->fetch_add(1), arrivals.size() - 1);
-    return std::chrono::steady_clock::time_point{} + arrivals[i];
-  };
-  Start(settings);
+  Start(WithArrivals(settings, arrivals));
   std::vector<long> answers;
   for (std::size_t i = 0; i < arrivals.size(); ++i) {
     answers.push_back(Get(CallsPath(0) + "?limit=1").status);
