@@ -405,7 +405,7 @@ class Simulator::Impl {
   struct RequestStats {
     long long total = 0, list_calls = 0, get_call = 0, call_insights = 0, rate_limited = 0;
     long long max_in_any_second = 0;
-    std::deque<std::chrono::steady_clock::time_point> last_second;
+    std::deque<std::chrono::steady_clock::time_point> arrivals;  // sorted, 5 s deep
   };
 
   void UpdateEarliestDue() {
@@ -755,7 +755,7 @@ class Simulator::Impl {
     if (endpoint == Endpoint::kListCalls) ++stats.list_calls;
     if (endpoint == Endpoint::kGetCall) ++stats.get_call;
     if (endpoint == Endpoint::kCallInsights) ++stats.call_insights;
-    auto& times = stats.last_second;
+    auto& times = stats.arrivals;
     InsertArrival(times, arrived);
     // Every second ending at this arrival or a later one now holds it.
     stats.max_in_any_second = std::max(stats.max_in_any_second, BusiestSecondFrom(times, arrived));
